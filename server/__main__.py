@@ -1,0 +1,55 @@
+"""Command line: ``python -m server serve|migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from server.config import ConfigError, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server", description="Meridian")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", help="address to listen on (default HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default PORT or 8080)")
+    commands.add_parser("migrate", help="upgrade the database schema to the latest version")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env(os.environ)
+        if getattr(args, "host", None):
+            settings = settings.replace(host=args.host)
+        if getattr(args, "port", None) is not None:
+            if not 1 <= args.port <= 65535:
+                raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+            settings = settings.replace(port=args.port)
+    except ConfigError as exc:
+        print(f"meridian: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from server.db.migrate import upgrade
+
+    if args.command == "migrate":
+        upgrade(settings.database_url)
+        print("meridian: database schema is up to date")
+        return 0
+    if args.command == "serve":
+        if settings.is_sqlite:
+            upgrade(settings.database_url)
+        from server.runner import serve_forever
+
+        asyncio.run(serve_forever(settings))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Accounts: signup, login, sessions, bearer tokens, passwords."""

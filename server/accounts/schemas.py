@@ -1,0 +1,89 @@
+"""Wire models of accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from server.config import is_timezone
+
+
+def _timezone(value: str) -> str:
+    if not is_timezone(value):
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or " " in value or domain.startswith("."):
+        raise ValueError("enter an email address like ada@example.org")
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+
+class SignupIn(Strict):
+    email: Email
+    password: Password = Field(description="At least 10 characters.")
+    name: Name
+    timezone: TimeZone
+
+
+class LoginIn(Strict):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)]
+    password: Annotated[str, StringConstraints(max_length=200)]
+
+
+class AccountUpdate(Strict):
+    name: Name | None = None
+    timezone: TimeZone | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    timezone: str
+    created_at: datetime
+
+
+class UserEnvelope(BaseModel):
+    user: UserOut
+
+
+class TokenIn(Strict):
+    name: Name
+
+
+class TokenCreated(BaseModel):
+    id: str
+    name: str
+    token: str = Field(description="Shown once; only its hash is stored.")
+    created_at: datetime
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class TokenList(BaseModel):
+    items: list[TokenOut]
+
+
+class TimezoneList(BaseModel):
+    items: list[str]

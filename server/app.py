@@ -1,0 +1,73 @@
+"""create_app(settings): the only place where Meridian is wired together."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator
+
+from aiohttp import WSCloseCode, web
+
+from server import keys
+from server.accounts.http import routes as account_routes
+from server.config import Settings
+from server.core import health, middlewares, static
+from server.core.bus import EventBus, MemoryBus, RedisBus
+from server.core.clock import Clock, SystemClock
+from server.core.db import Database
+from server.core.metrics import Metrics
+from server.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+
+FEATURE_ROUTES = (health.routes, account_routes)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[middlewares.problems, middlewares.measure, middlewares.same_site_only],
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or SystemClock()
+    app[keys.METRICS] = Metrics()
+    app[keys.WEBSOCKETS] = weakref.WeakSet()
+    app.cleanup_ctx.extend([database, event_bus, rate_limiter])
+    app.on_shutdown.append(close_websockets)
+    app.on_response_prepare.append(middlewares.security_headers)
+    for routes in FEATURE_ROUTES:
+        routes.install(app)
+    static.install(app)
+    return app
+
+
+async def database(app: web.Application) -> AsyncIterator[None]:
+    db = Database(app[keys.SETTINGS].database_url)
+    app[keys.DB] = db
+    yield
+    await db.close()
+
+
+async def event_bus(app: web.Application) -> AsyncIterator[None]:
+    url = app[keys.SETTINGS].redis_url
+    bus: EventBus
+    if url:
+        redis_bus = RedisBus(url)
+        await redis_bus.start()
+        bus = redis_bus
+    else:
+        bus = MemoryBus()
+    app[keys.BUS] = bus
+    yield
+    await bus.close()
+
+
+async def rate_limiter(app: web.Application) -> AsyncIterator[None]:
+    url = app[keys.SETTINGS].redis_url
+    limiter: RateLimiter = RedisRateLimiter(url) if url else MemoryRateLimiter(app[keys.CLOCK])
+    app[keys.RATE_LIMITER] = limiter
+    yield
+    await limiter.close()
+
+
+async def close_websockets(app: web.Application) -> None:
+    sockets: weakref.WeakSet[web.WebSocketResponse] = app[keys.WEBSOCKETS]
+    for ws in set(sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")

@@ -1,0 +1,234 @@
+"""Settings read from the environment once, validated, and frozen.
+
+Every setting is documented in README.md (a test keeps the two in step). A bad value
+raises ``ConfigError`` whose message is one line a person can act on; the CLI prints
+it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
+
+DEV_SECRET_KEY: Final = "dev-only-insecure-secret-key-change-me-0000"
+ENVIRONMENTS: Final = ("development", "production", "test")
+
+
+class ConfigError(ValueError):
+    """A setting has a value Meridian cannot run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``count`` attempts per ``seconds``."""
+
+    count: int
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    environment: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = "sqlite+aiosqlite:///var/meridian.db"
+    redis_url: str | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: str = DEV_SECRET_KEY
+    media_dir: Path = Path("var/media")
+    calendars_dir: Path = Path("calendars")
+    static_dir: Path = Path(__file__).resolve().parent.parent / "static"
+    max_body_bytes: int = 1024 * 1024
+    session_ttl_days: int = 30
+    auth_rate_limit_ip: RateLimit = RateLimit(30, 300)
+    auth_rate_limit_account: RateLimit = RateLimit(10, 300)
+    trust_proxy_headers: bool = False
+    log_level: str = "INFO"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Meridian <meridian@localhost>"
+    smtp_starttls: bool = True
+    stun_urls: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = None
+    turn_ttl_seconds: int = 3600
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from environment variables; raise ConfigError on the first bad one."""
+        r = _Reader(env)
+        environment = r.choice("MERIDIAN_ENV", ENVIRONMENTS, "development")
+        settings = cls(
+            environment=environment,
+            host=r.text("HOST", "127.0.0.1"),
+            port=r.integer("PORT", 8080, 1, 65535),
+            database_url=r.database_url("DATABASE_URL", "sqlite+aiosqlite:///var/meridian.db"),
+            redis_url=r.url("REDIS_URL", ("redis", "rediss", "unix")),
+            public_url=r.url("PUBLIC_URL", ("http", "https")) or "http://127.0.0.1:8080",
+            secret_key=r.text("SECRET_KEY", DEV_SECRET_KEY),
+            media_dir=Path(r.text("MEDIA_DIR", "var/media")),
+            calendars_dir=Path(r.text("CALENDARS_DIR", "calendars")),
+            max_body_bytes=r.integer("MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            session_ttl_days=r.integer("SESSION_TTL_DAYS", 30, 1, 365),
+            auth_rate_limit_ip=r.rate("AUTH_RATE_LIMIT_IP", RateLimit(30, 300)),
+            auth_rate_limit_account=r.rate("AUTH_RATE_LIMIT_ACCOUNT", RateLimit(10, 300)),
+            trust_proxy_headers=r.boolean("TRUST_PROXY_HEADERS", False),
+            log_level=r.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+            smtp_host=r.optional("SMTP_HOST"),
+            smtp_port=r.integer("SMTP_PORT", 587, 1, 65535),
+            smtp_username=r.optional("SMTP_USERNAME"),
+            smtp_password=r.optional("SMTP_PASSWORD"),
+            smtp_from=r.text("SMTP_FROM", "Meridian <meridian@localhost>"),
+            smtp_starttls=r.boolean("SMTP_STARTTLS", True),
+            stun_urls=r.url_list("STUN_URLS", ("stun:stun.l.google.com:19302",), ("stun",)),
+            turn_urls=r.url_list("TURN_URLS", (), ("turn", "turns")),
+            turn_secret=r.optional("TURN_SECRET"),
+            turn_ttl_seconds=r.integer("TURN_TTL_SECONDS", 3600, 60, 86400),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse combinations that are individually valid but unsafe or useless together."""
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET_KEY:
+                raise ConfigError("SECRET_KEY must be set in production (32 or more characters)")
+            if self.is_sqlite and self.redis_url:
+                raise ConfigError(
+                    "DATABASE_URL is SQLite but REDIS_URL is set: several processes need PostgreSQL"
+                )
+        if len(self.secret_key) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters long")
+        if bool(self.turn_urls) != bool(self.turn_secret):
+            raise ConfigError("TURN_URLS and TURN_SECRET must be set together")
+        if self.smtp_username and not self.smtp_host:
+            raise ConfigError("SMTP_USERNAME is set but SMTP_HOST is not")
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def optional(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        value = raw.upper() if options[0].isupper() else raw.lower()
+        if value not in options:
+            raise ConfigError(f"{name} must be one of {', '.join(options)}, got {raw!r}")
+        return value
+
+    def url(self, name: str, schemes: tuple[str, ...]) -> str | None:
+        raw = self.optional(name)
+        if raw is None:
+            return None
+        parts = urlsplit(raw)
+        if parts.scheme not in schemes or not (parts.netloc or parts.path):
+            raise ConfigError(
+                f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, "
+                f"got {raw!r}"
+            )
+        return raw.rstrip("/")
+
+    def url_list(
+        self, name: str, default: tuple[str, ...], schemes: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        urls = tuple(u.strip() for u in raw.split(",") if u.strip())
+        for u in urls:
+            if u.split(":", 1)[0] not in schemes:
+                raise ConfigError(
+                    f"{name} entries must start with {' or '.join(s + ':' for s in schemes)}, "
+                    f"got {u!r}"
+                )
+        return urls
+
+    def database_url(self, name: str, default: str) -> str:
+        raw = self.text(name, default)
+        if not raw.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ConfigError(
+                f"{name} must start with sqlite+aiosqlite:// or postgresql+asyncpg://, got "
+                f"{raw.split('://', 1)[0]!r}"
+            )
+        return raw
+
+    def rate(self, name: str, default: RateLimit) -> RateLimit:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        count, _, seconds = raw.partition("/")
+        try:
+            limit = RateLimit(int(count), int(seconds))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must look like COUNT/SECONDS (e.g. 10/300), got {raw!r}"
+            ) from None
+        if limit.count < 1 or limit.seconds < 1:
+            raise ConfigError(f"{name} must have a positive count and window, got {raw!r}")
+        return limit
+
+
+def is_timezone(name: str) -> bool:
+    return name in known_timezones()
+
+
+@functools.cache
+def known_timezones() -> frozenset[str]:
+    """IANA zone names from the bundled tzdata (the set never changes while running)."""
+    return frozenset(z for z in available_timezones() if "/" in z or z == "UTC")

@@ -1,0 +1,74 @@
+"""Liveness, readiness, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from server import keys
+from server.core.api import Routes, json_response
+from server.core.openapi import build_document
+
+log = logging.getLogger(__name__)
+routes = Routes("operations")
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+@routes.route("GET", "/healthz", summary="Liveness", responses={200: Health}, auth=False)
+async def healthz(request: web.Request) -> web.Response:
+    return json_response(Health(status="ok"))
+
+
+@routes.route(
+    "GET",
+    "/readyz",
+    summary="Readiness: the database and Redis answer",
+    responses={200: Health, 503: Health},
+    auth=False,
+)
+async def readyz(request: web.Request) -> web.Response:
+    checks: dict[str, str] = {}
+    app = request.app
+    probes = {"database": app[keys.DB].ping()}
+    if app[keys.SETTINGS].redis_url:
+        probes["redis"] = app[keys.BUS].ping()
+    for name, probe in probes.items():
+        try:
+            await asyncio.wait_for(probe, 2)
+            checks[name] = "ok"
+        except Exception as exc:
+            log.warning("readiness check %s failed: %s", name, exc)
+            checks[name] = "failing"
+    ok = all(v == "ok" for v in checks.values())
+    return json_response(
+        Health(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
+    )
+
+
+@routes.route(
+    "GET", "/metrics", summary="Prometheus metrics", responses={200: "text/plain"}, auth=False
+)
+async def metrics(request: web.Request) -> web.Response:
+    m = request.app[keys.METRICS]
+    m.websockets.set(len(request.app[keys.WEBSOCKETS]))
+    response = web.Response(body=m.render())
+    response.headers["Content-Type"] = m.content_type
+    return response
+
+
+@routes.route(
+    "GET",
+    "/api/openapi.json",
+    summary="This document",
+    responses={200: "application/json"},
+    auth=False,
+)
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(build_document(request.app, title="Meridian API", version="1"))

@@ -1,0 +1,116 @@
+"""The OpenAPI 3.1 document, generated from the app's route tables and pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from server.core.api import endpoint_of
+
+_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+
+
+def build_document(app: web.Application, *, title: str, version: str) -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    paths: dict[str, dict[str, Any]] = {}
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            schemas[name] = sub
+        schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    for route in app.router.routes():
+        endpoint = endpoint_of(route.handler)
+        if endpoint is None:
+            continue
+        path = _PARAM.sub(r"{\1}", endpoint.path)
+        op: dict[str, Any] = {
+            "summary": endpoint.summary,
+            "tags": [endpoint.tag],
+            "operationId": f"{endpoint.method.lower()}_{_slug(path)}",
+            "responses": {},
+        }
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _PARAM.findall(endpoint.path)
+        ]
+        if endpoint.query is not None:
+            for name, info in endpoint.query.model_fields.items():
+                schema = endpoint.query.model_json_schema()["properties"][name]
+                params.append(
+                    {
+                        "name": info.alias or name,
+                        "in": "query",
+                        "required": info.is_required(),
+                        "schema": schema,
+                    }
+                )
+        if params:
+            op["parameters"] = params
+        if endpoint.body is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(endpoint.body)}},
+            }
+        for status, response in endpoint.responses.items():
+            if isinstance(response, type) and issubclass(response, BaseModel):
+                content = {"application/json": {"schema": ref(response)}}
+                op["responses"][str(status)] = {
+                    "description": response.__name__,
+                    "content": content,
+                }
+            elif isinstance(response, str):
+                op["responses"][str(status)] = {
+                    "description": response,
+                    "content": {response: {}} if "/" in response else {},
+                }
+            else:
+                op["responses"][str(status)] = {"description": "OK"}
+        op["responses"]["default"] = {
+            "description": "A problem (RFC 9457)",
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+        if endpoint.auth:
+            op["security"] = [{"cookie": []}, {"bearer": []}]
+        paths.setdefault(path, {})[endpoint.method.lower()] = op
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "meridian_session"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9]+", "_", path).strip("_")

@@ -1,0 +1,33 @@
+"""Serves the browser app: files from static/, and index.html for the app's own paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from server import keys
+from server.core.errors import NotFound
+
+RESERVED = ("api/", "calendars/")
+
+
+async def serve_static(request: web.Request) -> web.StreamResponse:
+    root: Path = request.app[keys.SETTINGS].static_dir.resolve()
+    tail = request.match_info.get("tail", "")
+    if tail.startswith(RESERVED):
+        raise NotFound()
+    candidate = (root / tail).resolve()
+    if tail and candidate.is_file() and candidate.is_relative_to(root):
+        response = web.FileResponse(candidate)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+    if "." in tail.rsplit("/", 1)[-1]:
+        raise NotFound()
+    response = web.FileResponse(root / "index.html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def install(app: web.Application) -> None:
+    app.router.add_get("/{tail:.*}", serve_static, name="static")

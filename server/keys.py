@@ -1,0 +1,24 @@
+"""Every typed application key, in one place, so features share state without globals."""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Final
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from server.config import Settings
+    from server.core.bus import EventBus
+    from server.core.clock import Clock
+    from server.core.db import Database
+    from server.core.metrics import Metrics
+    from server.core.ratelimit import RateLimiter
+
+SETTINGS: Final[web.AppKey[Settings]] = web.AppKey("settings")
+CLOCK: Final[web.AppKey[Clock]] = web.AppKey("clock")
+DB: Final[web.AppKey[Database]] = web.AppKey("db")
+BUS: Final[web.AppKey[EventBus]] = web.AppKey("bus")
+RATE_LIMITER: Final[web.AppKey[RateLimiter]] = web.AppKey("rate_limiter")
+METRICS: Final[web.AppKey[Metrics]] = web.AppKey("metrics")
+WEBSOCKETS: Final[web.AppKey[weakref.WeakSet[web.WebSocketResponse]]] = web.AppKey("websockets")
