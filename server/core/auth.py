@@ -18,7 +18,7 @@ from server.core.ids import hash_token
 from server.db.models import ApiToken, User, UserSession
 
 SESSION_COOKIE = "meridian_session"
-_CACHE = "meridian_identity"
+_CACHE: web.RequestKey[Identity | None] = web.RequestKey("identity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +38,7 @@ def bearer_token(request: web.Request) -> str | None:
 
 async def current_identity(request: web.Request) -> Identity | None:
     if _CACHE in request:
-        cached: Identity | None = request[_CACHE]
-        return cached
+        return request[_CACHE]
     identity = await _resolve(request)
     request[_CACHE] = identity
     return identity
