@@ -19,6 +19,36 @@ from zoneinfo import available_timezones
 DEV_SECRET_KEY: Final = "dev-only-insecure-secret-key-change-me-0000"
 ENVIRONMENTS: Final = ("development", "production", "test")
 
+# Every environment variable Settings.from_env reads. README.md's settings table and
+# docker-compose.yml are checked against this list; add a name here with each new setting.
+ENV_VARS: Final[tuple[str, ...]] = (
+    "MERIDIAN_ENV",
+    "HOST",
+    "PORT",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "PUBLIC_URL",
+    "SECRET_KEY",
+    "MEDIA_DIR",
+    "CALENDARS_DIR",
+    "MAX_BODY_BYTES",
+    "SESSION_TTL_DAYS",
+    "AUTH_RATE_LIMIT_IP",
+    "AUTH_RATE_LIMIT_ACCOUNT",
+    "TRUST_PROXY_HEADERS",
+    "LOG_LEVEL",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_FROM",
+    "SMTP_STARTTLS",
+    "STUN_URLS",
+    "TURN_URLS",
+    "TURN_SECRET",
+    "TURN_TTL_SECONDS",
+)
+
 
 class ConfigError(ValueError):
     """A setting has a value Meridian cannot run with."""
