@@ -83,7 +83,10 @@ class RedisServer:
 def start_redis() -> RedisServer | str:
     binary = shutil.which("redis-server")
     if binary is None:
-        return "redis-server is not installed: run `make test` as root or `apt-get install redis-server`"
+        return (
+            "redis-server is not installed: run `make test` as root "
+            "or `apt-get install redis-server`"
+        )
     port = free_port()
     directory = Path(tempfile.mkdtemp(prefix="meridian-redis-"))
     process = subprocess.Popen(
@@ -125,7 +128,14 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "stop")
+            self._run(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.directory / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            )
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -141,7 +151,9 @@ def _postgres_bindir() -> Path | None:
 def start_postgres() -> PostgresServer | str:
     bindir = _postgres_bindir()
     if bindir is None:
-        return "PostgreSQL is not installed: run `make test` as root or `apt-get install postgresql`"
+        return (
+            "PostgreSQL is not installed: run `make test` as root or `apt-get install postgresql`"
+        )
     as_user = "postgres" if os.geteuid() == 0 else None
     directory = Path(tempfile.mkdtemp(prefix="meridian-pg-"))
     if as_user:
@@ -149,7 +161,18 @@ def start_postgres() -> PostgresServer | str:
     port = free_port()
     server = PostgresServer(port, directory, bindir, as_user)
     data = directory / "data"
-    server._run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+    server._run(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    )
     server._run(
         str(bindir / "pg_ctl"),
         "-D", str(data),

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from server import keys
 from server.db.models import ApiToken, User, UserSession
-from tests.factories import PASSWORD, sign_up, unique_email
+from tests.factories import PASSWORD, sign_up
 
 Client = TestClient[Any, Any]
 
@@ -54,7 +54,9 @@ async def test_password_is_stored_as_argon2id(client: Client) -> None:
 
 async def test_logout_ends_the_session_on_the_server(client: Client) -> None:
     await sign_up(client)
-    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/"))["meridian_session"].value
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/"))[
+        "meridian_session"
+    ].value
     resp = await client.post("/api/auth/logout")
     assert resp.status == 204
     assert (await client.get("/api/me")).status == 401
@@ -69,7 +71,9 @@ async def test_login_with_right_and_wrong_password(
 ) -> None:
     person = await sign_up(client)
     other: Client = await another_client()
-    wrong = await other.post("/api/auth/login", json={"email": person.email, "password": "nope-nope-nope"})
+    wrong = await other.post(
+        "/api/auth/login", json={"email": person.email, "password": "nope-nope-nope"}
+    )
     assert wrong.status == 401
     assert wrong.content_type == "application/problem+json"
     assert "do not match" in (await wrong.json())["detail"]

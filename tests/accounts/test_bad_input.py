@@ -13,7 +13,12 @@ from server.db.models import User, UserSession
 from tests.factories import PASSWORD, sign_up
 
 Client = TestClient[Any, Any]
-GOOD = {"email": "ada@example.org", "password": PASSWORD, "name": "Ada", "timezone": "Europe/Berlin"}
+GOOD = {
+    "email": "ada@example.org",
+    "password": PASSWORD,
+    "name": "Ada",
+    "timezone": "Europe/Berlin",
+}
 
 
 async def users(client: Client) -> int:
@@ -39,7 +44,9 @@ async def assert_problem(resp: Any, status: int, *words: str) -> dict[str, Any]:
 
 async def test_malformed_json_is_400(client: Client) -> None:
     resp = await client.post(
-        "/api/auth/signup", data=b'{"email": "a@b.org",', headers={"Content-Type": "application/json"}
+        "/api/auth/signup",
+        data=b'{"email": "a@b.org",',
+        headers={"Content-Type": "application/json"},
     )
     await assert_problem(resp, 400, "not valid JSON")
     assert await users(client) == 0

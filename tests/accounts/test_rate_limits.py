@@ -36,17 +36,25 @@ async def limited(
     return c
 
 
-async def test_login_is_limited_per_account_with_retry_after(limited: Client, clock: FrozenClock) -> None:
+async def test_login_is_limited_per_account_with_retry_after(
+    limited: Client, clock: FrozenClock
+) -> None:
     person = await sign_up(limited)
     for _ in range(3):
-        resp = await limited.post("/api/auth/login", json={"email": person.email, "password": "wrong-wrong"})
+        resp = await limited.post(
+            "/api/auth/login", json={"email": person.email, "password": "wrong-wrong"}
+        )
         assert resp.status == 401
-    blocked = await limited.post("/api/auth/login", json={"email": person.email, "password": PASSWORD})
+    blocked = await limited.post(
+        "/api/auth/login", json={"email": person.email, "password": PASSWORD}
+    )
     assert blocked.status == 429
     assert blocked.content_type == "application/problem+json"
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60
     # Another account from the same address is still allowed (the IP limit is higher).
-    other = await limited.post("/api/auth/login", json={"email": "x@example.org", "password": "whatever-1"})
+    other = await limited.post(
+        "/api/auth/login", json={"email": "x@example.org", "password": "whatever-1"}
+    )
     assert other.status == 401
     clock.advance(timedelta(seconds=61))
 

@@ -39,8 +39,8 @@ async def bus_factory(request: pytest.FixtureRequest) -> AsyncIterator[Callable[
         await bus.close()
 
 
-async def receive(sub: Any, timeout: float = 5.0) -> Any:
-    return await asyncio.wait_for(sub.get(), timeout)
+async def receive(sub: Any) -> Any:
+    return await asyncio.wait_for(sub.get(), 5.0)
 
 
 async def test_subscriber_receives_what_is_published_after_subscribing(
