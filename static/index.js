@@ -1,0 +1,11 @@
+import { registerAccountPage } from "./components/account-page/account-page.js";
+import { registerAppShell } from "./components/app-shell/app-shell.js";
+import { registerHomePage } from "./components/home-page/home-page.js";
+import { registerLoginPage } from "./components/login-page/login-page.js";
+import { registerSignupPage } from "./components/signup-page/signup-page.js";
+
+registerHomePage();
+registerLoginPage();
+registerSignupPage();
+registerAccountPage();
+registerAppShell();

@@ -1,0 +1,17 @@
+/**
+ * Every page of the app, in navigation order. A page is a custom element (`tag`)
+ * registered in index.js; `:name` segments of `path` reach it as `element.params.name`.
+ *
+ *   path   "/mentorships/:id"         matched against location.pathname
+ *   tag    "mentorship-page"          the element the router mounts
+ *   title  "Mentorship"               document title and navigation label
+ *   nav    true                       listed in the header navigation
+ *   auth   true                       signed-out visitors go to /login?next=<path>
+ *   guest  true                       only for signed-out visitors (hidden when signed in)
+ */
+export const routes = [
+  { path: "/", tag: "home-page", title: "Home", nav: true, auth: false },
+  { path: "/account", tag: "account-page", title: "Account", nav: true, auth: true },
+  { path: "/login", tag: "login-page", title: "Sign in", nav: true, auth: false, guest: true },
+  { path: "/signup", tag: "signup-page", title: "Sign up", nav: true, auth: false, guest: true },
+];
