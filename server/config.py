@@ -47,6 +47,9 @@ ENV_VARS: Final[tuple[str, ...]] = (
     "TURN_URLS",
     "TURN_SECRET",
     "TURN_TTL_SECONDS",
+    "ROOM_OPENS_BEFORE_MINUTES",
+    "ROOM_CLOSES_AFTER_MINUTES",
+    "DEVICE_CHECK_MAX",
 )
 
 
@@ -90,6 +93,9 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None
     turn_ttl_seconds: int = 3600
+    room_opens_before_minutes: int = 10
+    room_closes_after_minutes: int = 30
+    device_check_max: int = 8
 
     @property
     def secure_cookies(self) -> bool:
@@ -138,6 +144,9 @@ class Settings:
             turn_urls=r.url_list("TURN_URLS", (), ("turn", "turns")),
             turn_secret=r.optional("TURN_SECRET"),
             turn_ttl_seconds=r.integer("TURN_TTL_SECONDS", 3600, 60, 86400),
+            room_opens_before_minutes=r.integer("ROOM_OPENS_BEFORE_MINUTES", 10, 0, 24 * 60),
+            room_closes_after_minutes=r.integer("ROOM_CLOSES_AFTER_MINUTES", 30, 0, 24 * 60),
+            device_check_max=r.integer("DEVICE_CHECK_MAX", 8, 1, 1000),
         )
         settings.check()
         return settings
