@@ -1,0 +1,1 @@
+"""Mentorship: profiles, matching, requests and their lifecycle, agreements, goals, action items."""

@@ -1,0 +1,190 @@
+"""Weekly working hours on real dates: which UTC instants fall inside them, and overlap.
+
+Hours are wall-clock intervals in a person's own zone. A week of real dates is split
+at the zone's UTC-offset changes; inside each piece wall time is UTC plus a constant
+offset, so an interval maps exactly to the instants whose local wall time lies in it.
+That makes a DST change count the way a clock on the wall does: a shortened day has
+one hour fewer, a lengthened day one hour more, and each zone changes on its own date.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+DAY = 86_400
+HOUR = 3_600
+# 1970-01-01 was a Thursday; Monday is weekday 0 as in ``date.weekday()``.
+_EPOCH_WEEKDAY = 3
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+Interval = tuple[int, int]  # [start, end) in POSIX seconds
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class WeeklyInterval:
+    """``[start, end)`` minutes after local midnight on ``weekday`` (0 = Monday)."""
+
+    weekday: int
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.weekday <= 6:
+            raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
+        if not 0 <= self.start < self.end <= 24 * 60:
+            raise ValueError("start must be before end, both within the day")
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "weekday": self.weekday,
+            "start": clock_text(self.start),
+            "end": clock_text(self.end),
+        }
+
+
+def parse_clock(text: str) -> int:
+    """Minutes after midnight of a wall time written "HH:MM" (00:00 to 24:00)."""
+    hh, sep, mm = text.partition(":")
+    if not sep or len(hh) != 2 or len(mm) != 2 or not (hh + mm).isdigit():
+        raise ValueError(f"{text!r} is not a time like 09:30")
+    minutes = int(hh) * 60 + int(mm)
+    if int(mm) > 59 or minutes > 24 * 60:
+        raise ValueError(f"{text!r} is not a time between 00:00 and 24:00")
+    return minutes
+
+
+def clock_text(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def normalize(intervals: Iterable[WeeklyInterval]) -> tuple[WeeklyInterval, ...]:
+    """Sorted, with touching or overlapping intervals of the same day merged."""
+    merged: list[WeeklyInterval] = []
+    for iv in sorted(intervals):
+        last = merged[-1] if merged else None
+        if last is not None and last.weekday == iv.weekday and iv.start <= last.end:
+            merged[-1] = WeeklyInterval(last.weekday, last.start, max(last.end, iv.end))
+        else:
+            merged.append(iv)
+    return tuple(merged)
+
+
+def week_start(now: datetime) -> datetime:
+    """The start of the "coming week" used for overlap: now, on the whole minute."""
+    return now.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+@functools.lru_cache(maxsize=4096)
+def offset_segments(zone: str, start: int, end: int) -> tuple[tuple[int, int, int], ...]:
+    """``(seg_start, seg_end, utc_offset_seconds)`` pieces covering ``[start, end)``.
+
+    Offsets are probed hourly and each change is pinned to the second by bisection;
+    real zones never change twice within an hour.
+    """
+    tz = ZoneInfo(zone)
+
+    def offset(t: int) -> int:
+        delta = datetime.fromtimestamp(t, tz).utcoffset()
+        assert delta is not None
+        return int(delta.total_seconds())
+
+    segments: list[tuple[int, int, int]] = []
+    seg_start, current = start, offset(start)
+    probe = start
+    while probe < end:
+        nxt = min(probe + HOUR, end)
+        if offset(nxt) != current:
+            lo, hi = probe, nxt
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if offset(mid) == current:
+                    lo = mid
+                else:
+                    hi = mid
+            if hi < end:
+                segments.append((seg_start, hi, current))
+                seg_start, current = hi, offset(hi)
+        probe = nxt
+    segments.append((seg_start, end, current))
+    return tuple(segments)
+
+
+def utc_intervals(
+    zone: str, hours: Sequence[WeeklyInterval], start: int, end: int
+) -> list[Interval]:
+    """The instants in ``[start, end)`` whose wall time in ``zone`` is inside ``hours``."""
+    out: list[Interval] = []
+    by_day: dict[int, list[WeeklyInterval]] = {}
+    for iv in hours:
+        by_day.setdefault(iv.weekday, []).append(iv)
+    for seg_start, seg_end, off in offset_segments(zone, start, end):
+        local_lo, local_hi = seg_start + off, seg_end + off
+        for day in range(local_lo // DAY, (local_hi - 1) // DAY + 1):
+            midnight = day * DAY
+            for iv in by_day.get((day + _EPOCH_WEEKDAY) % 7, ()):
+                lo = max(midnight + iv.start * 60, local_lo)
+                hi = min(midnight + iv.end * 60, local_hi)
+                if lo < hi:
+                    out.append((lo - off, hi - off))
+    return union(out)
+
+
+def union(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """Common parts of two sorted lists of disjoint intervals."""
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def total_seconds(intervals: Iterable[Interval]) -> int:
+    return sum(hi - lo for lo, hi in intervals)
+
+
+def week_window(start: datetime, days: int = 7) -> tuple[int, int]:
+    begin = int(start.timestamp())
+    return begin, begin + days * DAY
+
+
+def overlap_hours(
+    zone_a: str,
+    hours_a: Sequence[WeeklyInterval],
+    zone_b: str,
+    hours_b: Sequence[WeeklyInterval],
+    start: datetime,
+    days: int = 7,
+) -> float:
+    """Hours in ``[start, start + days)`` inside both people's working hours."""
+    lo, hi = week_window(start, days)
+    common = intersect(
+        utc_intervals(zone_a, hours_a, lo, hi), utc_intervals(zone_b, hours_b, lo, hi)
+    )
+    return total_seconds(common) / HOUR
+
+
+def to_datetimes(intervals: Iterable[Interval]) -> list[tuple[datetime, datetime]]:
+    return [
+        (datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC)) for lo, hi in intervals
+    ]

@@ -1,0 +1,1 @@
+"""Notifications: stored in-app, announced live on the bus channel ``user:<id>``."""
