@@ -28,8 +28,9 @@ export function showErrors(form, error) {
       }
     }
     if (alert) alert.textContent = error.detail;
-  } else if (alert) {
-    alert.textContent = "Something went wrong. Please try again.";
+  } else {
+    console.error(error);
+    if (alert) alert.textContent = "Something went wrong. Please try again.";
   }
   if (firstInvalid) firstInvalid.focus();
 }

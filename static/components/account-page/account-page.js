@@ -106,7 +106,11 @@ class AccountPage extends HTMLElement {
     const chosen = this.querySelector("#account-timezone")?.value;
     const hint = this.querySelector("#account-timezone-hint");
     if (chosen && hint) {
-      const time = formatInstant(now, chosen, { weekday: "short", timeStyle: "short" });
+      const time = formatInstant(now, chosen, {
+      weekday: "short",
+      hour: "numeric",
+      minute: "2-digit",
+    });
       hint.textContent = `It is ${time} in ${chosen.replaceAll("_", " ")} now.`;
     }
   }

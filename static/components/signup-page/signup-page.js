@@ -83,7 +83,11 @@ class SignupPage extends HTMLElement {
     const zone = this.querySelector("#signup-timezone")?.value;
     const hint = this.querySelector("#signup-timezone-hint");
     if (!zone || !hint) return;
-    const now = formatInstant(new Date(), zone, { weekday: "short", timeStyle: "short" });
+    const now = formatInstant(new Date(), zone, {
+      weekday: "short",
+      hour: "numeric",
+      minute: "2-digit",
+    });
     const origin = zone === this.#detected ? "Detected from your browser. " : "";
     hint.textContent = `${origin}It is ${now} there now.`;
   }

@@ -1,0 +1,94 @@
+"""Page helpers for browser tests: a fresh context per person, console errors collected."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+# Reports Content-Security-Policy violations as console errors, so they fail a test
+# even when the browser itself would only note them quietly.
+REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const what = event.blockedURI || "inline code";
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${what}`);
+});
+"""
+
+
+FAILED_LOAD = re.compile(r"^console: Failed to load resource: .* status of (\d{3}) .*\((.+)\)$")
+
+
+@dataclass
+class Watched:
+    """A page whose console errors, uncaught exceptions and CSP violations are kept.
+
+    Chromium logs every 4xx answer as "Failed to load resource"; a test names the ones
+    it provokes on purpose with `allow_http(status, path)`. A signed-out visit asks
+    GET /api/me and gets 401, so that one is always expected.
+    """
+
+    page: Any
+    base_url: str
+    errors: list[str] = field(default_factory=list)
+    allowed: set[tuple[int, str]] = field(default_factory=lambda: {(401, "/api/me")})
+
+    async def goto(self, path: str) -> None:
+        await self.page.goto(self.base_url + path)
+
+    def allow_http(self, status: int, path: str) -> None:
+        self.allowed.add((status, path))
+
+    def unexpected_errors(self) -> list[str]:
+        def expected(error: str) -> bool:
+            found = FAILED_LOAD.match(error)
+            if found is None:
+                return False
+            url = found.group(2)
+            return any(
+                int(found.group(1)) == status and url == self.base_url + path
+                for status, path in self.allowed
+            )
+
+        return [e for e in self.errors if not expected(e)]
+
+    def assert_no_errors(self) -> None:
+        errors = self.unexpected_errors()
+        assert errors == [], "the page reported errors:\n" + "\n".join(errors)
+
+
+def _watch(page: Any, base_url: str) -> Watched:
+    watched = Watched(page=page, base_url=base_url)
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            watched.errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: watched.errors.append(f"uncaught: {exc}"))
+    return watched
+
+
+OpenPage = Callable[..., Awaitable[Watched]]
+
+
+@pytest.fixture
+async def open_page(browser: Any, live_server: str) -> AsyncIterator[OpenPage]:
+    """`await open_page(timezone_id="Asia/Kolkata")`: one person's browser on the live app."""
+    contexts: list[Any] = []
+
+    async def make(**context_options: Any) -> Watched:
+        options = {"locale": "en-GB", "timezone_id": "Europe/Berlin", **context_options}
+        context = await browser.new_context(base_url=live_server, **options)
+        contexts.append(context)
+        await context.add_init_script(REPORT_CSP)
+        context.set_default_timeout(10_000)
+        page = await context.new_page()
+        return _watch(page, live_server)
+
+    yield make
+    for context in contexts:
+        await context.close()
