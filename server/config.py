@@ -18,6 +18,7 @@ from zoneinfo import available_timezones
 
 DEV_SECRET_KEY: Final = "dev-only-insecure-secret-key-change-me-0000"
 ENVIRONMENTS: Final = ("development", "production", "test")
+GIB: Final = 1024**3
 
 # Every environment variable Settings.from_env reads. README.md's settings table and
 # docker-compose.yml are checked against this list; add a name here with each new setting.
@@ -50,6 +51,9 @@ ENV_VARS: Final[tuple[str, ...]] = (
     "ROOM_OPENS_BEFORE_MINUTES",
     "ROOM_CLOSES_AFTER_MINUTES",
     "DEVICE_CHECK_MAX",
+    "UPLOAD_MAX_BYTES",
+    "UPLOAD_QUOTA_BYTES",
+    "UPLOAD_EXPIRY_HOURS",
 )
 
 
@@ -96,6 +100,9 @@ class Settings:
     room_opens_before_minutes: int = 10
     room_closes_after_minutes: int = 30
     device_check_max: int = 8
+    upload_max_bytes: int = 2 * GIB
+    upload_quota_bytes: int = 10 * GIB
+    upload_expiry_hours: int = 24
 
     @property
     def secure_cookies(self) -> bool:
@@ -147,6 +154,9 @@ class Settings:
             room_opens_before_minutes=r.integer("ROOM_OPENS_BEFORE_MINUTES", 10, 0, 24 * 60),
             room_closes_after_minutes=r.integer("ROOM_CLOSES_AFTER_MINUTES", 30, 0, 24 * 60),
             device_check_max=r.integer("DEVICE_CHECK_MAX", 8, 1, 1000),
+            upload_max_bytes=r.integer("UPLOAD_MAX_BYTES", 2 * GIB, 1024, 1024 * GIB),
+            upload_quota_bytes=r.integer("UPLOAD_QUOTA_BYTES", 10 * GIB, 1024, 1024 * 1024 * GIB),
+            upload_expiry_hours=r.integer("UPLOAD_EXPIRY_HOURS", 24, 1, 24 * 30),
         )
         settings.check()
         return settings

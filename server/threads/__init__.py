@@ -1,0 +1,1 @@
+"""Threads: messages, tus uploads, media probing, playback, receipts."""
