@@ -1,0 +1,1 @@
+"""Scheduling: availability, slots, bookings without double booking, series, reminders."""

@@ -1,0 +1,473 @@
+"""Bookable slots: a host's hours minus everything that is already taken.
+
+Everything is whole minutes since the POSIX epoch in UTC ("instants") or in a zone's
+wall clock ("local minutes"), held in sorted lists of half-open intervals, so 90 days
+with hundreds of bookings are a few thousand integer comparisons, never a loop over
+minutes.
+
+The rules, exactly (tests/scheduling/test_slots.py checks them against a brute-force
+minute-by-minute reference):
+
+* A minute is *working* when its wall-clock reading in the host's zone lies inside a
+  window of that local date: the date override if there is one (an empty override is a
+  day off), else the weekly hours of that weekday. On a fall-back night a repeated
+  wall time is working both times it happens; a skipped one never happens.
+* A slot starts on the host's local grid (minute of the day divisible by ``step``),
+  at a wall time that exists (a spring-forward gap gives no slot) and at its first
+  occurrence (a fall-back repeat gives no second slot).
+* Every minute of ``[start, start + duration)`` is working.
+* The slot padded by the host's buffers ``[start - before, end + after)`` overlaps no
+  booking of either participant padded the same way, and no imported busy interval.
+* ``start`` is in the query range, at least ``notice`` after now and before
+  ``now + horizon``.
+* The host has fewer than ``max_per_day`` sessions on the slot's local date and fewer
+  than ``max_per_week`` in its ISO week (Monday to Sunday, host's zone).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+DAY = 1440
+WEEK = 7 * DAY
+# 1970-01-01 was a Thursday; with Monday = 0 its weekday is 3.
+EPOCH_WEEKDAY = 3
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+STEPS = (5, 10, 15, 20, 30, 45, 60, 90, 120)
+
+Interval = tuple[int, int]
+"""``[start, end)`` in whole minutes."""
+Window = tuple[int, int]
+"""``[start, end)`` minutes after local midnight, ``0 <= start < end <= 1440``."""
+Comfort = Literal["inside", "early", "late"]
+
+
+def to_minute(instant: datetime) -> int:
+    """An aware instant as whole minutes since the epoch (seconds are dropped)."""
+    return int(instant.timestamp()) // 60
+
+
+def from_minute(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute * 60, UTC)
+
+
+def local_day(day: date) -> int:
+    """A calendar date as days since 1970-01-01."""
+    return day.toordinal() - EPOCH_ORDINAL
+
+
+def day_date(day: int) -> date:
+    return date.fromordinal(day + EPOCH_ORDINAL)
+
+
+def weekday_of(day: int) -> int:
+    return (day + EPOCH_WEEKDAY) % 7
+
+
+def week_of(day: int) -> int:
+    """A number shared by the days of one Monday-to-Sunday week."""
+    return (day + EPOCH_WEEKDAY) // 7
+
+
+# --- zones ------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _offset(zone: ZoneInfo, minute: int) -> int:
+    delta = datetime.fromtimestamp(minute * 60, zone).utcoffset()
+    assert delta is not None
+    return int(delta.total_seconds()) // 60
+
+
+@functools.lru_cache(maxsize=4096)
+def _month_segments(name: str, month: int) -> tuple[tuple[int, int, int], ...]:
+    """Offset pieces ``(start, end, offset)`` of one 32-day block (block ``month``).
+
+    The block is probed every three hours and each change pinned to the minute by
+    bisection; real zones never change twice within three hours. Cached, so a zone
+    costs this once per block for the life of the process.
+    """
+    zone = _zone(name)
+    start, end = month * 32 * DAY, (month + 1) * 32 * DAY
+    segments: list[tuple[int, int, int]] = []
+    seg_start, current = start, _offset(zone, start)
+    probe = start
+    while probe < end:
+        nxt = min(probe + 180, end)
+        if _offset(zone, nxt) != current:
+            lo, hi = probe, nxt
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _offset(zone, mid) == current:
+                    lo = mid
+                else:
+                    hi = mid
+            segments.append((seg_start, hi, current))
+            seg_start, current = hi, _offset(zone, hi)
+        probe = nxt
+    segments.append((seg_start, end, current))
+    return tuple(segments)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneTable:
+    """A zone's UTC offsets over a stretch of time, as maximal constant pieces."""
+
+    name: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    offsets: tuple[int, ...]
+
+    @classmethod
+    def build(cls, name: str, start: int, end: int) -> ZoneTable:
+        pieces: list[tuple[int, int, int]] = []
+        for block in range(start // (32 * DAY), (end - 1) // (32 * DAY) + 1):
+            for seg in _month_segments(name, block):
+                if pieces and pieces[-1][2] == seg[2] and pieces[-1][1] == seg[0]:
+                    pieces[-1] = (pieces[-1][0], seg[1], seg[2])
+                else:
+                    pieces.append(seg)
+        return cls(
+            name,
+            tuple(p[0] for p in pieces),
+            tuple(p[1] for p in pieces),
+            tuple(p[2] for p in pieces),
+        )
+
+    def offset_at(self, instant: int) -> int:
+        i = bisect.bisect_right(self.starts, instant) - 1
+        return self.offsets[max(i, 0)]
+
+    def local(self, instant: int) -> int:
+        return instant + self.offset_at(instant)
+
+    def to_instants(self, lo: int, hi: int) -> list[Interval]:
+        """The instants whose wall-clock reading lies in local ``[lo, hi)``."""
+        out: list[Interval] = []
+        for i, off in enumerate(self.offsets):
+            a = max(lo, self.starts[i] + off)
+            b = min(hi, self.ends[i] + off)
+            if a < b:
+                out.append((a - off, b - off))
+        return out
+
+    def first_instant(self, local: int) -> int | None:
+        """The first instant reading ``local``, or None if that wall time is skipped."""
+        for i, off in enumerate(self.offsets):
+            if self.starts[i] + off <= local < self.ends[i] + off:
+                return local - off
+        return None
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """A host's availability, all in the host's own zone."""
+
+    timezone: str
+    weekly: tuple[tuple[Window, ...], ...]
+    """Seven entries, Monday first; each a sorted tuple of disjoint windows."""
+    overrides: Mapping[date, tuple[Window, ...]] = field(default_factory=dict)
+    """Replaces the weekly hours on that date; an empty tuple is a day off."""
+    buffer_before: int = 0
+    buffer_after: int = 0
+    notice: int = 0
+    horizon_days: int = 60
+    step: int = 30
+    max_per_day: int | None = None
+    max_per_week: int | None = None
+
+    def windows_on(self, day: int) -> tuple[Window, ...]:
+        found = self.overrides.get(day_date(day))
+        if found is not None:
+            return found
+        return self.weekly[weekday_of(day)]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Whose comfort a slot is judged by: a zone and weekly working hours there."""
+
+    timezone: str
+    weekly: tuple[tuple[Window, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """What is already taken.
+
+    ``bookings`` are the sessions of either participant (padded by the host's buffers
+    like a new slot); ``host_sessions`` are the host's own sessions, counted against
+    the daily and weekly limits; ``imported`` is busy time from outside calendars
+    (plain instants, no buffers of their own).
+    """
+
+    bookings: Sequence[Interval] = ()
+    host_sessions: Sequence[Interval] = ()
+    imported: Sequence[Interval] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: int
+    end: int
+    host_offset: int
+    viewer_offset: int
+    host_comfort: Comfort
+    viewer_comfort: Comfort
+
+
+# --- interval algebra -------------------------------------------------------------------
+
+
+def union(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for lo, hi in sorted(intervals):
+        if lo >= hi:
+            continue
+        if merged and lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def subtract(base: Sequence[Interval], cut: Sequence[Interval]) -> list[Interval]:
+    """``base`` minus ``cut``; both sorted and disjoint."""
+    out: list[Interval] = []
+    j = 0
+    for lo, hi in base:
+        while j < len(cut) and cut[j][1] <= lo:
+            j += 1
+        k = j
+        cur = lo
+        while k < len(cut) and cut[k][0] < hi:
+            if cut[k][0] > cur:
+                out.append((cur, cut[k][0]))
+            cur = max(cur, cut[k][1])
+            k += 1
+        if cur < hi:
+            out.append((cur, hi))
+    return out
+
+
+def clip(intervals: Sequence[Interval], lo: int, hi: int) -> list[Interval]:
+    out = []
+    for a, b in intervals:
+        a, b = max(a, lo), min(b, hi)
+        if a < b:
+            out.append((a, b))
+    return out
+
+
+def working_instants(
+    table: ZoneTable,
+    windows_on: Mapping[int, tuple[Window, ...]] | None,
+    weekly: tuple[tuple[Window, ...], ...],
+    lo: int,
+    hi: int,
+) -> list[Interval]:
+    """Instants in ``[lo, hi)`` whose local reading is inside that local date's windows."""
+    out: list[Interval] = []
+    first_day = (lo + min(table.offsets)) // DAY
+    last_day = (hi + max(table.offsets)) // DAY
+    for day in range(first_day, last_day + 1):
+        windows = windows_on.get(day) if windows_on is not None else None
+        if windows is None:
+            windows = weekly[weekday_of(day)]
+        base = day * DAY
+        for a, b in windows:
+            out.extend(table.to_instants(base + a, base + b))
+    return clip(union(out), lo, hi)
+
+
+# --- the engine -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    start: int
+    """Slots start at or after this instant..."""
+    end: int
+    """...and before this one."""
+    duration: int
+    now: int
+    viewer: Person
+    host: Person | None = None
+    """The host's comfort hours; the availability's weekly hours when None."""
+
+
+def horizon_end(rules: Rules, now: int) -> int:
+    return now + rules.horizon_days * DAY
+
+
+def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
+    """Every bookable slot for ``query``, in time order."""
+    duration = query.duration
+    lo = max(query.start, query.now + rules.notice)
+    hi = min(query.end, horizon_end(rules, query.now))
+    if lo >= hi or duration <= 0:
+        return []
+    span_lo, span_hi = lo - 9 * DAY, hi + duration + 9 * DAY
+    host_zone = ZoneTable.build(rules.timezone, span_lo, span_hi)
+
+    overrides = {local_day(d): w for d, w in rules.overrides.items()}
+    free = working_instants(host_zone, overrides, rules.weekly, lo, hi + duration)
+    if not free:
+        return []
+
+    pad = rules.buffer_before + rules.buffer_after
+    blocked = union(
+        [(a - pad, b + pad) for a, b in busy.bookings if b + pad > lo and a - pad < hi + duration]
+        + [
+            (a - rules.buffer_after, b + rules.buffer_before)
+            for a, b in busy.imported
+            if b + rules.buffer_before > lo and a - rules.buffer_after < hi + duration
+        ]
+    )
+    free = subtract(free, blocked)
+
+    per_day: dict[int, int] = {}
+    per_week: dict[int, int] = {}
+    if rules.max_per_day is not None or rules.max_per_week is not None:
+        for a, _b in busy.host_sessions:
+            if span_lo <= a < span_hi:
+                d = host_zone.local(a) // DAY
+                per_day[d] = per_day.get(d, 0) + 1
+                per_week[week_of(d)] = per_week.get(week_of(d), 0) + 1
+    full_day = rules.max_per_day
+    full_week = rules.max_per_week
+
+    step = rules.step
+    starts_ = host_zone.starts
+    ends_ = host_zone.ends
+    offs = host_zone.offsets
+    candidates: list[tuple[int, int]] = []  # (instant, host offset)
+    for fa, fb in free:
+        last_start = min(fb - duration, hi - 1)
+        if last_start < fa:
+            continue
+        i = max(bisect.bisect_right(starts_, fa) - 1, 0)
+        while i < len(offs) and starts_[i] <= last_start:
+            off = offs[i]
+            a = max(fa, starts_[i])
+            b = min(last_start + 1, ends_[i])
+            if a < b:
+                local = -(-(a + off) // step) * step
+                # A fall-back repeat: the previous piece already read these wall times.
+                repeat_until = starts_[i] + offs[i - 1] if i > 0 and offs[i - 1] > off else None
+                while local - off < b:
+                    if repeat_until is None or local >= repeat_until:
+                        day = local // DAY
+                        if not (
+                            (full_day is not None and per_day.get(day, 0) >= full_day)
+                            or (
+                                full_week is not None and per_week.get(week_of(day), 0) >= full_week
+                            )
+                        ):
+                            candidates.append((local - off, off))
+                    local += step
+            i += 1
+    if not candidates:
+        return []
+
+    first, final = candidates[0][0], candidates[-1][0] + duration
+    viewer_zone = ZoneTable.build(query.viewer.timezone, first - 2 * DAY, final + 2 * DAY)
+    viewer_hours = working_instants(
+        viewer_zone, None, query.viewer.weekly, first - DAY, final + DAY
+    )
+    host_person = query.host or Person(rules.timezone, rules.weekly)
+    host_hours = working_instants(host_zone, None, host_person.weekly, first - DAY, final + DAY)
+    viewer_judge = _Judge(viewer_zone, query.viewer.weekly, viewer_hours)
+    host_judge = _Judge(host_zone, host_person.weekly, host_hours)
+    out: list[Slot] = []
+    for start, host_off in candidates:
+        end = start + duration
+        out.append(
+            Slot(
+                start,
+                end,
+                host_off,
+                viewer_zone.offset_at(start),
+                host_judge.comfort(start, end),
+                viewer_judge.comfort(start, end),
+            )
+        )
+    return out
+
+
+class _Judge:
+    """Inside a person's working hours, or early or late compared with them."""
+
+    def __init__(
+        self, table: ZoneTable, weekly: tuple[tuple[Window, ...], ...], hours: list[Interval]
+    ) -> None:
+        self.table = table
+        self.weekly = weekly
+        self.hours = hours
+        self.starts = [a for a, _ in hours]
+        self.centres = [(days[0][0] + days[-1][1]) // 2 if days else 13 * 60 for days in weekly]
+
+    def comfort(self, start: int, end: int) -> Comfort:
+        i = bisect.bisect_right(self.starts, start) - 1
+        if i >= 0 and end <= self.hours[i][1]:
+            return "inside"
+        middle = self.table.local((start + end) // 2)
+        day = middle // DAY
+        return "early" if middle - day * DAY < self.centres[weekday_of(day)] else "late"
+
+
+def comfort_of(person: Person, start: int, end: int) -> Comfort:
+    """One interval judged against a person's hours (for bookings, not slot lists)."""
+    table = ZoneTable.build(person.timezone, start - 2 * DAY, end + 2 * DAY)
+    hours = working_instants(table, None, person.weekly, start - DAY, end + DAY)
+    return _Judge(table, person.weekly, hours).comfort(start, end)
+
+
+def is_bookable(rules: Rules, busy: Busy, start: int, duration: int, now: int) -> bool:
+    """Whether one slot (already on the grid) is free under ``rules``."""
+    viewer = Person(rules.timezone, rules.weekly)
+    found = free_slots(rules, busy, Query(start, start + 1, duration, now, viewer))
+    return bool(found) and found[0].start == start
+
+
+def local_iso(instant: int, offset: int) -> str:
+    """RFC 3339 wall-clock text with its offset, e.g. ``2027-03-29T18:00:00+02:00``."""
+    local = instant + offset
+    day, minute = divmod(local, DAY)
+    sign = "+" if offset >= 0 else "-"
+    oh, om = divmod(abs(offset), 60)
+    return f"{_date_text(day)}T{minute // 60:02d}:{minute % 60:02d}:00{sign}{oh:02d}:{om:02d}"
+
+
+@functools.lru_cache(maxsize=8192)
+def _date_text(day: int) -> str:
+    return day_date(day).isoformat()
+
+
+def utc_iso(instant: int) -> str:
+    day, minute = divmod(instant, DAY)
+    return f"{_date_text(day)}T{minute // 60:02d}:{minute % 60:02d}:00Z"
+
+
+def nearest(slots: Sequence[Slot], around: int, count: int = 3) -> list[Slot]:
+    """The ``count`` slots whose start is closest to ``around``, in time order."""
+    ranked = sorted(slots, key=lambda s: (abs(s.start - around), s.start))[:count]
+    return sorted(ranked, key=lambda s: s.start)
+
+
+def minutes(td: timedelta) -> int:
+    return int(td.total_seconds()) // 60
