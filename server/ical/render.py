@@ -1,0 +1,323 @@
+"""iCalendar (RFC 5545) text for sessions: invitations and subscribable feeds.
+
+Pure: plain dataclasses in, bytes out. The lines are written here rather than through
+a general-purpose library because a feed is a join of cached pieces: each event is
+serialized once (``EventCache``) and its bytes reused until the event changes, so a feed
+of 1,000 sessions costs 1,000 dictionary look-ups, not 1,000 serializations. Tests parse
+everything written here with an independent parser.
+
+Times are written as ``DTSTART;TZID=<zone>`` in the organizer's zone, the zone in which
+a series is anchored, with that zone's VTIMEZONE in RRULE form (see ``vtimezone``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from server.ical.vtimezone import vtimezone_lines
+
+PRODID = "-//Meridian//Meridian Calendars 1.0//EN"
+CRLF = b"\r\n"
+MAX_OCTETS = 75
+Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """A series rule, expanded in the event's own zone (so 18:00 Berlin stays 18:00)."""
+
+    freq: Literal["DAILY", "WEEKLY", "MONTHLY"]
+    interval: int = 1
+    count: int | None = None
+    until: datetime | None = None  # an instant (UTC)
+    by_day: str | None = None  # e.g. "TU" or "2TU"
+    by_month_day: int | None = None
+
+    def text(self) -> str:
+        parts = [f"FREQ={self.freq}"]
+        if self.interval != 1:
+            parts.append(f"INTERVAL={self.interval}")
+        if self.count is not None:
+            parts.append(f"COUNT={self.count}")
+        if self.until is not None:
+            parts.append(f"UNTIL={utc_text(self.until)}")
+        if self.by_day:
+            parts.append(f"BYDAY={self.by_day}")
+        if self.by_month_day is not None:
+            parts.append(f"BYMONTHDAY={self.by_month_day}")
+        return ";".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """One occurrence of a series that was moved (or changed) on its own."""
+
+    recurrence_id: datetime  # the occurrence's original start (UTC)
+    start: datetime
+    end: datetime
+    sequence: int
+    last_modified: datetime
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A session, or the first occurrence of a series and the rule for the rest."""
+
+    uid: str
+    sequence: int
+    start: datetime  # UTC
+    end: datetime  # UTC
+    timezone: str  # IANA zone the local times are written in
+    summary: str
+    description: str
+    url: str
+    organizer: Person
+    attendees: tuple[Person, ...]
+    status: Status
+    created: datetime
+    last_modified: datetime
+    recurrence: Recurrence | None = None
+    exdates: tuple[datetime, ...] = ()  # original starts of cancelled occurrences (UTC)
+    overrides: tuple[Override, ...] = ()
+
+
+# --- text primitives ------------------------------------------------------------------
+
+
+def escape_text(value: str) -> str:
+    """A TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma and newlines escaped."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = _CONTROL.sub("", value)
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def param_value(value: str) -> str:
+    """A quoted parameter value; DQUOTE and control characters cannot appear inside."""
+    return '"' + _CONTROL.sub("", value.replace('"', "'").replace("\n", " ")) + '"'
+
+
+def fold(line: str) -> bytes:
+    """One content line as UTF-8, folded so no physical line exceeds 75 octets.
+
+    Folds never split a multi-octet character; continuation lines start with a space.
+    """
+    raw = line.encode()
+    if len(raw) <= MAX_OCTETS:
+        return raw + CRLF
+    pieces = []
+    start = 0
+    limit = MAX_OCTETS
+    while len(raw) - start > limit:
+        cut = start + limit
+        while raw[cut] & 0xC0 == 0x80:  # never inside a UTF-8 sequence
+            cut -= 1
+        pieces.append(raw[start:cut])
+        start = cut
+        limit = MAX_OCTETS - 1
+    pieces.append(raw[start:])
+    return b"\r\n ".join(pieces) + CRLF
+
+
+def utc_text(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def local_text(instant: datetime, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y%m%dT%H%M%S")
+
+
+# --- events -------------------------------------------------------------------------
+
+
+def _people(event: Event) -> list[str]:
+    org = event.organizer
+    lines = [f"ORGANIZER;CN={param_value(org.name)}:mailto:{org.email}"]
+    for person in event.attendees:
+        lines.append(
+            f"ATTENDEE;CN={param_value(person.name)};CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;"
+            f"PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:{person.email}"
+        )
+    return lines
+
+
+def _component(
+    event: Event,
+    *,
+    dtstamp: datetime,
+    start: datetime,
+    end: datetime,
+    sequence: int,
+    last_modified: datetime,
+    description: str,
+    head: Sequence[str] = (),
+) -> list[str]:
+    tz = event.timezone
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{event.uid}",
+        *head,
+        f"SEQUENCE:{sequence}",
+        f"DTSTAMP:{utc_text(dtstamp)}",
+        f"CREATED:{utc_text(event.created)}",
+        f"LAST-MODIFIED:{utc_text(last_modified)}",
+        f"DTSTART;TZID={tz}:{local_text(start, tz)}",
+        f"DTEND;TZID={tz}:{local_text(end, tz)}",
+        f"SUMMARY:{escape_text(event.summary)}",
+        *([f"DESCRIPTION:{escape_text(description)}"] if description else []),
+        f"URL:{event.url}",
+        *_people(event),
+        f"STATUS:{event.status}",
+        "TRANSP:OPAQUE",
+        "CLASS:PRIVATE",
+    ]
+
+
+def vevent_lines(event: Event, *, dtstamp: datetime | None = None) -> list[str]:
+    """The event (and, for a series, its overrides) as unfolded content lines."""
+    stamp = dtstamp or event.last_modified
+    tz = event.timezone
+    lines = _component(
+        event,
+        dtstamp=stamp,
+        start=event.start,
+        end=event.end,
+        sequence=event.sequence,
+        last_modified=event.last_modified,
+        description=event.description,
+    )
+    if event.recurrence is not None:
+        lines.append(f"RRULE:{event.recurrence.text()}")
+        if event.exdates:
+            dates = ",".join(local_text(d, tz) for d in sorted(event.exdates))
+            lines.append(f"EXDATE;TZID={tz}:{dates}")
+    lines.append("END:VEVENT")
+    if event.recurrence is not None:
+        for o in sorted(event.overrides, key=lambda o: o.recurrence_id):
+            lines += _component(
+                event,
+                dtstamp=dtstamp or o.last_modified,
+                start=o.start,
+                end=o.end,
+                sequence=o.sequence,
+                last_modified=o.last_modified,
+                description=event.description if o.description is None else o.description,
+                head=[f"RECURRENCE-ID;TZID={tz}:{local_text(o.recurrence_id, tz)}"],
+            )
+            lines.append("END:VEVENT")
+    return lines
+
+
+def vevent(event: Event, *, dtstamp: datetime | None = None) -> bytes:
+    return b"".join(fold(line) for line in vevent_lines(event, dtstamp=dtstamp))
+
+
+# --- whole calendars ------------------------------------------------------------------
+
+
+def _vtimezones(zones: Iterable[str], year: int) -> bytes:
+    return b"".join(_vtimezone_bytes(z, year) for z in sorted(set(zones)))
+
+
+@functools.lru_cache(maxsize=512)
+def _vtimezone_bytes(zone: str, year: int) -> bytes:
+    return b"".join(fold(line) for line in vtimezone_lines(zone, year))
+
+
+def invitation(event: Event, *, now: datetime) -> bytes:
+    """An iTIP message: METHOD:REQUEST, or METHOD:CANCEL once the session is cancelled."""
+    method = "CANCEL" if event.status == "CANCELLED" else "REQUEST"
+    head = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        f"METHOD:{method}",
+    ]
+    return (
+        b"".join(fold(line) for line in head)
+        + _vtimezones([event.timezone], now.year)
+        + vevent(event, dtstamp=now)
+        + fold("END:VCALENDAR")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One event's serialized bytes and the zone they refer to."""
+
+    data: bytes
+    timezone: str
+
+
+class EventCache:
+    """Serialized events keyed by what identifies their content (id, sequence, change time).
+
+    A key that is seen again returns the stored bytes without building the event; old
+    keys age out when the cache is full.
+    """
+
+    def __init__(self, maxsize: int = 50_000) -> None:
+        self.maxsize = maxsize
+        self._pieces: OrderedDict[Hashable, Piece] = OrderedDict()
+        self.builds = 0
+
+    def get(self, key: Hashable, build: Callable[[], Event]) -> Piece:
+        piece = self._pieces.get(key)
+        if piece is not None:
+            return piece
+        event = build()
+        piece = Piece(vevent(event), event.timezone)
+        self.builds += 1
+        self._pieces[key] = piece
+        if len(self._pieces) > self.maxsize:
+            self._pieces.popitem(last=False)
+        return piece
+
+    def __len__(self) -> int:
+        return len(self._pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHeader:
+    name: str
+    timezone: str
+    year: int  # the year whose zone rules the VTIMEZONE blocks describe
+    description: str = ""
+    extra_zones: tuple[str, ...] = field(default=())
+
+
+def feed(header: FeedHeader, pieces: Sequence[Piece]) -> bytes:
+    """A subscribable calendar: METHOD:PUBLISH with refresh hints of one hour."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{escape_text(header.name)}",
+        f"X-WR-TIMEZONE:{header.timezone}",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+        "X-PUBLISHED-TTL:PT1H",
+    ]
+    if header.description:
+        lines.append(f"X-WR-CALDESC:{escape_text(header.description)}")
+    zones = {p.timezone for p in pieces} | set(header.extra_zones)
+    parts = [b"".join(fold(line) for line in lines), _vtimezones(zones, header.year)]
+    parts += [p.data for p in pieces]
+    parts.append(fold("END:VCALENDAR"))
+    return b"".join(parts)
