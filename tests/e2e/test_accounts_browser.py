@@ -28,7 +28,7 @@ def intl_offset(zone: str) -> str:
 
 
 async def sign_up_through_api(watched: Watched, *, name: str, timezone: str) -> str:
-    email = unique_email(name.split()[0].lower())
+    email = unique_email("person")
     response = await watched.page.context.request.post(
         watched.base_url + "/api/auth/signup",
         data={"email": email, "password": PASSWORD, "name": name, "timezone": timezone},
@@ -162,4 +162,19 @@ async def test_sign_up_shows_the_servers_field_error_next_to_its_input(
     )
     assert response.status == 401
     watched.allow_http(422, "/api/auth/signup")
+    watched.assert_no_errors()
+
+
+async def test_a_name_with_markup_is_shown_as_text(open_page: OpenPage) -> None:
+    watched = await open_page()
+    page = watched.page
+    name = '<img src=x onerror="document.title=1"> & "Bobby"'
+    await sign_up_through_api(watched, name=name, timezone="Europe/Berlin")
+
+    await watched.goto("/")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    await expect(page.get_by_role("navigation", name="Main")).to_contain_text(name)
+    await watched.goto("/account")
+    await expect(page.get_by_label("Name")).to_have_value(name)
+    assert await page.locator("app-shell img").count() == 0
     watched.assert_no_errors()
