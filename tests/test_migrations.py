@@ -1,0 +1,126 @@
+"""The Alembic chain builds exactly the schema of server/db/models.py, and unwinds cleanly.
+
+Runs on SQLite and on PostgreSQL, each on a database that starts empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from server.db.migrate import alembic_config, upgrade
+from server.db.models import Base
+from tests.services import PostgresServer
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    name = f"m_{uuid.uuid4().hex[:16]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_server.admin_dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    yield postgres_server.url(name)
+    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with nothing in it yet, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    url: str = request.getfixturevalue("empty_postgres_url")
+    return url
+
+
+def inspect_database(url: str, look: Any) -> Any:
+    """Run ``look(connection)`` on a sync connection to the database at ``url``."""
+
+    async def go() -> Any:
+        engine = create_async_engine(url, poolclass=NullPool)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(look)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def schema_differences(url: str) -> list[Any]:
+    def compare(conn: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": False}
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+    result: list[Any] = inspect_database(url, compare)
+    return result
+
+
+def table_names(url: str) -> set[str]:
+    return set(inspect_database(url, lambda conn: inspect(conn).get_table_names()))
+
+
+def postgres_enum_types(url: str) -> set[str]:
+    def enums(conn: Connection) -> set[str]:
+        rows = conn.execute(
+            text(
+                "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                "WHERE n.nspname = 'public' AND t.typtype = 'e'"
+            )
+        )
+        return {r[0] for r in rows}
+
+    return set(inspect_database(url, enums))
+
+
+def current_revisions(url: str) -> set[str]:
+    def current(conn: Connection) -> set[str]:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+    return set(inspect_database(url, current))
+
+
+def heads() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://")).get_heads())
+
+
+def test_migrated_schema_matches_the_models(empty_url: str) -> None:
+    upgrade(empty_url)
+    assert current_revisions(empty_url) == heads()
+    assert table_names(empty_url) == set(Base.metadata.tables) | {"alembic_version"}
+    differences = schema_differences(empty_url)
+    assert differences == [], "migrations and models disagree; write the missing revision"
+
+
+def test_downgrade_to_base_then_upgrade_again(empty_url: str) -> None:
+    upgrade(empty_url)
+    command.downgrade(alembic_config(empty_url), "base")
+    assert table_names(empty_url) <= {"alembic_version"}, "a downgrade left tables behind"
+    assert current_revisions(empty_url) == set()
+    if not empty_url.startswith("sqlite"):
+        assert postgres_enum_types(empty_url) == set(), "a downgrade left enum types behind"
+
+    upgrade(empty_url)
+    assert current_revisions(empty_url) == heads()
+    assert schema_differences(empty_url) == []
