@@ -19,7 +19,14 @@ class HomePage extends HTMLElement {
     this.#abort = new AbortController();
     session.addEventListener("change", () => this.#render(), { signal: this.#abort.signal });
     this.#render();
-    if (!session.loaded) session.load().catch(() => {});
+    if (!session.loaded) {
+      session.load().catch((error) => {
+        render(
+          this,
+          html`<section class="page"><p class="form-alert" role="alert">${error.detail}</p></section>`,
+        );
+      });
+    }
   }
 
   disconnectedCallback() {
