@@ -16,8 +16,16 @@ from server.core.clock import Clock, SystemClock
 from server.core.db import Database
 from server.core.metrics import Metrics
 from server.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from server.mentorship.http import routes as mentorship_routes
+from server.mentorship.sweeper import expiry_sweeper
+from server.notifications.http import routes as notification_routes
 
-FEATURE_ROUTES = (health.routes, account_routes)
+FEATURE_ROUTES = (
+    health.routes,
+    account_routes,
+    mentorship_routes,
+    notification_routes,
+)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -30,6 +38,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.METRICS] = Metrics()
     app[keys.WEBSOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.extend([database, event_bus, rate_limiter])
+    app.cleanup_ctx.append(expiry_sweeper)
     app.on_shutdown.append(close_websockets)
     app.on_response_prepare.append(middlewares.security_headers)
     for routes in FEATURE_ROUTES:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAY = 86_400
@@ -188,3 +188,58 @@ def to_datetimes(intervals: Iterable[Interval]) -> list[tuple[datetime, datetime
     return [
         (datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC)) for lo, hi in intervals
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class DayStrip:
+    """One local day of the viewer: minutes after local midnight inside each person's hours."""
+
+    day: date
+    mine: list[tuple[int, int]]
+    theirs: list[tuple[int, int]]
+    both: list[tuple[int, int]]
+
+
+def _wall_minutes(zone: ZoneInfo, t: int, day: date) -> int:
+    local = datetime.fromtimestamp(t, zone)
+    if local.date() > day:
+        return 24 * 60
+    return local.hour * 60 + local.minute
+
+
+def _day_parts(zone: ZoneInfo, day: date, intervals: Sequence[Interval]) -> list[tuple[int, int]]:
+    lo = int(datetime.combine(day, time(), zone).timestamp())
+    hi = int(datetime.combine(day + timedelta(days=1), time(), zone).timestamp())
+    out = []
+    for a, b in intersect(intervals, [(lo, hi)]):
+        first, last = _wall_minutes(zone, a, day), _wall_minutes(zone, b, day)
+        out.append((min(first, last), max(first, last)))
+    return out
+
+
+def best_day_strip(
+    viewer_zone: str,
+    mine: tuple[str, Sequence[WeeklyInterval]],
+    theirs: tuple[str, Sequence[WeeklyInterval]],
+    now: datetime,
+) -> DayStrip:
+    """The viewer's local day among the next seven with the most shared hours (first wins)."""
+    zone = ZoneInfo(viewer_zone)
+    today = now.astimezone(zone).date()
+    first = datetime.combine(today + timedelta(days=1), time(), zone)
+    lo = int(first.timestamp())
+    hi = int(datetime.combine(today + timedelta(days=8), time(), zone).timestamp())
+    a = utc_intervals(mine[0], mine[1], lo, hi)
+    b = utc_intervals(theirs[0], theirs[1], lo, hi)
+    both = intersect(a, b)
+    best: DayStrip | None = None
+    best_len = -1
+    for offset in range(1, 8):
+        day = today + timedelta(days=offset)
+        shared = _day_parts(zone, day, both)
+        length = sum(e - s for s, e in shared)
+        if length > best_len:
+            best_len = length
+            best = DayStrip(day, _day_parts(zone, day, a), _day_parts(zone, day, b), shared)
+    assert best is not None
+    return best
