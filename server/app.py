@@ -16,15 +16,23 @@ from server.core.clock import Clock, SystemClock
 from server.core.db import Database
 from server.core.metrics import Metrics
 from server.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from server.live import service as live
+from server.live.http import routes as live_routes
 from server.mentorship.http import routes as mentorship_routes
 from server.mentorship.sweeper import expiry_sweeper
 from server.notifications.http import routes as notification_routes
+from server.threads.http import routes as thread_routes
+from server.threads.tasks import thread_tasks
+from server.threads.tus import routes as tus_routes
 
 FEATURE_ROUTES = (
     health.routes,
     account_routes,
+    live_routes,
     mentorship_routes,
     notification_routes,
+    tus_routes,
+    thread_routes,
 )
 
 
@@ -39,6 +47,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.WEBSOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.extend([database, event_bus, rate_limiter])
     app.cleanup_ctx.append(expiry_sweeper)
+    app.cleanup_ctx.append(thread_tasks)
+    app[keys.ROOMS] = live.default_directory(app)
+    app.cleanup_ctx.append(live.live)
     app.on_shutdown.append(close_websockets)
     app.on_response_prepare.append(middlewares.security_headers)
     for routes in FEATURE_ROUTES:

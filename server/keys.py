@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from server.core.db import Database
     from server.core.metrics import Metrics
     from server.core.ratelimit import RateLimiter
+    from server.live.echo import EchoPeers
+    from server.live.hub import Hub
+    from server.live.rooms import RoomDirectory
+    from server.threads.storage import MediaStore
 
 SETTINGS: Final[web.AppKey[Settings]] = web.AppKey("settings")
 CLOCK: Final[web.AppKey[Clock]] = web.AppKey("clock")
@@ -22,3 +26,7 @@ BUS: Final[web.AppKey[EventBus]] = web.AppKey("bus")
 RATE_LIMITER: Final[web.AppKey[RateLimiter]] = web.AppKey("rate_limiter")
 METRICS: Final[web.AppKey[Metrics]] = web.AppKey("metrics")
 WEBSOCKETS: Final[web.AppKey[weakref.WeakSet[web.WebSocketResponse]]] = web.AppKey("websockets")
+HUB: Final[web.AppKey[Hub]] = web.AppKey("live_hub")
+ROOMS: Final[web.AppKey[RoomDirectory]] = web.AppKey("live_rooms")
+ECHO: Final[web.AppKey[EchoPeers]] = web.AppKey("live_echo")
+MEDIA_STORE: Final[web.AppKey[MediaStore]] = web.AppKey("media_store")

@@ -1,0 +1,252 @@
+"""Live-session endpoints: the room of a booking, the signalling socket, the device check."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from datetime import timedelta
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from server import keys
+from server.core.api import Routes, json_response, read_json
+from server.core.auth import current_identity, require_user
+from server.core.errors import Forbidden, NotFound, Problem, Unauthorized, field_error
+from server.db.models import User
+from server.live import tokens
+from server.live.echo import BadOffer, EchoFull
+from server.live.hub import Member, Person
+from server.live.protocol import (
+    MAX_MESSAGE_BYTES,
+    Bye,
+    Error,
+    Join,
+    ProtocolError,
+    TokenBucket,
+    from_json,
+    to_json,
+)
+from server.live.rooms import RoomInfo
+from server.live.schemas import DeviceCheckIn, DeviceCheckOut, RoomOut, SocketQuery
+from server.live.service import room_details
+from server.live.turn import ice_servers
+
+log = logging.getLogger(__name__)
+routes = Routes("live")
+
+HEARTBEAT_SECONDS = 20.0
+MESSAGES_PER_SECOND = 40.0
+MESSAGE_BURST = 200.0
+
+
+@routes.route(
+    "GET",
+    "/api/bookings/{booking_id}/room",
+    summary="The booking's room: signalling URL, token and ICE servers",
+    responses={200: RoomOut, 404: "not a participant, or no such booking"},
+)
+async def booking_room(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    app = request.app
+    details = await room_details(
+        directory=app[keys.ROOMS],
+        settings=app[keys.SETTINGS],
+        now=app[keys.CLOCK].now(),
+        booking_id=request.match_info["booking_id"],
+        user_id=user.id,
+        ws_base=_ws_base(request),
+    )
+    return json_response(details)
+
+
+def _ws_base(request: web.Request) -> str:
+    settings = request.app[keys.SETTINGS]
+    secure = request.secure or settings.public_url.startswith("https://")
+    return f"{'wss' if secure else 'ws'}://{request.host}"
+
+
+def _check_origin(request: web.Request) -> None:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return  # not a browser; the token is what counts
+    allowed = {request.app[keys.SETTINGS].public_origin, f"{request.scheme}://{request.host}"}
+    if origin not in allowed:
+        raise Forbidden(f"Connections from {origin} are refused.")
+
+
+@routes.route(
+    "GET",
+    "/api/rooms/{room_id}/ws",
+    summary="The signalling WebSocket of a room (SPEC section 7)",
+    query=SocketQuery,
+    responses={
+        101: "switching to the WebSocket protocol",
+        401: "no token, or a token that is invalid, expired or for another room",
+        403: "another person's token, a foreign Origin, or the room is not open now",
+        404: "no such room",
+    },
+    auth=False,
+)
+async def room_socket(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    settings, now = app[keys.SETTINGS], app[keys.CLOCK].now()
+    _check_origin(request)
+    token = request.query.get("token")
+    if not token:
+        raise Unauthorized("Open the room from its session: the link needs a room token.")
+    room_id = request.match_info["room_id"]
+    try:
+        claim = tokens.verify(token, secret_key=settings.secret_key, room_id=room_id, now=now)
+    except tokens.TokenError as exc:
+        raise Unauthorized(str(exc)) from None
+    room = await app[keys.ROOMS].room(room_id)
+    if room is None:
+        raise NotFound("This room does not exist (any more).")
+    if claim.user_id not in room.participants:
+        raise Forbidden("Only the two participants of this session may enter its room.")
+    identity = await current_identity(request)
+    if identity is not None and identity.user.id != claim.user_id:
+        raise Forbidden("This room token belongs to someone else.")
+    if now < room.opens_at:
+        raise Forbidden("The room is not open yet.", extra={"opens_at": room.opens_at.isoformat()})
+    if now >= room.closes_at:
+        raise Forbidden("The room has closed.", extra={"closed_at": room.closes_at.isoformat()})
+    async with app[keys.DB].read() as s:
+        user = await s.get(User, claim.user_id)
+    if user is None:
+        raise Forbidden("This account no longer exists.")
+    person = Person(user_id=user.id, name=user.name, timezone=user.timezone)
+
+    ws = web.WebSocketResponse(
+        heartbeat=HEARTBEAT_SECONDS, compress=False, max_msg_size=MAX_MESSAGE_BYTES
+    )
+    if not ws.can_prepare(request).ok:
+        raise Problem(426, "This address speaks WebSocket only.", headers={"Upgrade": "websocket"})
+    await ws.prepare(request)
+    app[keys.WEBSOCKETS].add(ws)
+    metrics = app[keys.METRICS]
+    metrics.websockets.inc()
+    try:
+        await _converse(request, ws, room, person, (room.closes_at - now).total_seconds())
+    finally:
+        app[keys.WEBSOCKETS].discard(ws)
+        metrics.websockets.dec()
+    return ws
+
+
+class _Socket:
+    """The hub's view of one WebSocket."""
+
+    __slots__ = ("ws",)
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    async def send(self, text: str) -> None:
+        if not self.ws.closed:
+            await self.ws.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, message=reason.encode()[:120])
+
+
+async def _converse(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    room: RoomInfo,
+    person: Person,
+    closes_in: float,
+) -> None:
+    hub = request.app[keys.HUB]
+    conn = _Socket(ws)
+    bucket = TokenBucket(MESSAGES_PER_SECOND, MESSAGE_BURST)
+    member: Member | None = None
+    left = False
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                if msg.type == WSMsgType.BINARY:
+                    await conn.send(to_json(Error("bad-frame", "Send JSON as text frames.")))
+                continue
+            if not bucket.allow(time.monotonic()):
+                await conn.send(to_json(Error("rate-limited", "Too many messages; slow down.")))
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many messages")
+                break
+            try:
+                message = from_json(msg.data)
+            except ProtocolError as exc:
+                await conn.send(to_json(Error(exc.code, exc.message)))
+                continue
+            if member is None:
+                if isinstance(message, Bye):
+                    left = True
+                    break
+                if not isinstance(message, Join):
+                    await conn.send(to_json(Error("not-joined", "Send `join` first.")))
+                    continue
+                member = await hub.join(room, person, conn, message)
+                hub.close_room_at(room.room_id, closes_in)
+                continue
+            await hub.handle(member, message)
+            if isinstance(message, Bye):
+                left = True
+                break
+    finally:
+        if member is not None and not left:
+            await hub.disconnect(member, graceful=False)
+        if not ws.closed:
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+
+@routes.route(
+    "POST",
+    "/api/device-check",
+    summary="Answer an SDP offer with the server's echo peer",
+    body=DeviceCheckIn,
+    responses={
+        200: DeviceCheckOut,
+        422: "not an SDP offer this peer can answer",
+        503: "every device-check slot is taken (Retry-After)",
+    },
+)
+async def device_check(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    data = await read_json(request, DeviceCheckIn)
+    app = request.app
+    settings = app[keys.SETTINGS]
+    servers = ice_servers(
+        stun_urls=settings.stun_urls,
+        turn_urls=settings.turn_urls,
+        turn_secret=settings.turn_secret,
+        user_id="meridian-echo",
+        expires=app[keys.CLOCK].now() + timedelta(seconds=settings.turn_ttl_seconds),
+    )
+    try:
+        check_id, answer = await app[keys.ECHO].answer(
+            sdp=data.sdp, kind=data.type, ice_servers=servers, owner=user.id
+        )
+    except EchoFull:
+        raise Problem(
+            503,
+            "Every device-check line is busy. Try again in a few seconds.",
+            headers={"Retry-After": "10"},
+            extra={"retry_after": 10},
+        ) from None
+    except BadOffer as exc:
+        raise field_error("sdp", f"This offer cannot be answered: {exc}") from None
+    return json_response(DeviceCheckOut(id=check_id, sdp=answer.sdp, type=answer.type))
+
+
+@routes.route(
+    "DELETE",
+    "/api/device-check/{check_id}",
+    summary="Hang up a device check",
+    responses={204: None, 404: "no such device check"},
+)
+async def hang_up(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    if not await request.app[keys.ECHO].hang_up(request.match_info["check_id"], owner=user.id):
+        raise NotFound("This device check has already ended.")
+    return web.Response(status=204)

@@ -1,0 +1,474 @@
+"""Rooms and their members, independent of the transport.
+
+A ``Connection`` is anything that can send text and be closed (the WebSocket handler
+wraps aiohttp's socket; tests may wrap a queue). The hub keeps, per room with a member
+in this process, the local members, the roster of every peer in the room (here or in
+another process) and the peers waiting to resume.
+
+Across processes (``shared=True``) every message for a peer that is not local is
+published on the room's bus channel ``room:<id>``, subscribed while this process holds a
+member of the room; the roster of a newly joined process comes from the presence store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from server.core.bus import EventBus
+from server.core.ids import new_id
+from server.live.presence import RedisPresence
+from server.live.protocol import (
+    Bye,
+    Chat,
+    ClientMessage,
+    Error,
+    Join,
+    Media,
+    MediaState,
+    PeerInfo,
+    PeerJoined,
+    PeerLeft,
+    PeerReconnecting,
+    Peers,
+    RecordConsent,
+    Recording,
+    ServerMessage,
+    Signal,
+    to_json,
+)
+from server.live.rooms import RoomInfo
+
+log = logging.getLogger(__name__)
+
+CLOSE_REPLACED = 4001  # the same person joined again from elsewhere
+CLOSE_ROOM_CLOSED = 4002  # the room's window ended
+ROSTER_TYPES = frozenset(
+    {"peer-joined", "peer-left", "peer-reconnecting", "media-state", "record-consent", "recording"}
+)
+
+
+class Connection(Protocol):
+    async def send(self, text: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    user_id: str
+    name: str
+    timezone: str
+
+
+@dataclass(eq=False)
+class Member:
+    room_id: str
+    info: PeerInfo
+    conn: Connection
+
+    @property
+    def peer_id(self) -> str:
+        return self.info.peer_id
+
+
+ConsentHook = Callable[["Hub", RoomInfo, dict[str, PeerInfo]], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class LocalRoom:
+    info: RoomInfo
+    local: dict[str, Member] = field(default_factory=dict)
+    roster: dict[str, PeerInfo] = field(default_factory=dict)
+    away: set[str] = field(default_factory=set)
+    timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    listener: asyncio.Task[None] | None = None
+    closer: asyncio.TimerHandle | None = None
+    recording: bool = False
+
+    def others_remote(self) -> bool:
+        return any(p not in self.local for p in self.roster)
+
+
+class Hub:
+    def __init__(
+        self,
+        *,
+        bus: EventBus | None = None,
+        presence: RedisPresence | None = None,
+        resume_seconds: float = 30.0,
+        wall: Callable[[], float] = time.time,
+        on_rooms: Callable[[int], None] | None = None,
+    ) -> None:
+        self.shared = bus is not None and presence is not None
+        self._bus = bus
+        self._presence = presence
+        self.resume_seconds = resume_seconds
+        self._wall = wall
+        self._on_rooms = on_rooms or (lambda n: None)
+        self.process_id = uuid.uuid4().hex[:12]
+        self.rooms: dict[str, LocalRoom] = {}
+        self._refresher: asyncio.Task[None] | None = None
+        self.consent_hooks: list[ConsentHook] = []
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.shared and self._presence is not None:
+            self._refresher = asyncio.create_task(self._refresh(), name="presence-refresh")
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+        for room in list(self.rooms.values()):
+            await self._drop_room(room, force=True)
+
+    # --- joining and leaving ----------------------------------------------------------------
+
+    async def join(
+        self, room_info: RoomInfo, person: Person, conn: Connection, message: Join
+    ) -> Member:
+        room = await self._room(room_info)
+        if self.shared:
+            await self._load_roster(room)
+        resumed = False
+        peer_id = new_id()
+        previous = room.roster.get(message.peer_id) if message.peer_id else None
+        joined = self._wall()
+        if previous is not None and previous.user_id == person.user_id:
+            resumed, peer_id, joined = True, previous.peer_id, previous.joined
+            await self._take_over(room, peer_id)
+        for other in [p for p in room.roster.values() if p.user_id == person.user_id]:
+            if other.peer_id != peer_id:
+                # One place per person: an older tab or a stale peer gives way.
+                await self._take_over(room, other.peer_id)
+                await self._forget(room, other.peer_id)
+        info = PeerInfo(
+            peer_id=peer_id,
+            user_id=person.user_id,
+            name=person.name,
+            timezone=person.timezone,
+            joined=joined,
+            media=message.media,
+        )
+        member = Member(room_info.room_id, info, conn)
+        room.local[peer_id] = member
+        room.roster[peer_id] = info
+        if self._presence is not None:
+            await self._presence.put(room.info.room_id, info)
+        others = tuple(p for p in room.roster.values() if p.peer_id != peer_id)
+        await conn.send(
+            to_json(
+                Peers(
+                    you=info,
+                    peers=others,
+                    recording=room.recording,
+                    recording_allowed=room.info.recording_allowed,
+                    resumed=resumed,
+                )
+            )
+        )
+        await self._send(room, PeerJoined(peer=info, resumed=resumed), exclude=peer_id)
+        return member
+
+    async def disconnect(self, member: Member, *, graceful: bool) -> None:
+        """The member's transport ended; without a ``bye`` it may come back and resume."""
+        room = self.rooms.get(member.room_id)
+        if room is None or room.local.get(member.peer_id) is not member:
+            return  # already replaced by a newer connection
+        del room.local[member.peer_id]
+        if graceful or self.resume_seconds <= 0:
+            await self._forget(room, member.peer_id)
+        else:
+            info = replace(member.info, consent=False)
+            room.roster[member.peer_id] = info
+            room.away.add(member.peer_id)
+            loop = asyncio.get_running_loop()
+            room.timers[member.peer_id] = loop.call_later(
+                self.resume_seconds, self._expire, room, member.peer_id
+            )
+            if self._presence is not None:
+                await self._presence.put(room.info.room_id, info, away=True)
+            await self._send(
+                room, PeerReconnecting(member.peer_id, int(self.resume_seconds)), exclude=None
+            )
+            await self._consent_changed(room)
+        await self._maybe_drop(room)
+
+    def _expire(self, room: LocalRoom, peer_id: str) -> None:
+        room.timers.pop(peer_id, None)
+        if peer_id in room.away:
+            asyncio.create_task(self._expired(room, peer_id))  # noqa: RUF006
+
+    async def _expired(self, room: LocalRoom, peer_id: str) -> None:
+        await self._forget(room, peer_id)
+        await self._maybe_drop(room)
+
+    async def _forget(self, room: LocalRoom, peer_id: str) -> None:
+        """The peer left for good: everyone is told and its presence goes."""
+        room.away.discard(peer_id)
+        timer = room.timers.pop(peer_id, None)
+        if timer is not None:
+            timer.cancel()
+        if room.roster.pop(peer_id, None) is None:
+            return
+        if self._presence is not None:
+            await self._presence.remove(room.info.room_id, peer_id)
+        await self._send(room, PeerLeft(peer_id), exclude=peer_id)
+        await self._consent_changed(room)
+
+    async def _take_over(self, room: LocalRoom, peer_id: str) -> None:
+        """A newer connection takes ``peer_id``'s place: drop the old one without goodbyes."""
+        room.away.discard(peer_id)
+        timer = room.timers.pop(peer_id, None)
+        if timer is not None:
+            timer.cancel()
+        old = room.local.pop(peer_id, None)
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.conn.close(CLOSE_REPLACED, "joined again from another connection")
+
+    # --- messages from a member ---------------------------------------------------------------
+
+    async def handle(self, member: Member, message: ClientMessage) -> None:
+        room = self.rooms.get(member.room_id)
+        if room is None or room.local.get(member.peer_id) is not member:
+            return
+        peer_id = member.peer_id
+        if isinstance(message, Signal):
+            target = message.to
+            if target not in room.roster or target == peer_id:
+                await member.conn.send(to_json(Error("no-such-peer", f"{target} is not here.")))
+                return
+            if target in room.away:
+                await member.conn.send(
+                    to_json(Error("peer-away", "That peer is reconnecting; try again soon."))
+                )
+                return
+            await self._send(room, Signal(target, message.data, sender=peer_id), to=target)
+        elif isinstance(message, Chat):
+            await self._send(
+                room, Chat(message.text, sender=peer_id, at=self._wall()), exclude=peer_id
+            )
+        elif isinstance(message, MediaState):
+            member.info = replace(member.info, media=message.media)
+            room.roster[peer_id] = member.info
+            await self._send(room, MediaState(message.media, sender=peer_id), exclude=peer_id)
+        elif isinstance(message, RecordConsent):
+            if not room.info.recording_allowed:
+                await member.conn.send(
+                    to_json(
+                        Error(
+                            "recording-not-allowed",
+                            "The agreement of this mentorship does not allow recording.",
+                        )
+                    )
+                )
+                return
+            member.info = replace(member.info, consent=message.consent)
+            room.roster[peer_id] = member.info
+            await self._send(room, RecordConsent(message.consent, sender=peer_id), exclude=peer_id)
+            await self._consent_changed(room)
+        elif isinstance(message, Bye):
+            await self.disconnect(member, graceful=True)
+        elif isinstance(message, Join):
+            await member.conn.send(to_json(Error("already-joined", "You are in this room.")))
+
+    async def set_recording(self, room_id: str, active: bool) -> None:
+        """Show or hide the recording indicator for everyone in the room."""
+        room = self.rooms.get(room_id)
+        if room is None or room.recording == active:
+            return
+        room.recording = active
+        await self._send(room, Recording(active), exclude=None)
+
+    def roster(self, room_id: str) -> dict[str, PeerInfo]:
+        room = self.rooms.get(room_id)
+        return dict(room.roster) if room else {}
+
+    async def _consent_changed(self, room: LocalRoom) -> None:
+        for hook in self.consent_hooks:
+            try:
+                await hook(self, room.info, dict(room.roster))
+            except Exception:
+                log.exception("a consent hook failed in room %s", room.info.room_id)
+
+    # --- delivery -------------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        room: LocalRoom,
+        message: ServerMessage,
+        *,
+        to: str | None = None,
+        exclude: str | None = None,
+    ) -> None:
+        text = to_json(message)
+        if to is not None:
+            member = room.local.get(to)
+            if member is not None:
+                await _deliver(member, text)
+                return
+        else:
+            for pid, member in list(room.local.items()):
+                if pid != exclude:
+                    await _deliver(member, text)
+        if (
+            self.shared
+            and self._bus is not None
+            and (to is not None or message.type in ROSTER_TYPES or room.others_remote())
+        ):
+            envelope = {"o": self.process_id, "to": to, "x": exclude, "k": message.type, "t": text}
+            await self._bus.publish(f"room:{room.info.room_id}", envelope)
+
+    async def _listen(self, room: LocalRoom, ready: asyncio.Event) -> None:
+        assert self._bus is not None
+        try:
+            async with self._bus.subscribe(f"room:{room.info.room_id}") as sub:
+                ready.set()
+                async for event in sub:
+                    await self._arrived(room, event.data)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("room %s stopped listening to the bus", room.info.room_id)
+        finally:
+            ready.set()
+
+    async def _arrived(self, room: LocalRoom, envelope: dict[str, Any]) -> None:
+        if envelope.get("o") == self.process_id:
+            return
+        kind, text = envelope.get("k"), envelope.get("t")
+        if not isinstance(text, str):
+            return
+        if kind in ROSTER_TYPES:
+            await self._apply(room, json.loads(text))
+        to, exclude = envelope.get("to"), envelope.get("x")
+        if to is not None:
+            member = room.local.get(to)
+            if member is not None:
+                await _deliver(member, text)
+            return
+        for pid, member in list(room.local.items()):
+            if pid != exclude:
+                await _deliver(member, text)
+
+    async def _apply(self, room: LocalRoom, message: dict[str, Any]) -> None:
+        """Keep this process's roster in step with what happened in another process."""
+        kind = message["type"]
+        if kind == "peer-joined":
+            info = PeerInfo.from_dict(message["peer"])
+            if info.peer_id in room.local or info.peer_id in room.away:
+                # It resumed (or joined again) elsewhere: our old hold on it ends quietly.
+                await self._take_over(room, info.peer_id)
+            for stale in [p for p, i in room.roster.items() if i.user_id == info.user_id]:
+                if stale != info.peer_id:
+                    room.roster.pop(stale, None)
+            room.roster[info.peer_id] = info
+            room.away.discard(info.peer_id)
+        elif kind == "peer-left":
+            room.roster.pop(message["peer_id"], None)
+            room.away.discard(message["peer_id"])
+        elif kind == "peer-reconnecting":
+            peer_id = message["peer_id"]
+            if peer_id in room.roster:
+                room.roster[peer_id] = replace(room.roster[peer_id], consent=False)
+        elif kind == "media-state":
+            sender = message.get("from")
+            if sender in room.roster:
+                media = Media.from_dict(message)
+                room.roster[sender] = replace(room.roster[sender], media=media)
+        elif kind == "record-consent":
+            sender = message.get("from")
+            if sender in room.roster:
+                room.roster[sender] = replace(room.roster[sender], consent=bool(message["consent"]))
+        elif kind == "recording":
+            room.recording = bool(message["active"])
+        await self._maybe_drop(room)
+
+    # --- rooms ------------------------------------------------------------------------------------
+
+    async def _room(self, info: RoomInfo) -> LocalRoom:
+        room = self.rooms.get(info.room_id)
+        if room is not None:
+            room.info = info
+            return room
+        room = LocalRoom(info)
+        self.rooms[info.room_id] = room
+        self._on_rooms(len(self.rooms))
+        if self.shared:
+            ready = asyncio.Event()
+            room.listener = asyncio.create_task(self._listen(room, ready))
+            await ready.wait()
+        return room
+
+    async def _load_roster(self, room: LocalRoom) -> None:
+        assert self._presence is not None
+        for peer_id, (info, away) in (await self._presence.members(room.info.room_id)).items():
+            if peer_id in room.local:
+                continue
+            room.roster[peer_id] = info
+            if away and peer_id not in room.timers:
+                room.away.add(peer_id)
+
+    def close_room_at(self, room_id: str, delay: float) -> None:
+        """Close every local member's connection when the room's window ends."""
+        room = self.rooms.get(room_id)
+        if room is None or room.closer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        room.closer = loop.call_later(
+            max(0.0, delay), lambda: asyncio.create_task(self._close_members(room))
+        )
+
+    async def _close_members(self, room: LocalRoom) -> None:
+        for member in list(room.local.values()):
+            with contextlib.suppress(Exception):
+                await member.conn.close(CLOSE_ROOM_CLOSED, "the room has closed")
+
+    async def _maybe_drop(self, room: LocalRoom) -> None:
+        if not room.local and not room.timers:
+            await self._drop_room(room)
+
+    async def _drop_room(self, room: LocalRoom, *, force: bool = False) -> None:
+        if self.rooms.get(room.info.room_id) is not room:
+            return
+        del self.rooms[room.info.room_id]
+        self._on_rooms(len(self.rooms))
+        for timer in room.timers.values():
+            timer.cancel()
+        if room.closer is not None:
+            room.closer.cancel()
+        if room.listener is not None:
+            room.listener.cancel()
+            if room.listener is not asyncio.current_task():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await room.listener
+
+    async def _refresh(self) -> None:
+        assert self._presence is not None
+        while True:
+            await asyncio.sleep(self._presence.ttl / 3)
+            for room in list(self.rooms.values()):
+                entries = [(room.roster[p], False) for p in room.local if p in room.roster]
+                entries += [(room.roster[p], True) for p in room.timers if p in room.roster]
+                try:
+                    await self._presence.put_many(room.info.room_id, entries)
+                except Exception:
+                    log.exception("could not refresh presence of room %s", room.info.room_id)
+
+
+async def _deliver(member: Member, text: str) -> None:
+    try:
+        await member.conn.send(text)
+    except Exception:
+        log.debug("could not deliver to %s", member.peer_id, exc_info=True)

@@ -1,0 +1,86 @@
+"""Live-session use cases: a booking's room for one participant; the app's live resources."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from aiohttp import web
+
+from server import keys
+from server.config import Settings
+from server.core.errors import NotFound
+from server.live import tokens
+from server.live.echo import EchoPeers
+from server.live.hub import Hub
+from server.live.presence import RedisPresence
+from server.live.rooms import MemoryRooms, RoomDirectory
+from server.live.schemas import IceServer, RoomOut
+from server.live.turn import ice_servers
+
+TOKEN_TTL = timedelta(minutes=5)
+DEVICE_CHECK_SECONDS = 120.0
+
+
+async def room_details(
+    *,
+    directory: RoomDirectory,
+    settings: Settings,
+    now: datetime,
+    booking_id: str,
+    user_id: str,
+    ws_base: str,
+) -> RoomOut:
+    room = await directory.room(booking_id)
+    if room is None or user_id not in room.participants:
+        raise NotFound("There is no such session among yours.")
+    expires = now + TOKEN_TTL
+    token = tokens.issue(
+        secret_key=settings.secret_key, room_id=room.room_id, user_id=user_id, expires=expires
+    )
+    servers = ice_servers(
+        stun_urls=settings.stun_urls,
+        turn_urls=settings.turn_urls,
+        turn_secret=settings.turn_secret,
+        user_id=user_id,
+        expires=now + timedelta(seconds=settings.turn_ttl_seconds),
+    )
+    return RoomOut(
+        room_id=room.room_id,
+        booking_id=room.booking_id,
+        ws_url=f"{ws_base}/api/rooms/{room.room_id}/ws?token={token}",
+        token=token,
+        token_expires_at=expires,
+        ice_servers=[IceServer.model_validate(s) for s in servers],
+        opens_at=room.opens_at,
+        closes_at=room.closes_at,
+        starts_at=room.starts_at,
+        ends_at=room.ends_at,
+        is_open=room.is_open(now),
+        recording_allowed=room.recording_allowed,
+    )
+
+
+def default_directory(app: web.Application) -> RoomDirectory:
+    return MemoryRooms()
+
+
+async def live(app: web.Application) -> AsyncIterator[None]:
+    """The hub, the presence store (with Redis), the device-check peers and the rooms."""
+    settings = app[keys.SETTINGS]
+    presence = RedisPresence(settings.redis_url) if settings.redis_url else None
+    metrics = app[keys.METRICS]
+    hub = Hub(
+        bus=app[keys.BUS] if presence is not None else None,
+        presence=presence,
+        on_rooms=metrics.rooms.set,
+    )
+    hub.start()
+    app[keys.HUB] = hub
+    echo = EchoPeers(limit=settings.device_check_max, max_seconds=DEVICE_CHECK_SECONDS)
+    app[keys.ECHO] = echo
+    yield
+    await asyncio.gather(echo.close(), hub.close())
+    if presence is not None:
+        await presence.close()

@@ -1,0 +1,213 @@
+"""Who may enter a room, and when: every refusal happens before the WebSocket upgrade."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp import WSServerHandshakeError
+
+from server import keys
+from server.app import create_app
+from server.config import Settings
+from server.core.clock import FrozenClock
+from server.live import tokens
+from server.live.rooms import MemoryRooms
+from tests.conftest import TEST_SECRET
+from tests.factories import sign_up
+from tests.live.conftest import Call, Client, add_room, join, receive, room_token
+
+
+async def refused(client: Client, url: str, **kw: Any) -> tuple[int, dict[str, Any]]:
+    """Open ``url`` as a WebSocket; it must be refused with a problem document, not upgraded."""
+    resp = await client.get(
+        url,
+        headers={
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": base64.b64encode(b"0123456789abcdef").decode(),
+            **kw.get("headers", {}),
+        },
+    )
+    assert resp.status != 101
+    assert resp.content_type == "application/problem+json"
+    return resp.status, await resp.json()
+
+
+async def test_room_details_for_a_participant(call: Call) -> None:
+    room = await room_token(call.mentee, call.room.booking_id)
+    assert room["room_id"] == call.room.room_id
+    assert room["ws_url"].startswith("ws://") and room["ws_url"].endswith(room["token"])
+    assert room["opens_at"] == "2026-11-25T11:55:00Z"  # 10 minutes before 12:05
+    assert room["closes_at"] == "2026-11-25T13:35:00Z"  # 30 minutes after 13:05
+    assert room["is_open"] is True
+    assert room["ice_servers"] == []  # no STUN configured in these tests, no TURN
+
+
+async def test_outsiders_get_nothing(call: Call, another_client: Callable[[], Any]) -> None:
+    stranger = await sign_up(await another_client(), name="Eve Outsider")
+    resp = await stranger.client.get(f"/api/bookings/{call.room.booking_id}/room")
+    assert resp.status == 404
+    assert (await stranger.client.get("/api/bookings/nope/room")).status == 404
+    anonymous = await another_client()
+    assert (await anonymous.get(f"/api/bookings/{call.room.booking_id}/room")).status == 401
+
+
+async def test_turn_credentials_follow_the_coturn_rest_scheme(
+    settings: Settings,
+    clock: FrozenClock,
+    rooms: MemoryRooms,
+    aiohttp_client: Callable[..., Any],
+) -> None:
+    app = create_app(
+        settings.replace(
+            turn_urls=("turn:turn.example.org:3478?transport=udp",),
+            turn_secret="coturn-shared-secret",
+            stun_urls=("stun:stun.example.org:3478",),
+        ),
+        clock=clock,
+    )
+    app[keys.ROOMS] = rooms
+    mentor = await sign_up(await aiohttp_client(app))
+    room_info = add_room(rooms, clock, (mentor.id, "someone"))
+    room = await room_token(mentor, room_info.booking_id)
+    stun, turn = room["ice_servers"]
+    assert stun == {"urls": ["stun:stun.example.org:3478"], "username": None, "credential": None}
+    expiry, user = turn["username"].split(":")
+    assert user == mentor.id
+    assert int(expiry) == int(clock.now().timestamp()) + 3600  # TURN_TTL_SECONDS
+    expected = base64.b64encode(
+        hmac.new(b"coturn-shared-secret", turn["username"].encode(), hashlib.sha1).digest()
+    ).decode()
+    assert turn["credential"] == expected
+    assert turn["urls"] == ["turn:turn.example.org:3478?transport=udp"]
+
+
+async def test_no_token_is_refused_before_the_upgrade(call: Call) -> None:
+    status, problem = await refused(call.mentor.client, f"/api/rooms/{call.room.room_id}/ws")
+    assert status == 401 and "token" in problem["detail"]
+
+
+async def test_a_forged_token_is_refused(call: Call) -> None:
+    forged = tokens.issue(
+        secret_key="another-secret-key-that-is-long-enough-000",
+        room_id=call.room.room_id,
+        user_id=call.mentor.id,
+        expires=call.room.closes_at,
+    )
+    status, _ = await refused(
+        call.mentor.client, f"/api/rooms/{call.room.room_id}/ws?token={forged}"
+    )
+    assert status == 401
+
+
+async def test_an_expired_token_is_refused(call: Call, clock: FrozenClock) -> None:
+    room = await room_token(call.mentor, call.room.booking_id)
+    clock.advance(timedelta(minutes=6))  # tokens live five minutes
+    status, problem = await refused(
+        call.mentor.client, f"/api/rooms/{room['room_id']}/ws?token={room['token']}"
+    )
+    assert status == 401 and "expired" in problem["detail"]
+
+
+async def test_another_rooms_token_is_refused(
+    call: Call, rooms: MemoryRooms, clock: FrozenClock
+) -> None:
+    other = add_room(rooms, clock, (call.mentor.id, call.mentee.id), starts_in=timedelta(0))
+    room = await room_token(call.mentor, other.booking_id)
+    status, problem = await refused(
+        call.mentor.client, f"/api/rooms/{call.room.room_id}/ws?token={room['token']}"
+    )
+    assert status == 401 and "another room" in problem["detail"]
+
+
+async def test_a_third_user_cannot_use_a_participants_token(
+    call: Call, another_client: Callable[[], Any]
+) -> None:
+    stranger = await sign_up(await another_client(), name="Eve Outsider")
+    room = await room_token(call.mentor, call.room.booking_id)
+    status, problem = await refused(
+        stranger.client, f"/api/rooms/{room['room_id']}/ws?token={room['token']}"
+    )
+    assert status == 403 and "someone else" in problem["detail"]
+
+
+async def test_a_token_for_someone_outside_the_room_is_refused(call: Call) -> None:
+    outsider = tokens.issue(
+        secret_key=TEST_SECRET,
+        room_id=call.room.room_id,
+        user_id="not-a-participant",
+        expires=call.room.closes_at,
+    )
+    status, _ = await refused(
+        call.mentor.client, f"/api/rooms/{call.room.room_id}/ws?token={outsider}"
+    )
+    assert status == 403
+
+
+@pytest.mark.parametrize(
+    ("starts_in", "word"),
+    [(timedelta(minutes=11), "not open yet"), (timedelta(hours=-2), "closed")],
+)
+async def test_the_room_is_shut_outside_its_window(
+    call: Call, rooms: MemoryRooms, clock: FrozenClock, starts_in: timedelta, word: str
+) -> None:
+    room_info = add_room(
+        rooms, clock, (call.mentor.id, call.mentee.id), starts_in=starts_in, minutes=60
+    )
+    room = await room_token(call.mentor, room_info.booking_id)
+    assert room["is_open"] is False
+    status, problem = await refused(
+        call.mentor.client, f"/api/rooms/{room['room_id']}/ws?token={room['token']}"
+    )
+    assert status == 403 and word in problem["detail"]
+
+
+async def test_a_foreign_origin_is_refused(call: Call) -> None:
+    room = await room_token(call.mentor, call.room.booking_id)
+    status, problem = await refused(
+        call.mentor.client,
+        f"/api/rooms/{room['room_id']}/ws?token={room['token']}",
+        headers={"Origin": "https://evil.example"},
+    )
+    assert status == 403 and "evil.example" in problem["detail"]
+
+
+async def test_an_unknown_room_is_not_found(call: Call) -> None:
+    token = tokens.issue(
+        secret_key=TEST_SECRET, room_id="gone", user_id=call.mentor.id, expires=call.room.closes_at
+    )
+    status, _ = await refused(call.mentor.client, f"/api/rooms/gone/ws?token={token}")
+    assert status == 404
+
+
+async def test_a_valid_token_upgrades_and_the_server_sends_no_compression(call: Call) -> None:
+    room = await room_token(call.mentor, call.room.booking_id)
+    with pytest.raises(WSServerHandshakeError):
+        await call.mentor.client.ws_connect(f"/api/rooms/{room['room_id']}/ws?token=bad")
+    ws = await call.mentor.client.ws_connect(
+        f"/api/rooms/{room['room_id']}/ws?token={room['token']}", compress=15
+    )
+    assert ws.compress == 0  # the server declined permessage-deflate
+    await ws.send_json({"type": "join"})
+    peers = await receive(ws, "peers")
+    assert peers["peers"] == [] and peers["you"]["user_id"] == call.mentor.id
+    await ws.close()
+
+
+async def test_a_participant_in_the_room_gets_its_peers(call: Call) -> None:
+    ws1, first = await join(call.mentor, call.room.booking_id)
+    ws2, second = await join(call.mentee, call.room.booking_id)
+    assert [p["user_id"] for p in second["peers"]] == [call.mentor.id]
+    assert second["peers"][0]["timezone"] == "Europe/Berlin"
+    joined = await receive(ws1, "peer-joined")
+    assert joined["peer"]["peer_id"] == second["you"]["peer_id"]
+    assert joined["peer"]["joined"] > first["you"]["joined"]  # the later one is polite
+    await ws1.close()
+    await ws2.close()
