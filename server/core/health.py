@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from server import keys
 from server.core.api import Routes, json_response
+from server.core.errors import Problem
 from server.core.openapi import build_document
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ async def healthz(request: web.Request) -> web.Response:
     "GET",
     "/readyz",
     summary="Readiness: the database and Redis answer",
-    responses={200: Health, 503: Health},
+    responses={200: Health, 503: "application/problem+json"},
     auth=False,
 )
 async def readyz(request: web.Request) -> web.Response:
@@ -46,10 +47,15 @@ async def readyz(request: web.Request) -> web.Response:
         except Exception as exc:
             log.warning("readiness check %s failed: %s", name, exc)
             checks[name] = "failing"
-    ok = all(v == "ok" for v in checks.values())
-    return json_response(
-        Health(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
-    )
+    failing = sorted(name for name, result in checks.items() if result != "ok")
+    if failing:
+        # A 5xx like any other: problem+json, with the checks for the operator.
+        raise Problem(
+            503,
+            f"Not ready: {' and '.join(failing)} not answering.",
+            extra={"checks": checks},
+        )
+    return json_response(Health(status="ok", checks=checks))
 
 
 @routes.route(

@@ -105,8 +105,8 @@ async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
         status = response.status
         return response
-    except web.HTTPException as exc:
-        status = exc.status
+    except (web.HTTPException, Problem) as exc:
+        status = exc.status  # a refused request is its 4xx, not a 500
         raise
     finally:
         info = request.match_info.route.resource
