@@ -54,6 +54,9 @@ ENV_VARS: Final[tuple[str, ...]] = (
     "UPLOAD_MAX_BYTES",
     "UPLOAD_QUOTA_BYTES",
     "UPLOAD_EXPIRY_HOURS",
+    "BUSY_POLL_MINUTES",
+    "BUSY_FETCH_TIMEOUT_SECONDS",
+    "BUSY_MAX_BYTES",
 )
 
 
@@ -103,6 +106,9 @@ class Settings:
     upload_max_bytes: int = 2 * GIB
     upload_quota_bytes: int = 10 * GIB
     upload_expiry_hours: int = 24
+    busy_poll_minutes: int = 30
+    busy_fetch_timeout_seconds: int = 20
+    busy_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def secure_cookies(self) -> bool:
@@ -157,6 +163,9 @@ class Settings:
             upload_max_bytes=r.integer("UPLOAD_MAX_BYTES", 2 * GIB, 1024, 1024 * GIB),
             upload_quota_bytes=r.integer("UPLOAD_QUOTA_BYTES", 10 * GIB, 1024, 1024 * 1024 * GIB),
             upload_expiry_hours=r.integer("UPLOAD_EXPIRY_HOURS", 24, 1, 24 * 30),
+            busy_poll_minutes=r.integer("BUSY_POLL_MINUTES", 30, 5, 24 * 60),
+            busy_fetch_timeout_seconds=r.integer("BUSY_FETCH_TIMEOUT_SECONDS", 20, 1, 300),
+            busy_max_bytes=r.integer("BUSY_MAX_BYTES", 10 * 1024 * 1024, 64 * 1024, GIB),
         )
         settings.check()
         return settings
