@@ -7,9 +7,15 @@ which it is open, the mentorship, and whether its agreement allows recording.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from sqlalchemy import select
+
+from server.core.db import Database
+from server.db.models import AgreementVersion, Booking, Mentorship
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +61,56 @@ class MemoryRooms:
 
     async def room(self, room_id: str) -> RoomInfo | None:
         return self._rooms.get(room_id)
+
+
+class BookingRooms:
+    """Rooms read from the scheduling tables: the booking, its mentorship and agreement."""
+
+    def __init__(
+        self, db: Callable[[], Database], *, opens_before_minutes: int, closes_after_minutes: int
+    ) -> None:
+        self._db = db
+        self._before = opens_before_minutes
+        self._after = closes_after_minutes
+
+    async def room(self, room_id: str) -> RoomInfo | None:
+        async with self._db().read() as s:
+            row = (
+                await s.execute(
+                    select(Booking, Mentorship.agreed_version)
+                    .join(Mentorship, Mentorship.id == Booking.mentorship_id)
+                    .where(Booking.id == room_id)
+                )
+            ).first()
+            if row is None:
+                return None
+            booking, agreed_version = row
+            if booking.status == "cancelled":
+                return None
+            allowed = False
+            if agreed_version is not None:
+                allowed = bool(
+                    await s.scalar(
+                        select(AgreementVersion.recording_allowed).where(
+                            AgreementVersion.mentorship_id == booking.mentorship_id,
+                            AgreementVersion.version == agreed_version,
+                        )
+                    )
+                )
+        opens, closes = room_window(
+            booking.start_at,
+            booking.end_at,
+            opens_before_minutes=self._before,
+            closes_after_minutes=self._after,
+        )
+        return RoomInfo(
+            room_id=booking.id,
+            booking_id=booking.id,
+            mentorship_id=booking.mentorship_id,
+            participants=frozenset({booking.mentor_id, booking.mentee_id}),
+            starts_at=booking.start_at,
+            ends_at=booking.end_at,
+            opens_at=opens,
+            closes_at=closes,
+            recording_allowed=allowed,
+        )

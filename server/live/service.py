@@ -15,7 +15,7 @@ from server.live import tokens
 from server.live.echo import EchoPeers
 from server.live.hub import Hub
 from server.live.presence import RedisPresence
-from server.live.rooms import MemoryRooms, RoomDirectory
+from server.live.rooms import BookingRooms, RoomDirectory
 from server.live.schemas import IceServer, RoomOut
 from server.live.turn import ice_servers
 
@@ -63,7 +63,12 @@ async def room_details(
 
 
 def default_directory(app: web.Application) -> RoomDirectory:
-    return MemoryRooms()
+    settings = app[keys.SETTINGS]
+    return BookingRooms(
+        lambda: app[keys.DB],
+        opens_before_minutes=settings.room_opens_before_minutes,
+        closes_after_minutes=settings.room_closes_after_minutes,
+    )
 
 
 async def live(app: web.Application) -> AsyncIterator[None]:

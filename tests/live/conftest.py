@@ -12,57 +12,99 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.core.ids import new_id
-from server.live.rooms import MemoryRooms, RoomInfo, room_window
+from server.db.models import AgreementVersion, Booking, Mentorship
+from server.live.rooms import RoomInfo
 from tests.factories import Person, sign_up
 
 Client = TestClient[Any, Any]
 
 
 @pytest.fixture
-def rooms() -> MemoryRooms:
-    return MemoryRooms()
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FrozenClock, rooms: MemoryRooms) -> web.Application:
+def app(settings: Settings, clock: FrozenClock) -> web.Application:
     # No STUN: tests run on loopback, and gathering against an unreachable server only waits.
-    app = create_app(settings.replace(stun_urls=()), clock=clock)
-    app[keys.ROOMS] = rooms
-    return app
+    return create_app(settings.replace(stun_urls=()), clock=clock)
 
 
-def add_room(
-    rooms: MemoryRooms,
-    clock: FrozenClock,
-    participants: tuple[str, ...],
+async def add_room(
+    app: web.Application,
+    mentor_id: str,
+    mentee_id: str,
     *,
     starts_in: timedelta = timedelta(minutes=5),
     minutes: int = 60,
     recording_allowed: bool = False,
+    status: str = "confirmed",
 ) -> RoomInfo:
-    starts = clock.now() + starts_in
-    ends = starts + timedelta(minutes=minutes)
-    opens, closes = room_window(starts, ends, opens_before_minutes=10, closes_after_minutes=30)
-    booking_id = new_id()
-    room = RoomInfo(
-        room_id=booking_id,
-        booking_id=booking_id,
-        mentorship_id=new_id(),
-        participants=frozenset(participants),
-        starts_at=starts,
-        ends_at=ends,
-        opens_at=opens,
-        closes_at=closes,
-        recording_allowed=recording_allowed,
-    )
-    rooms.add(room)
-    return room
+    """A booking of the pair's mentorship (made active, with an agreement in force)."""
+    now = app[keys.CLOCK].now()
+    async with app[keys.DB].write() as s:
+        mentorship = await s.scalar(
+            select(Mentorship).where(
+                Mentorship.mentor_id == mentor_id, Mentorship.mentee_id == mentee_id
+            )
+        )
+        if mentorship is None:
+            mentorship = Mentorship(
+                id=new_id(),
+                mentor_id=mentor_id,
+                mentee_id=mentee_id,
+                state="active",
+                message="",
+                created_at=now,
+                expires_at=now + timedelta(days=14),
+                state_changed_at=now,
+                state_reason="",
+                agreed_version=None,
+            )
+            s.add(mentorship)
+            await s.flush()
+        version = (mentorship.agreed_version or 0) + 1
+        s.add(
+            AgreementVersion(
+                id=new_id(),
+                mentorship_id=mentorship.id,
+                version=version,
+                proposed_by=mentor_id,
+                proposed_at=now,
+                cadence="weekly",
+                session_minutes=minutes,
+                channel="live",
+                recording_allowed=recording_allowed,
+                confidential_topics=[],
+                media_retention_days=None,
+                review_date=None,
+                note="",
+            )
+        )
+        mentorship.agreed_version = version
+        starts = now + starts_in
+        booking = Booking(
+            id=new_id(),
+            mentorship_id=mentorship.id,
+            mentor_id=mentor_id,
+            mentee_id=mentee_id,
+            start_at=starts,
+            end_at=starts + timedelta(minutes=minutes),
+            status=status,
+            sequence=0,
+            agenda=[],
+            notes="",
+            cancel_reason="",
+            created_by=mentee_id,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(booking)
+    room = await app[keys.ROOMS].room(booking.id)
+    assert room is not None or status == "cancelled"
+    return room  # type: ignore[return-value]
 
 
 @dataclass
@@ -73,12 +115,11 @@ class Call:
 
 
 @pytest.fixture
-async def call(
-    client: Client, another_client: Callable[[], Any], rooms: MemoryRooms, clock: FrozenClock
-) -> Call:
+async def call(client: Client, another_client: Callable[[], Any]) -> Call:
     mentor = await sign_up(client, name="Maria Mentor", timezone="Europe/Berlin")
     mentee = await sign_up(await another_client(), name="Sam Mentee", timezone="America/Sao_Paulo")
-    room = add_room(rooms, clock, (mentor.id, mentee.id))
+    assert client.app is not None
+    room = await add_room(client.app, mentor.id, mentee.id)
     return Call(mentor, mentee, room)
 
 

@@ -10,14 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp import WSServerHandshakeError
+from aiohttp import WSServerHandshakeError, web
 
 from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from server.db.models import Booking
 from server.live import tokens
-from server.live.rooms import MemoryRooms
 from tests.conftest import TEST_SECRET
 from tests.factories import sign_up
 from tests.live.conftest import Call, Client, add_room, join, receive, room_token
@@ -62,8 +62,8 @@ async def test_outsiders_get_nothing(call: Call, another_client: Callable[[], An
 async def test_turn_credentials_follow_the_coturn_rest_scheme(
     settings: Settings,
     clock: FrozenClock,
-    rooms: MemoryRooms,
     aiohttp_client: Callable[..., Any],
+    another_client: Callable[[], Any],
 ) -> None:
     app = create_app(
         settings.replace(
@@ -73,9 +73,10 @@ async def test_turn_credentials_follow_the_coturn_rest_scheme(
         ),
         clock=clock,
     )
-    app[keys.ROOMS] = rooms
-    mentor = await sign_up(await aiohttp_client(app))
-    room_info = add_room(rooms, clock, (mentor.id, "someone"))
+    test_client = await aiohttp_client(app)
+    mentor = await sign_up(test_client)
+    mentee = await sign_up(await aiohttp_client(test_client.server), name="Sam Mentee")
+    room_info = await add_room(app, mentor.id, mentee.id)
     room = await room_token(mentor, room_info.booking_id)
     stun, turn = room["ice_servers"]
     assert stun == {"urls": ["stun:stun.example.org:3478"], "username": None, "credential": None}
@@ -116,10 +117,8 @@ async def test_an_expired_token_is_refused(call: Call, clock: FrozenClock) -> No
     assert status == 401 and "expired" in problem["detail"]
 
 
-async def test_another_rooms_token_is_refused(
-    call: Call, rooms: MemoryRooms, clock: FrozenClock
-) -> None:
-    other = add_room(rooms, clock, (call.mentor.id, call.mentee.id), starts_in=timedelta(0))
+async def test_another_rooms_token_is_refused(call: Call, app: web.Application) -> None:
+    other = await add_room(app, call.mentor.id, call.mentee.id, starts_in=timedelta(0))
     room = await room_token(call.mentor, other.booking_id)
     status, problem = await refused(
         call.mentor.client, f"/api/rooms/{call.room.room_id}/ws?token={room['token']}"
@@ -156,11 +155,9 @@ async def test_a_token_for_someone_outside_the_room_is_refused(call: Call) -> No
     [(timedelta(minutes=11), "not open yet"), (timedelta(hours=-2), "closed")],
 )
 async def test_the_room_is_shut_outside_its_window(
-    call: Call, rooms: MemoryRooms, clock: FrozenClock, starts_in: timedelta, word: str
+    call: Call, app: web.Application, starts_in: timedelta, word: str
 ) -> None:
-    room_info = add_room(
-        rooms, clock, (call.mentor.id, call.mentee.id), starts_in=starts_in, minutes=60
-    )
+    room_info = await add_room(app, call.mentor.id, call.mentee.id, starts_in=starts_in)
     room = await room_token(call.mentor, room_info.booking_id)
     assert room["is_open"] is False
     status, problem = await refused(
@@ -211,3 +208,27 @@ async def test_a_participant_in_the_room_gets_its_peers(call: Call) -> None:
     assert joined["peer"]["joined"] > first["you"]["joined"]  # the later one is polite
     await ws1.close()
     await ws2.close()
+
+
+async def test_a_cancelled_booking_has_no_room(call: Call, app: web.Application) -> None:
+    room = await room_token(call.mentor, call.room.booking_id)
+    async with app[keys.DB].write() as s:
+        booking = await s.get(Booking, call.room.booking_id)
+        assert booking is not None
+        booking.status = "cancelled"
+    assert (
+        await call.mentor.client.get(f"/api/bookings/{call.room.booking_id}/room")
+    ).status == 404
+    status, _ = await refused(
+        call.mentor.client, f"/api/rooms/{room['room_id']}/ws?token={room['token']}"
+    )
+    assert status == 404
+
+
+async def test_the_room_knows_whether_the_agreement_allows_recording(
+    call: Call, app: web.Application
+) -> None:
+    assert call.room.recording_allowed is False
+    allowed = await add_room(app, call.mentor.id, call.mentee.id, recording_allowed=True)
+    room = await room_token(call.mentee, allowed.booking_id)
+    assert room["recording_allowed"] is True

@@ -39,8 +39,8 @@ async def test_signals_are_relayed_with_the_sender_stamped_by_the_server(call: C
 
 
 async def test_bad_input_gets_an_error_and_the_other_side_is_unaffected(call: Call) -> None:
-    ws1, first = await join(call.mentor, call.room.booking_id)
-    ws2, second = await join(call.mentee, call.room.booking_id)
+    ws1, _ = await join(call.mentor, call.room.booking_id)
+    ws2, _ = await join(call.mentee, call.room.booking_id)
     await receive(ws1, "peer-joined")
     for raw, code in [
         ("{oops", "bad-json"),
