@@ -66,7 +66,7 @@ def inspect(path: Path) -> MediaInfo:
         video = [s for s in streams if s.type == "video"]
         if not streams:
             raise Refused("The file holds no audio or video.")
-        codecs = tuple(s.codec_context.name for s in streams)
+        codecs = tuple(s.codec_context.codec.canonical_name for s in streams)
         allowed = AUDIO_CODECS | VIDEO_CODECS
         for s, codec in zip(streams, codecs, strict=True):
             if codec not in allowed or (s.type == "audio") != (codec in AUDIO_CODECS):

@@ -1,0 +1,328 @@
+"""Upload use cases: create, acknowledge bytes, set a deferred length, finish, expire.
+
+The tus handlers (tus.py) speak the protocol; this module owns the rows and the
+files. The acknowledged offset (``uploads.received``) only moves forward after the
+bytes are fsync'ed, with a conditional UPDATE on the previous value, so it can never
+run ahead of the disk or be moved by two writers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+
+from server.config import Settings
+from server.core.db import Database
+from server.core.errors import Conflict, NotFound, Problem
+from server.core.ids import new_id
+from server.db.models import MediaFile, Message, Upload
+from server.threads import media
+from server.threads.storage import MediaStore, create_empty, remove, sync_directory
+
+log = logging.getLogger(__name__)
+
+GONE = "This upload expired and its bytes were removed. Start a new upload."
+
+
+class Gone(Problem):
+    def __init__(self, detail: str = GONE) -> None:
+        super().__init__(410, detail)
+
+
+class Unplayable(Problem):
+    def __init__(self, detail: str) -> None:
+        super().__init__(422, detail, title="Unplayable media")
+
+
+class TooLarge(Problem):
+    def __init__(self, detail: str, *, title: str = "Content Too Large") -> None:
+        super().__init__(413, detail, title=title)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_bytes: int
+    quota_bytes: int
+    expiry: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_bytes=settings.upload_max_bytes,
+            quota_bytes=settings.upload_quota_bytes,
+            expiry=timedelta(hours=settings.upload_expiry_hours),
+        )
+
+
+async def used_bytes(db: Database, user_id: str, *, excluding: str | None = None) -> int:
+    """What counts against a person's quota: kept media plus unfinished uploads."""
+    async with db.read() as s:
+        open_q = select(func.coalesce(func.sum(func.coalesce(Upload.length, Upload.received)), 0))
+        open_q = open_q.where(Upload.user_id == user_id, Upload.state == "open")
+        if excluding is not None:
+            open_q = open_q.where(Upload.id != excluding)
+        kept = await s.scalar(
+            select(func.coalesce(func.sum(MediaFile.size), 0)).where(
+                MediaFile.owner_id == user_id, MediaFile.removed_at.is_(None)
+            )
+        )
+        pending = await s.scalar(open_q)
+    return int(kept or 0) + int(pending or 0)
+
+
+def quota_problem(limits: Limits, used: int) -> TooLarge:
+    free = max(0, limits.quota_bytes - used)
+    return TooLarge(
+        f"This upload would exceed your storage quota of {_size(limits.quota_bytes)} "
+        f"({_size(free)} free). Delete old recordings to make room.",
+        title="Quota exceeded",
+    )
+
+
+def max_size_problem(limits: Limits) -> TooLarge:
+    return TooLarge(f"Uploads are limited to {_size(limits.max_bytes)}.")
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")
+
+
+async def create(
+    *,
+    db: Database,
+    store: MediaStore,
+    limits: Limits,
+    now: datetime,
+    user_id: str,
+    length: int | None,
+    meta: dict[str, str],
+) -> Upload:
+    if length is not None and length > limits.max_bytes:
+        raise max_size_problem(limits)
+    used = await used_bytes(db, user_id)
+    if used + (length or 0) > limits.quota_bytes:
+        raise quota_problem(limits, used)
+    upload = Upload(
+        id=new_id(),
+        user_id=user_id,
+        length=length,
+        received=0,
+        meta=meta,
+        state="open",
+        media_id=None,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + limits.expiry,
+    )
+    await asyncio.to_thread(store.prepare)
+    await asyncio.to_thread(create_empty, store.part(upload.id))
+    async with db.write() as s:
+        s.add(upload)
+    return upload
+
+
+async def load(*, db: Database, upload_id: str, user_id: str, now: datetime) -> Upload:
+    """The caller's upload; anyone else's is indistinguishable from a missing one."""
+    async with db.read() as s:
+        upload = await s.get(Upload, upload_id)
+    if upload is None or upload.user_id != user_id:
+        raise NotFound("There is no such upload.")
+    if upload.state == "expired" or (upload.state == "open" and upload.expires_at <= now):
+        raise Gone()
+    return upload
+
+
+async def set_length(*, db: Database, upload: Upload, length: int, limits: Limits) -> None:
+    if length < upload.received:
+        raise Problem(
+            400, f"Upload-Length {length} is less than the {upload.received} bytes received."
+        )
+    if length > limits.max_bytes:
+        raise max_size_problem(limits)
+    used = await used_bytes(db, upload.user_id, excluding=upload.id)
+    if used + length > limits.quota_bytes:
+        raise quota_problem(limits, used)
+    async with db.write() as s:
+        done = await s.execute(
+            update(Upload)
+            .where(Upload.id == upload.id, Upload.length.is_(None))
+            .values(length=length)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            current = await s.scalar(select(Upload.length).where(Upload.id == upload.id))
+            if current != length:
+                raise Problem(400, "Upload-Length was already set and cannot change.")
+    upload.length = length
+
+
+async def acknowledge(
+    *, db: Database, upload: Upload, old: int, new: int, now: datetime, limits: Limits
+) -> bool:
+    """Record ``new`` as the offset (bytes already fsync'ed); False if the upload moved on."""
+    async with db.write() as s:
+        done = await s.execute(
+            update(Upload)
+            .where(Upload.id == upload.id, Upload.received == old, Upload.state == "open")
+            .values(received=new, updated_at=now, expires_at=now + limits.expiry)
+        )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    upload.received = new
+    upload.expires_at = now + limits.expiry
+    return True
+
+
+async def finish(*, db: Database, store: MediaStore, upload: Upload, now: datetime) -> MediaFile:
+    """Accept the complete file as media, or refuse it (422) and delete every trace of it."""
+    part = store.part(upload.id)
+    try:
+        info = await asyncio.to_thread(media.inspect, part)
+    except media.Refused as refused:
+        await _forget(db, upload.id)
+        await asyncio.to_thread(remove, part)
+        raise Unplayable(str(refused)) from None
+    except FileNotFoundError:
+        await _forget(db, upload.id)
+        raise Gone("The bytes of this upload are missing. Start a new upload.") from None
+    media_id = new_id()
+    destination = store.media(media_id, info.extension)
+    poster = store.poster(media_id)
+    has_poster = False
+    peaks: list[float] = []
+    # A hard link makes the recording visible under its final name while the part file
+    # still exists, so a crash at any point leaves the upload resumable.
+    await asyncio.to_thread(os.link, part, destination)
+    try:
+        await asyncio.to_thread(sync_directory, destination.parent)
+        if info.kind == "video":
+            has_poster = await asyncio.to_thread(media.poster_jpeg, destination, poster)
+        else:
+            peaks = await asyncio.to_thread(media.waveform, destination)
+        record = MediaFile(
+            id=media_id,
+            owner_id=upload.user_id,
+            kind=info.kind,
+            content_type=info.content_type,
+            path=store.relative(destination),
+            size=upload.received,
+            duration_seconds=info.duration_seconds,
+            width=info.width,
+            height=info.height,
+            poster_path=store.relative(poster) if has_poster else None,
+            waveform=peaks,
+            created_at=now,
+            removed_at=None,
+        )
+        async with db.write() as s:
+            s.add(record)
+            await s.flush()
+            done = await s.execute(
+                update(Upload)
+                .where(Upload.id == upload.id, Upload.state == "open")
+                .values(state="complete", media_id=media_id, updated_at=now)
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise Conflict("This upload was finished or removed by another request.")
+    except BaseException:
+        await asyncio.to_thread(remove, destination, poster)
+        raise
+    await asyncio.to_thread(remove, part)
+    upload.state = "complete"
+    upload.media_id = media_id
+    return record
+
+
+async def _forget(db: Database, upload_id: str) -> None:
+    async with db.write() as s:
+        await s.execute(delete(Upload).where(Upload.id == upload_id))
+
+
+async def terminate(*, db: Database, store: MediaStore, upload: Upload, now: datetime) -> None:
+    """tus termination: the upload and its bytes go; a recording already sent stays."""
+    media_path: str | None = None
+    poster_path: str | None = None
+    async with db.write() as s:
+        if upload.media_id is not None:
+            used = await s.scalar(
+                select(func.count()).select_from(Message).where(Message.media_id == upload.media_id)
+            )
+            if used:
+                raise Conflict(
+                    "This recording was sent in a message; delete the message to remove it."
+                )
+            record = await s.get(MediaFile, upload.media_id)
+            if record is not None:
+                media_path, poster_path = record.path, record.poster_path
+                await s.delete(record)
+        await s.execute(delete(Upload).where(Upload.id == upload.id))
+    paths = [store.part(upload.id)]
+    paths += [store.absolute(p) for p in (media_path, poster_path) if p]
+    await asyncio.to_thread(remove, *paths)
+
+
+async def sweep(*, db: Database, store: MediaStore, now: datetime) -> int:
+    """Remove unfinished uploads past their expiry, and recordings never sent in a message.
+
+    Each upload is claimed with a conditional UPDATE, so with several processes every
+    expired upload is removed by exactly one of them.
+    """
+    async with db.read() as s:
+        due = list(
+            await s.scalars(
+                select(Upload).where(
+                    Upload.state.in_(("open", "complete")), Upload.expires_at <= now
+                )
+            )
+        )
+    swept = 0
+    for upload in due:
+        paths = [store.part(upload.id)]
+        async with db.write() as s:
+            if upload.state == "complete":
+                if upload.media_id is None:
+                    continue
+                sent = await s.scalar(
+                    select(func.count())
+                    .select_from(Message)
+                    .where(Message.media_id == upload.media_id)
+                )
+                if sent:
+                    # Sent: the message owns the recording now; the upload row is history.
+                    await s.execute(
+                        update(Upload)
+                        .where(Upload.id == upload.id, Upload.state == "complete")
+                        .values(state="sent", updated_at=now)
+                    )
+                    continue
+            claimed = await s.execute(
+                update(Upload)
+                .where(
+                    Upload.id == upload.id,
+                    Upload.state == upload.state,
+                    Upload.expires_at <= now,
+                )
+                .values(state="expired", received=0, updated_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            if upload.media_id is not None:
+                record = await s.get(MediaFile, upload.media_id)
+                if record is not None:
+                    paths.append(store.absolute(record.path))
+                    if record.poster_path:
+                        paths.append(store.absolute(record.poster_path))
+                    await s.delete(record)
+        await asyncio.to_thread(remove, *paths)
+        swept += 1
+    if swept:
+        log.info("removed %d expired uploads", swept)
+    return swept
