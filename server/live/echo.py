@@ -53,6 +53,8 @@ class EchoPeers:
         self, *, sdp: str, kind: str, ice_servers: list[dict[str, Any]], owner: str
     ) -> tuple[str, RTCSessionDescription]:
         """Answer the browser's offer; the answer carries all of this peer's candidates."""
+        if not sdp.startswith("v=0") or not ("m=audio" in sdp or "m=video" in sdp):
+            raise BadOffer("an offer is SDP (v=0) with an audio or video section")
         if len(self._peers) >= self.limit:
             raise EchoFull()
         check_id = new_id()
