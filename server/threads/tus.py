@@ -419,7 +419,19 @@ async def _stream(
     try:
         received = start
         while True:
-            data = await request.content.readany()
+            if digest is None and (buffer or part.offset > acked or pending is not None):
+                # Bytes are waiting to be made durable: do not let a slow or stalled
+                # client keep them from being acknowledged for long.
+                wait = max(0.0, last_checkpoint + CHECKPOINT_SECONDS - time.monotonic())
+                try:
+                    async with asyncio.timeout(wait):
+                        data = await request.content.readany()
+                except TimeoutError:
+                    await flush()
+                    await checkpoint()
+                    continue
+            else:
+                data = await request.content.readany()
             if not data:
                 break
             room = limit - received
@@ -433,8 +445,9 @@ async def _stream(
             buffer += data
             if len(buffer) >= WRITE_BATCH:
                 await flush()
-                if digest is None and time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
-                    await checkpoint()
+            if digest is None and time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+                await flush()
+                await checkpoint()
             if exceeded:
                 break
         await flush()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import array
 import math
+import os
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -83,3 +85,19 @@ def png(path: Path) -> Path:
         out.mux(packet)
     out.close()
     return path
+
+
+def padded_mp4(source: Path, destination: Path, padding: int) -> Path:
+    """``source`` (an MP4) followed by a ``free`` box of random bytes, which players skip.
+
+    A large file that is still a valid recording: what a long upload carries.
+    """
+    with destination.open("wb") as out:
+        out.write(source.read_bytes())
+        out.write(struct.pack(">I4s", 8 + padding, b"free"))
+        left = padding
+        while left:
+            piece = os.urandom(min(left, 1 << 20))
+            out.write(piece)
+            left -= len(piece)
+    return destination
