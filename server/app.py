@@ -21,6 +21,8 @@ from server.live.http import routes as live_routes
 from server.mentorship.http import routes as mentorship_routes
 from server.mentorship.sweeper import expiry_sweeper
 from server.notifications.http import routes as notification_routes
+from server.scheduling.http import routes as scheduling_routes
+from server.scheduling.reminders import reminder_task
 from server.threads.http import routes as thread_routes
 from server.threads.tasks import thread_tasks
 from server.threads.tus import routes as tus_routes
@@ -31,6 +33,7 @@ FEATURE_ROUTES = (
     live_routes,
     mentorship_routes,
     notification_routes,
+    scheduling_routes,
     tus_routes,
     thread_routes,
 )
@@ -48,6 +51,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.extend([database, event_bus, rate_limiter])
     app.cleanup_ctx.append(expiry_sweeper)
     app.cleanup_ctx.append(thread_tasks)
+    app[keys.BUSY_SOURCES] = []
+    app.cleanup_ctx.append(reminder_task)
     app[keys.ROOMS] = live.default_directory(app)
     app.cleanup_ctx.append(live.live)
     app.on_shutdown.append(close_websockets)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from server.live.echo import EchoPeers
     from server.live.hub import Hub
     from server.live.rooms import RoomDirectory
+    from server.scheduling.service import BusySource
     from server.threads.storage import MediaStore
 
 SETTINGS: Final[web.AppKey[Settings]] = web.AppKey("settings")
@@ -30,3 +31,4 @@ HUB: Final[web.AppKey[Hub]] = web.AppKey("live_hub")
 ROOMS: Final[web.AppKey[RoomDirectory]] = web.AppKey("live_rooms")
 ECHO: Final[web.AppKey[EchoPeers]] = web.AppKey("live_echo")
 MEDIA_STORE: Final[web.AppKey[MediaStore]] = web.AppKey("media_store")
+BUSY_SOURCES: Final[web.AppKey[list[BusySource]]] = web.AppKey("busy_sources")

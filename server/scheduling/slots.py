@@ -17,7 +17,8 @@ minute-by-minute reference):
   occurrence (a fall-back repeat gives no second slot).
 * Every minute of ``[start, start + duration)`` is working.
 * The slot padded by the host's buffers ``[start - before, end + after)`` overlaps no
-  booking of either participant padded the same way, and no imported busy interval.
+  booking of either participant padded the same way, and no interval that is taken
+  already (stored sessions carry their own buffers; imported calendar time has none).
 * ``start`` is in the query range, at least ``notice`` after now and before
   ``now + horizon``.
 * The host has fewer than ``max_per_day`` sessions on the slot's local date and fewer
@@ -208,15 +209,17 @@ class Person:
 class Busy:
     """What is already taken.
 
-    ``bookings`` are the sessions of either participant (padded by the host's buffers
-    like a new slot); ``host_sessions`` are the host's own sessions, counted against
-    the daily and weekly limits; ``imported`` is busy time from outside calendars
-    (plain instants, no buffers of their own).
+    ``bookings`` are sessions of either participant given bare, padded here by the
+    host's buffers like a new slot; ``taken`` are intervals a new session and its
+    buffers must not touch as they are: stored sessions already padded by their own
+    buffers, and busy time imported from outside calendars (the calendars feature
+    fills these through ``server.scheduling.service.BusySource``); ``host_sessions``
+    are the host's own sessions, counted against the daily and weekly limits.
     """
 
     bookings: Sequence[Interval] = ()
     host_sessions: Sequence[Interval] = ()
-    imported: Sequence[Interval] = ()
+    taken: Sequence[Interval] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +337,7 @@ def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
         [(a - pad, b + pad) for a, b in busy.bookings if b + pad > lo and a - pad < hi + duration]
         + [
             (a - rules.buffer_after, b + rules.buffer_before)
-            for a, b in busy.imported
+            for a, b in busy.taken
             if b + rules.buffer_before > lo and a - rules.buffer_after < hi + duration
         ]
     )

@@ -151,8 +151,7 @@ def test_imported_busy_blocks_without_double_padding() -> None:
     rules = Rules("Europe/Berlin", NINE_TO_FIVE, buffer_after=15, step=15)
     busy = (at("Europe/Berlin", "2026-12-02T12:00"), at("Europe/Berlin", "2026-12-02T13:00"))
     walls = [
-        wall(rules.timezone, s)[:5]
-        for s in slots_on(rules, "2026-12-02", 60, Busy(imported=[busy]))
+        wall(rules.timezone, s)[:5] for s in slots_on(rules, "2026-12-02", 60, Busy(taken=[busy]))
     ]
     assert "10:45" in walls and "11:00" not in walls and "13:00" in walls
 
@@ -218,7 +217,7 @@ def reference(rules: Rules, busy: Busy, query: Query) -> list[tuple[int, int]]:
         pa, pb = s - before, s + duration + after
         if any(pa < b + after and a - before < pb for a, b in busy.bookings):
             continue
-        if any(pa < b and a < pb for a, b in busy.imported):
+        if any(pa < b and a < pb for a, b in busy.taken):
             continue
         out.append((s, s + duration))
     return out
@@ -273,11 +272,11 @@ def scenarios(draw: st.DrawFn) -> tuple[Rules, Busy, Query]:
     )
     bookings = draw(st.lists(booking, max_size=6))
     host_sessions = [b for b in bookings if draw(st.booleans())]
-    imported = draw(st.lists(booking, max_size=3))
+    taken = draw(st.lists(booking, max_size=3))
     now = start - draw(st.integers(0, 2 * DAY))
     duration = draw(st.sampled_from((15, 30, 45, 60, 90, 150)))
     viewer = Person(draw(st.sampled_from(ZONES)), NINE_TO_FIVE)
-    return rules, Busy(bookings, host_sessions, imported), Query(start, end, duration, now, viewer)
+    return rules, Busy(bookings, host_sessions, taken), Query(start, end, duration, now, viewer)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,0 +1,281 @@
+"""Scheduling endpoints: availability, slots, bookings and their changes and content."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from server import keys
+from server.core.api import Routes, read_json, read_query
+from server.core.auth import require_user
+from server.core.errors import Problem
+from server.scheduling import service
+from server.scheduling.schemas import (
+    AgendaIn,
+    AvailabilityIn,
+    AvailabilityOut,
+    BookingCreated,
+    BookingIn,
+    BookingList,
+    BookingOut,
+    BookingPreview,
+    BookingsQuery,
+    CancelIn,
+    ChangeOut,
+    FeedbackIn,
+    NotesIn,
+    RescheduleIn,
+    SlotsOut,
+    SlotsQuery,
+)
+
+routes = Routes("scheduling")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(data, separators=(",", ":")).encode(),
+        content_type="application/json",
+    )
+
+
+def _ctx(request: web.Request) -> service.Context:
+    app = request.app
+    sources: list[service.BusySource] = app[keys.BUSY_SOURCES]
+    return service.Context(
+        db=app[keys.DB],
+        bus=app[keys.BUS],
+        now=app[keys.CLOCK].now(),
+        sources=sources,
+    )
+
+
+@routes.route(
+    "GET",
+    "/api/me/availability",
+    summary="The signed-in person's availability (from the profile until saved)",
+    responses={200: AvailabilityOut},
+)
+async def get_availability(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    return _json(
+        await service.get_availability(
+            db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id
+        )
+    )
+
+
+@routes.route(
+    "PUT",
+    "/api/me/availability",
+    summary="Set weekly hours, date overrides, buffers, notice, horizon, slot step and limits",
+    body=AvailabilityIn,
+    responses={200: AvailabilityOut},
+)
+async def put_availability(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    data = await read_json(request, AvailabilityIn)
+    return _json(
+        await service.put_availability(
+            db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id, data=data
+        )
+    )
+
+
+@routes.route(
+    "GET",
+    "/api/mentors/{mentor_id}/availability",
+    summary="A mentor's availability, for the people in an active mentorship with them",
+    responses={200: AvailabilityOut},
+)
+async def mentor_availability(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    mentor_id = request.match_info["mentor_id"]
+    return _json(
+        await service.mentor_availability(
+            db=request.app[keys.DB],
+            now=request.app[keys.CLOCK].now(),
+            viewer=user,
+            mentor_id=mentor_id,
+        )
+    )
+
+
+@routes.route(
+    "GET",
+    "/api/mentors/{mentor_id}/slots",
+    summary="Bookable slots of a mentor, in the viewer's zone and the mentor's",
+    query=SlotsQuery,
+    responses={200: SlotsOut},
+)
+async def slots(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    query = read_query(request, SlotsQuery)
+    ctx = _ctx(request)
+    return _json(
+        await service.find_slots(
+            db=ctx.db,
+            now=ctx.now,
+            sources=ctx.sources,
+            viewer=user,
+            mentor_id=request.match_info["mentor_id"],
+            query=query,
+        )
+    )
+
+
+@routes.route(
+    "POST",
+    "/api/bookings",
+    summary="Book a session or a series (409 lists conflicts and the nearest free slots)",
+    body=BookingIn,
+    responses={201: BookingCreated, 409: "problem"},
+)
+async def create_booking(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    data = await read_json(request, BookingIn)
+    metrics = request.app[keys.METRICS]
+    try:
+        created = await service.create_booking(_ctx(request), user, data)
+    except Problem as problem:
+        metrics.bookings.labels(outcome=str(problem.status)).inc()
+        raise
+    metrics.bookings.labels(outcome="201").inc()
+    return _json(created, 201)
+
+
+@routes.route(
+    "POST",
+    "/api/bookings/preview",
+    summary="What a booking would give: occurrences, problems and DST shifts; stores nothing",
+    body=BookingIn,
+    responses={200: BookingPreview},
+)
+async def preview_booking(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    data = await read_json(request, BookingIn)
+    return _json(await service.preview(_ctx(request), user, data))
+
+
+@routes.route(
+    "GET",
+    "/api/bookings",
+    summary="The signed-in person's bookings in a time range",
+    query=BookingsQuery,
+    responses={200: BookingList},
+)
+async def list_bookings(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    query = read_query(request, BookingsQuery)
+    return _json(
+        await service.list_bookings(
+            db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user=user, query=query
+        )
+    )
+
+
+@routes.route(
+    "GET", "/api/bookings/{booking_id}", summary="One booking", responses={200: BookingOut}
+)
+async def get_booking(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    return _json(
+        await service.get_booking(
+            db=request.app[keys.DB], user=user, booking_id=request.match_info["booking_id"]
+        )
+    )
+
+
+@routes.route(
+    "POST",
+    "/api/bookings/{booking_id}/reschedule",
+    summary="Move this, this and following, or all upcoming occurrences",
+    body=RescheduleIn,
+    responses={200: ChangeOut, 409: "problem"},
+)
+async def reschedule(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    data = await read_json(request, RescheduleIn)
+    return _json(
+        await service.reschedule(_ctx(request), user, request.match_info["booking_id"], data)
+    )
+
+
+@routes.route(
+    "POST",
+    "/api/bookings/{booking_id}/cancel",
+    summary="Cancel this, this and following, or all upcoming occurrences",
+    body=CancelIn,
+    responses={200: ChangeOut},
+)
+async def cancel(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    data = await read_json(request, CancelIn)
+    return _json(await service.cancel(_ctx(request), user, request.match_info["booking_id"], data))
+
+
+@routes.route(
+    "PUT",
+    "/api/bookings/{booking_id}/agenda",
+    summary="Replace the session's agenda items",
+    body=AgendaIn,
+    responses={200: BookingOut},
+)
+async def put_agenda(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    data = await read_json(request, AgendaIn)
+    return _json(
+        await service.put_agenda(
+            db=request.app[keys.DB],
+            now=request.app[keys.CLOCK].now(),
+            user=user,
+            booking_id=request.match_info["booking_id"],
+            data=data,
+        )
+    )
+
+
+@routes.route(
+    "PUT",
+    "/api/bookings/{booking_id}/notes",
+    summary="Replace the session's shared notes",
+    body=NotesIn,
+    responses={200: BookingOut},
+)
+async def put_notes(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    data = await read_json(request, NotesIn)
+    return _json(
+        await service.put_notes(
+            db=request.app[keys.DB],
+            now=request.app[keys.CLOCK].now(),
+            user=user,
+            booking_id=request.match_info["booking_id"],
+            data=data,
+        )
+    )
+
+
+@routes.route(
+    "POST",
+    "/api/bookings/{booking_id}/feedback",
+    summary="Rate the session (1-5) with a comment, once per participant",
+    body=FeedbackIn,
+    responses={201: BookingOut, 409: "problem"},
+)
+async def add_feedback(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    data = await read_json(request, FeedbackIn)
+    return _json(
+        await service.add_feedback(
+            db=request.app[keys.DB],
+            now=request.app[keys.CLOCK].now(),
+            user=user,
+            booking_id=request.match_info["booking_id"],
+            data=data,
+        ),
+        201,
+    )

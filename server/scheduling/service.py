@@ -1,0 +1,1311 @@
+"""Scheduling use cases: availability, slots, bookings, series, changes and session content.
+
+Never two overlapping sessions for one person: every confirmed booking writes one
+``booking_participants`` row per person holding the time it takes (buffers included).
+On SQLite the check and the insert run in one ``BEGIN IMMEDIATE`` transaction, so all
+writers — threads or processes — take turns; on PostgreSQL an exclusion constraint on
+those rows refuses the loser of a race even when both checks passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.core.bus import EventBus
+from server.core.db import Database
+from server.core.errors import Conflict, NotFound, Problem, field_error
+from server.core.ids import new_id
+from server.db.models import (
+    Availability,
+    Booking,
+    BookingFeedback,
+    BookingParticipant,
+    BookingReminder,
+    BookingSeries,
+    Mentorship,
+    Notification,
+    Profile,
+    User,
+)
+from server.mentorship.hours import clock_text, parse_clock
+from server.notifications import service as notifications
+from server.scheduling import recurrence as rec
+from server.scheduling import slots as sl
+from server.scheduling.schemas import (
+    AgendaIn,
+    AvailabilityIn,
+    BookingIn,
+    BookingsQuery,
+    CancelIn,
+    FeedbackIn,
+    NotesIn,
+    RecurrenceIn,
+    RescheduleIn,
+    SlotsQuery,
+)
+
+DEFAULT_WEEKLY: tuple[tuple[sl.Window, ...], ...] = tuple(
+    ((9 * 60, 17 * 60),) if d < 5 else () for d in range(7)
+)
+DEFAULTS = Availability(
+    weekly=[],
+    overrides=[],
+    buffer_before=0,
+    buffer_after=0,
+    notice_minutes=240,
+    horizon_days=60,
+    step_minutes=30,
+    max_per_day=None,
+    max_per_week=None,
+)
+FAR = 100 * 365
+NO_MENTOR = "There is no such mentor among your active mentorships."
+NO_BOOKING = "There is no such booking."
+REMINDERS = (("24h", timedelta(hours=24)), ("15m", timedelta(minutes=15)))
+SHIFT_NOTICE = timedelta(days=7)
+
+
+class BusySource(Protocol):
+    """Busy time from outside Meridian (the calendars feature registers one).
+
+    Returns UTC intervals during which any of ``user_ids`` is busy, within
+    ``[start, end)``; they count as taken, without buffers of their own.
+    """
+
+    def __call__(
+        self, user_ids: Sequence[str], start: datetime, end: datetime
+    ) -> Awaitable[list[tuple[datetime, datetime]]]: ...
+
+
+# --- availability -----------------------------------------------------------------------
+
+
+def _weekly(items: Sequence[dict[str, Any]]) -> tuple[tuple[sl.Window, ...], ...]:
+    days: list[list[sl.Window]] = [[] for _ in range(7)]
+    for h in items:
+        days[int(h["weekday"])].append((parse_clock(h["start"]), parse_clock(h["end"])))
+    return tuple(tuple(sl.union(d)) for d in days)
+
+
+def _weekly_wire(weekly: tuple[tuple[sl.Window, ...], ...]) -> list[dict[str, Any]]:
+    return [
+        {"weekday": d, "start": clock_text(a), "end": clock_text(b)}
+        for d, windows in enumerate(weekly)
+        for a, b in windows
+    ]
+
+
+def _overrides(items: Sequence[dict[str, Any]]) -> dict[date, tuple[sl.Window, ...]]:
+    return {
+        date.fromisoformat(o["date"]): tuple(
+            sl.union((parse_clock(w["start"]), parse_clock(w["end"])) for w in o["windows"])
+        )
+        for o in items
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A person's scheduling picture: who, their rules, and their comfort hours."""
+
+    user: User
+    rules: sl.Rules
+    source: str
+    row: Availability
+    comfort: sl.Person
+
+
+def _plan(user: User, profile: Profile | None, row: Availability | None) -> Plan:
+    profile_hours = _weekly(profile.working_hours) if profile and profile.working_hours else None
+    if row is not None:
+        weekly, source = _weekly(row.weekly), "saved"
+    elif profile_hours is not None:
+        weekly, source = profile_hours, "profile"
+    else:
+        weekly, source = DEFAULT_WEEKLY, "default"
+    settings = row or DEFAULTS
+    rules = sl.Rules(
+        timezone=user.timezone,
+        weekly=weekly,
+        overrides=_overrides(settings.overrides),
+        buffer_before=settings.buffer_before,
+        buffer_after=settings.buffer_after,
+        notice=settings.notice_minutes,
+        horizon_days=settings.horizon_days,
+        step=settings.step_minutes,
+        max_per_day=settings.max_per_day,
+        max_per_week=settings.max_per_week,
+    )
+    comfort = sl.Person(user.timezone, profile_hours or weekly)
+    return Plan(user, rules, source, settings, comfort)
+
+
+async def load_plan(s: AsyncSession, user_id: str) -> Plan:
+    row = (
+        await s.execute(
+            select(User, Profile, Availability)
+            .outerjoin(Profile, Profile.user_id == User.id)
+            .outerjoin(Availability, Availability.user_id == User.id)
+            .where(User.id == user_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("There is no such person.")
+    return _plan(row[0], row[1], row[2])
+
+
+def availability_out(plan: Plan, now: datetime) -> dict[str, Any]:
+    r, row = plan.rules, plan.row
+    return {
+        "user_id": plan.user.id,
+        "timezone": plan.user.timezone,
+        "source": plan.source,
+        "weekly": _weekly_wire(r.weekly),
+        "overrides": [
+            {
+                "date": d.isoformat(),
+                "windows": [{"start": clock_text(a), "end": clock_text(b)} for a, b in w],
+            }
+            for d, w in sorted(r.overrides.items())
+        ],
+        "buffer_before_minutes": r.buffer_before,
+        "buffer_after_minutes": r.buffer_after,
+        "notice_minutes": r.notice,
+        "horizon_days": r.horizon_days,
+        "slot_step_minutes": r.step,
+        "max_per_day": r.max_per_day,
+        "max_per_week": r.max_per_week,
+        "horizon_end": (now + timedelta(days=r.horizon_days)).isoformat(),
+        "updated_at": row.updated_at.isoformat() if plan.source == "saved" else None,
+    }
+
+
+async def get_availability(*, db: Database, now: datetime, user_id: str) -> dict[str, Any]:
+    async with db.read() as s:
+        return availability_out(await load_plan(s, user_id), now)
+
+
+async def put_availability(
+    *, db: Database, now: datetime, user_id: str, data: AvailabilityIn
+) -> dict[str, Any]:
+    values = {
+        "weekly": [h.model_dump() for h in data.weekly],
+        "overrides": [
+            {"date": o.date.isoformat(), "windows": [w.model_dump() for w in o.windows]}
+            for o in sorted(data.overrides, key=lambda o: o.date)
+        ],
+        "buffer_before": data.buffer_before_minutes,
+        "buffer_after": data.buffer_after_minutes,
+        "notice_minutes": data.notice_minutes,
+        "horizon_days": data.horizon_days,
+        "step_minutes": data.slot_step_minutes,
+        "max_per_day": data.max_per_day,
+        "max_per_week": data.max_per_week,
+        "updated_at": now,
+    }
+    async with db.write() as s:
+        row = await s.get(Availability, user_id)
+        if row is None:
+            s.add(Availability(user_id=user_id, **values))
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
+    return await get_availability(db=db, now=now, user_id=user_id)
+
+
+# --- what is taken ------------------------------------------------------------------------
+
+
+@dataclass
+class Taken:
+    """Stored sessions of the people concerned, plus imported busy time, as minutes."""
+
+    padded: list[sl.Interval]
+    host_sessions: list[sl.Interval]
+    owners: dict[sl.Interval, tuple[int, int]]
+
+    def busy(self) -> sl.Busy:
+        return sl.Busy(taken=self.padded, host_sessions=self.host_sessions)
+
+
+async def load_taken(
+    s: AsyncSession,
+    *,
+    host_id: str,
+    user_ids: Sequence[str],
+    lo: datetime,
+    hi: datetime,
+    exclude: Collection[str] = (),
+) -> Taken:
+    rows = await s.execute(
+        select(
+            BookingParticipant.user_id,
+            BookingParticipant.busy_from,
+            BookingParticipant.busy_until,
+            Booking.start_at,
+            Booking.end_at,
+            Booking.id,
+        )
+        .join(Booking, Booking.id == BookingParticipant.booking_id)
+        .where(
+            BookingParticipant.user_id.in_(list(user_ids)),
+            BookingParticipant.busy_until > lo,
+            BookingParticipant.busy_from < hi,
+        )
+    )
+    taken = Taken([], [], {})
+    for user_id, busy_from, busy_until, start_at, end_at, booking_id in rows:
+        if booking_id in exclude:
+            continue
+        padded = (sl.to_minute(busy_from), sl.to_minute(busy_until))
+        taken.padded.append(padded)
+        taken.owners[padded] = (sl.to_minute(start_at), sl.to_minute(end_at))
+        if user_id == host_id:
+            taken.host_sessions.append((sl.to_minute(start_at), sl.to_minute(end_at)))
+    return taken
+
+
+async def imported_busy(
+    sources: Sequence[BusySource], user_ids: Sequence[str], lo: datetime, hi: datetime
+) -> list[sl.Interval]:
+    out: list[sl.Interval] = []
+    for source in sources:
+        for a, b in await source(user_ids, lo, hi):
+            out.append((sl.to_minute(a), -(-int(b.timestamp()) // 60)))
+    return out
+
+
+# --- slots ----------------------------------------------------------------------------------
+
+
+async def _active_pair(s: AsyncSession, mentor_id: str, mentee_id: str) -> bool:
+    found = await s.scalar(
+        select(Mentorship.id).where(
+            Mentorship.mentor_id == mentor_id,
+            Mentorship.mentee_id == mentee_id,
+            Mentorship.state == "active",
+        )
+    )
+    return found is not None
+
+
+async def mentor_availability(
+    *, db: Database, now: datetime, viewer: User, mentor_id: str
+) -> dict[str, Any]:
+    async with db.read() as s:
+        if viewer.id != mentor_id and not await _active_pair(s, mentor_id, viewer.id):
+            raise NotFound(NO_MENTOR)
+        return availability_out(await load_plan(s, mentor_id), now)
+
+
+def _slot_wire(slot: sl.Slot) -> dict[str, Any]:
+    return {
+        "start": sl.utc_iso(slot.start),
+        "end": sl.utc_iso(slot.end),
+        "viewer_local": sl.local_iso(slot.start, slot.viewer_offset),
+        "host_local": sl.local_iso(slot.start, slot.host_offset),
+        "comfort": {"host": slot.host_comfort, "viewer": slot.viewer_comfort},
+    }
+
+
+async def find_slots(
+    *,
+    db: Database,
+    now: datetime,
+    sources: Sequence[BusySource],
+    viewer: User,
+    mentor_id: str,
+    query: SlotsQuery,
+) -> dict[str, Any]:
+    duration = query.duration
+    async with db.read() as s:
+        if viewer.id != mentor_id and not await _active_pair(s, mentor_id, viewer.id):
+            raise NotFound(NO_MENTOR)
+        host = await load_plan(s, mentor_id)
+        guest = await load_plan(s, viewer.id) if viewer.id != mentor_id else host
+        horizon = now + timedelta(days=host.rules.horizon_days)
+        if query.start >= horizon or query.end > horizon + timedelta(minutes=1):
+            raise Problem(
+                422,
+                f"Slots can be asked for up to {horizon.isoformat()} "
+                f"({host.rules.horizon_days} days ahead); choose an earlier end.",
+                title="Invalid input",
+                errors=[{"field": "end", "message": "beyond the booking horizon"}],
+                extra={"horizon_end": horizon.isoformat()},
+            )
+        pad = timedelta(minutes=host.rules.buffer_before + host.rules.buffer_after)
+        lo = query.start - pad - timedelta(days=9)
+        hi = query.end + timedelta(minutes=duration) + pad + timedelta(days=9)
+        people = [mentor_id] if viewer.id == mentor_id else [mentor_id, viewer.id]
+        taken = await load_taken(s, host_id=mentor_id, user_ids=people, lo=lo, hi=hi)
+    taken.padded.extend(await imported_busy(sources, people, lo, hi))
+    viewer_person = sl.Person(query.tz or viewer.timezone, guest.comfort.weekly)
+    found = sl.free_slots(
+        host.rules,
+        taken.busy(),
+        sl.Query(
+            sl.to_minute(query.start),
+            sl.to_minute(query.end),
+            duration,
+            sl.to_minute(now),
+            viewer_person,
+            host.comfort,
+        ),
+    )
+    return {
+        "mentor_id": mentor_id,
+        "timezone": host.user.timezone,
+        "viewer_timezone": viewer_person.timezone,
+        "duration": duration,
+        "horizon_end": horizon.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "items": [_slot_wire(x) for x in found],
+    }
+
+
+# --- bookings: shaping ------------------------------------------------------------------------
+
+
+def _local(instant: datetime, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).isoformat()
+
+
+def _person(user: User) -> dict[str, Any]:
+    return {"id": user.id, "name": user.name, "timezone": user.timezone}
+
+
+def booking_out(
+    b: Booking,
+    people: dict[str, User],
+    feedback: Sequence[BookingFeedback] = (),
+    shift: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    mentor, mentee = people[b.mentor_id], people[b.mentee_id]
+    return {
+        "id": b.id,
+        "mentorship_id": b.mentorship_id,
+        "series_id": b.series_id,
+        "occurrence_index": b.occurrence_index,
+        "status": b.status,
+        "sequence": b.sequence,
+        "start": _z(b.start_at),
+        "end": _z(b.end_at),
+        "duration_minutes": int((b.end_at - b.start_at).total_seconds() // 60),
+        "original_start": _z(b.original_start) if b.original_start else None,
+        "mentor": _person(mentor),
+        "mentee": _person(mentee),
+        "mentor_local": _local(b.start_at, mentor.timezone),
+        "mentee_local": _local(b.start_at, mentee.timezone),
+        "agenda": list(b.agenda),
+        "notes": b.notes,
+        "feedback": [
+            {
+                "user_id": f.user_id,
+                "rating": f.rating,
+                "comment": f.comment,
+                "created_at": _z(f.created_at),
+            }
+            for f in feedback
+        ],
+        "cancel_reason": b.cancel_reason,
+        "created_at": _z(b.created_at),
+        "updated_at": _z(b.updated_at),
+        "shift": shift,
+    }
+
+
+def _z(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _shift_wire(shift: rec.Shift) -> dict[str, Any]:
+    return {
+        "index": shift.index,
+        "start": sl.utc_iso(shift.start),
+        "previous_local": shift.previous_local,
+        "local": shift.local,
+        "minutes": shift.minutes,
+        "cause": shift.cause,
+    }
+
+
+async def _people(s: AsyncSession, ids: Collection[str]) -> dict[str, User]:
+    rows = await s.scalars(select(User).where(User.id.in_(list(ids))))
+    return {u.id: u for u in rows}
+
+
+def _when(instant: datetime, zone: str) -> str:
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone})"
+
+
+# --- bookings: checking ------------------------------------------------------------------------
+
+
+@dataclass
+class Problem_:
+    index: int
+    start: int
+    end: int
+    reason: str
+    overlaps: list[sl.Interval] = dataclasses.field(default_factory=list)
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "start": sl.utc_iso(self.start),
+            "end": sl.utc_iso(self.end),
+            "reason": self.reason,
+            "conflicting": [
+                {"start": sl.utc_iso(a), "end": sl.utc_iso(b)} for a, b in self.overlaps
+            ],
+        }
+
+
+def _rules_for(rules: sl.Rules, first: bool) -> sl.Rules:
+    """Later occurrences of a series are held to the hours, not to notice or horizon."""
+    if first:
+        return rules
+    return dataclasses.replace(rules, notice=0, horizon_days=FAR)
+
+
+def available(rules: sl.Rules, start: int, duration: int, now: int, first: bool) -> bool:
+    return sl.is_bookable(_rules_for(rules, first), sl.Busy(), start, duration, now)
+
+
+def judge(
+    rules: sl.Rules,
+    taken: Taken,
+    starts: Sequence[tuple[int, int]],
+    duration: int,
+    now: int,
+    *,
+    first_strict: bool = True,
+) -> list[Problem_]:
+    """Problems of each ``(index, start)``; free ones are added to ``taken`` as they pass."""
+    problems: list[Problem_] = []
+    before, after = rules.buffer_before, rules.buffer_after
+    for n, (index, start) in enumerate(starts):
+        end = start + duration
+        strict = first_strict and n == 0
+        if not available(rules, start, duration, now, strict):
+            problems.append(Problem_(index, start, end, "unavailable"))
+            continue
+        if not sl.is_bookable(_rules_for(rules, strict), taken.busy(), start, duration, now):
+            overlaps = [
+                taken.owners.get((a, b), (a, b))
+                for a, b in taken.padded
+                if a < end + after and start - before < b
+            ]
+            problems.append(
+                Problem_(index, start, end, "busy" if overlaps else "limit", sorted(set(overlaps)))
+            )
+            continue
+        padded = (start - before, end + after)
+        taken.padded.append(padded)
+        taken.owners[padded] = (start, end)
+        taken.host_sessions.append((start, end))
+    return problems
+
+
+class _Refused(Exception):
+    def __init__(self, problems: list[Problem_]) -> None:
+        super().__init__("conflicts")
+        self.problems = problems
+
+
+async def _nearest(
+    *,
+    db: Database,
+    now: datetime,
+    sources: Sequence[BusySource],
+    viewer: User,
+    mentor_id: str,
+    around: int,
+    duration: int,
+) -> list[dict[str, Any]]:
+    """Up to three free slots closest to ``around``, from three days either side."""
+    async with db.read() as s:
+        host = await load_plan(s, mentor_id)
+        people = [mentor_id] if viewer.id == mentor_id else [mentor_id, viewer.id]
+        lo, hi = around - 3 * sl.DAY, around + 3 * sl.DAY
+        taken = await load_taken(
+            s,
+            host_id=mentor_id,
+            user_ids=people,
+            lo=sl.from_minute(lo - 10 * sl.DAY),
+            hi=sl.from_minute(hi + 10 * sl.DAY),
+        )
+    taken.padded.extend(
+        await imported_busy(
+            sources, people, sl.from_minute(lo - sl.DAY), sl.from_minute(hi + sl.DAY)
+        )
+    )
+    viewer_person = sl.Person(viewer.timezone, host.comfort.weekly)
+    found = sl.free_slots(
+        host.rules,
+        taken.busy(),
+        sl.Query(lo, hi, duration, sl.to_minute(now), viewer_person, host.comfort),
+    )
+    return [_slot_wire(x) for x in sl.nearest(found, around)]
+
+
+async def _conflict(
+    problems: list[Problem_],
+    *,
+    db: Database,
+    now: datetime,
+    sources: Sequence[BusySource],
+    viewer: User,
+    mentor_id: str,
+    duration: int,
+    series: bool,
+) -> Conflict:
+    first = problems[0]
+    nearest = await _nearest(
+        db=db,
+        now=now,
+        sources=sources,
+        viewer=viewer,
+        mentor_id=mentor_id,
+        around=first.start,
+        duration=duration,
+    )
+    if series:
+        detail = (
+            f"{len(problems)} occurrence(s) of this series cannot be booked; change the series "
+            "or send skip_conflicts to book the others."
+        )
+    elif first.reason == "limit":
+        detail = "The mentor's session limit for that day or week is reached."
+    else:
+        detail = "This time was just booked by someone else — here are the nearest free slots."
+    return Conflict(
+        detail,
+        extra={"conflicts": [p.wire() for p in problems], "nearest": nearest},
+    )
+
+
+# --- bookings: creating ----------------------------------------------------------------------
+
+
+def _check_start(start: datetime, now: datetime, field: str = "start") -> int:
+    if start.second or start.microsecond:
+        raise field_error(field, "start on a whole minute")
+    if start < now:
+        raise field_error(field, "this time is in the past")
+    return sl.to_minute(start)
+
+
+def _expand(
+    data: RecurrenceIn | None, start: int, zone: str
+) -> tuple[list[tuple[int, int]], list[rec.Occurrence]]:
+    if data is None:
+        return [(0, start)], []
+    rule = rec.Rule(data.frequency, data.interval, data.count, data.until)
+    try:
+        found = rec.expand(rule, start, zone)
+    except rec.RecurrenceError as exc:
+        raise field_error(exc.field, str(exc)) from None
+    starts = [(o.index, o.start) for o in found if o.start is not None]
+    return starts, [o for o in found if o.start is None]
+
+
+def _participants(b: Booking, rules: sl.Rules) -> list[BookingParticipant]:
+    busy_from = b.start_at - timedelta(minutes=rules.buffer_before)
+    busy_until = b.end_at + timedelta(minutes=rules.buffer_after)
+    return [
+        BookingParticipant(booking_id=b.id, user_id=u, busy_from=busy_from, busy_until=busy_until)
+        for u in (b.mentor_id, b.mentee_id)
+    ]
+
+
+def _reminders(b: Booking, now: datetime) -> list[BookingReminder]:
+    out = []
+    for kind, ahead in REMINDERS:
+        due = b.start_at - ahead
+        if due <= now:
+            continue
+        for user_id in (b.mentor_id, b.mentee_id):
+            out.append(
+                BookingReminder(
+                    id=new_id(), booking_id=b.id, user_id=user_id, kind=kind, due_at=due, data={}
+                )
+            )
+    return out
+
+
+def _shift_reminders(
+    bookings: Sequence[Booking], shifts: Sequence[rec.Shift], mentee_id: str, now: datetime
+) -> list[BookingReminder]:
+    by_start = {sl.to_minute(b.start_at): b for b in bookings}
+    out = []
+    for shift in shifts:
+        b = by_start.get(shift.start)
+        if b is None:
+            continue
+        due = max(now, b.start_at - SHIFT_NOTICE)
+        out.append(
+            BookingReminder(
+                id=new_id(),
+                booking_id=b.id,
+                user_id=mentee_id,
+                kind="shift",
+                due_at=due,
+                data=_shift_wire(shift),
+            )
+        )
+    return out
+
+
+@dataclass
+class Context:
+    db: Database
+    bus: EventBus
+    now: datetime
+    sources: Sequence[BusySource]
+
+
+async def _mentorship_for_booking(s: AsyncSession, mentorship_id: str, user_id: str) -> Mentorship:
+    m = await s.scalar(
+        select(Mentorship).where(
+            Mentorship.id == mentorship_id,
+            (Mentorship.mentor_id == user_id) | (Mentorship.mentee_id == user_id),
+        )
+    )
+    if m is None:
+        raise NotFound("There is no such mentorship.")
+    if m.state != "active":
+        raise Conflict(
+            f"Sessions can only be booked in an active mentorship; this one is {m.state}."
+        )
+    return m
+
+
+async def _prepare(
+    ctx: Context, user: User, data: BookingIn
+) -> tuple[Mentorship, Plan, User, list[tuple[int, int]], list[rec.Occurrence], int]:
+    async with ctx.db.read() as s:
+        m = await _mentorship_for_booking(s, data.mentorship_id, user.id)
+        host = await load_plan(s, m.mentor_id)
+        mentee = await s.get(User, m.mentee_id)
+        assert mentee is not None
+    start = _check_start(data.start, ctx.now)
+    starts, skipped = _expand(data.recurrence, start, host.rules.timezone)
+    if not starts or starts[0][1] != start:
+        raise field_error("start", "the first session's time does not exist in the mentor's zone")
+    if not available(host.rules, start, data.duration_minutes, sl.to_minute(ctx.now), True):
+        raise field_error(
+            "start",
+            "this time is outside the mentor's availability (hours, notice, horizon or slot grid)",
+        )
+    return m, host, mentee, starts, skipped, start
+
+
+def _span(starts: Sequence[tuple[int, int]], duration: int) -> tuple[datetime, datetime]:
+    return (
+        sl.from_minute(starts[0][1] - 8 * sl.DAY),
+        sl.from_minute(starts[-1][1] + duration + 8 * sl.DAY),
+    )
+
+
+async def preview(ctx: Context, user: User, data: BookingIn) -> dict[str, Any]:
+    m, host, mentee, starts, skipped, _ = await _prepare(ctx, user, data)
+    duration = data.duration_minutes
+    lo, hi = _span(starts, duration)
+    people = [m.mentor_id, m.mentee_id]
+    async with ctx.db.read() as s:
+        taken = await load_taken(s, host_id=m.mentor_id, user_ids=people, lo=lo, hi=hi)
+    taken.padded.extend(await imported_busy(ctx.sources, people, lo, hi))
+    problems = {
+        p.index: p.reason for p in judge(host.rules, taken, starts, duration, sl.to_minute(ctx.now))
+    }
+    shifts = rec.guest_shifts(starts, host.rules.timezone, mentee.timezone)
+    items = []
+    for index, start in starts:
+        when = sl.from_minute(start)
+        items.append(
+            {
+                "index": index,
+                "start": sl.utc_iso(start),
+                "end": sl.utc_iso(start + duration),
+                "mentor_local": _local(when, host.user.timezone),
+                "mentee_local": _local(when, mentee.timezone),
+                "problem": problems.get(index),
+            }
+        )
+    return {
+        "items": items,
+        "skipped": [_skipped(o) for o in skipped],
+        "shifts": [_shift_wire(x) for x in shifts],
+    }
+
+
+def _skipped(o: rec.Occurrence) -> dict[str, Any]:
+    return {"index": o.index, "date": o.local_date.isoformat(), "reason": o.skipped}
+
+
+async def create_booking(ctx: Context, user: User, data: BookingIn) -> dict[str, Any]:
+    m, host, mentee, starts, skipped, _ = await _prepare(ctx, user, data)
+    duration = data.duration_minutes
+    lo, hi = _span(starts, duration)
+    people = [m.mentor_id, m.mentee_id]
+    imported = await imported_busy(ctx.sources, people, lo, hi)
+    now_minute = sl.to_minute(ctx.now)
+    series = data.recurrence is not None
+    try:
+        async with ctx.db.write() as s:
+            taken = await load_taken(s, host_id=m.mentor_id, user_ids=people, lo=lo, hi=hi)
+            taken.padded.extend(imported)
+            problems = judge(host.rules, taken, starts, duration, now_minute)
+            if problems and (not data.skip_conflicts or len(problems) == len(starts)):
+                raise _Refused(problems)
+            refused = {p.index for p in problems}
+            chosen = [(i, st) for i, st in starts if i not in refused]
+            series_row = None
+            if data.recurrence is not None:
+                r = data.recurrence
+                series_row = BookingSeries(
+                    id=new_id(),
+                    mentorship_id=m.id,
+                    frequency=r.frequency,
+                    interval=r.interval,
+                    count=r.count,
+                    until=r.until,
+                    timezone=host.rules.timezone,
+                    first_start=sl.from_minute(starts[0][1]),
+                    duration_minutes=duration,
+                    created_by=user.id,
+                    created_at=ctx.now,
+                )
+                s.add(series_row)
+                await s.flush()
+            bookings = []
+            for index, start in chosen:
+                b = Booking(
+                    id=new_id(),
+                    mentorship_id=m.id,
+                    mentor_id=m.mentor_id,
+                    mentee_id=m.mentee_id,
+                    series_id=series_row.id if series_row else None,
+                    occurrence_index=index if series_row else None,
+                    original_start=None,
+                    start_at=sl.from_minute(start),
+                    end_at=sl.from_minute(start + duration),
+                    status="confirmed",
+                    sequence=0,
+                    agenda=[],
+                    notes="",
+                    cancel_reason="",
+                    cancelled_by=None,
+                    created_by=user.id,
+                    created_at=ctx.now,
+                    updated_at=ctx.now,
+                )
+                bookings.append(b)
+            s.add_all(bookings)
+            await s.flush()
+            for b in bookings:
+                s.add_all(_participants(b, host.rules))
+                s.add_all(_reminders(b, ctx.now))
+            await s.flush()
+            shifts = rec.guest_shifts(
+                [(b.occurrence_index or 0, sl.to_minute(b.start_at)) for b in bookings],
+                host.rules.timezone,
+                mentee.timezone,
+            )
+            s.add_all(_shift_reminders(bookings, shifts, m.mentee_id, ctx.now))
+            notes = _stage_created(s, ctx.now, user, host.user, mentee, bookings, shifts)
+    except _Refused as refused_:
+        raise await _conflict(
+            refused_.problems,
+            db=ctx.db,
+            now=ctx.now,
+            sources=ctx.sources,
+            viewer=user,
+            mentor_id=m.mentor_id,
+            duration=duration,
+            series=series,
+        ) from None
+    except IntegrityError:
+        # PostgreSQL's exclusion constraint: another process won the race.
+        async with ctx.db.read() as s:
+            taken = await load_taken(s, host_id=m.mentor_id, user_ids=people, lo=lo, hi=hi)
+        taken.padded.extend(imported)
+        problems = judge(host.rules, taken, starts, duration, now_minute) or [
+            Problem_(starts[0][0], starts[0][1], starts[0][1] + duration, "busy")
+        ]
+        raise await _conflict(
+            problems,
+            db=ctx.db,
+            now=ctx.now,
+            sources=ctx.sources,
+            viewer=user,
+            mentor_id=m.mentor_id,
+            duration=duration,
+            series=series,
+        ) from None
+    await _announce(ctx, notes, people, [b.id for b in bookings])
+    users = {host.user.id: host.user, mentee.id: mentee}
+    shift_at = {x.start: _shift_wire(x) for x in shifts}
+    items = [booking_out(b, users, shift=shift_at.get(sl.to_minute(b.start_at))) for b in bookings]
+    return {
+        "booking": items[0],
+        "items": items,
+        "series_id": series_row.id if series_row else None,
+        "skipped": [_skipped(o) for o in skipped]
+        + [
+            {
+                "index": p.index,
+                "date": _local(sl.from_minute(p.start), host.rules.timezone)[:10],
+                "reason": p.reason,
+            }
+            for p in problems
+        ],
+        "shifts": [_shift_wire(x) for x in shifts],
+    }
+
+
+def _stage_created(
+    s: AsyncSession,
+    now: datetime,
+    actor: User,
+    mentor: User,
+    mentee: User,
+    bookings: Sequence[Booking],
+    shifts: Sequence[rec.Shift],
+) -> list[Notification]:
+    first = bookings[0]
+    notes = []
+    for person, other in ((mentor, mentee), (mentee, mentor)):
+        many = f" and {len(bookings) - 1} more in the series" if len(bookings) > 1 else ""
+        who = "You booked" if person.id == actor.id else f"{actor.name} booked"
+        notes.append(
+            notifications.stage(
+                s,
+                now=now,
+                user_id=person.id,
+                kind="booking.created",
+                title=f"Session with {other.name}: {_when(first.start_at, person.timezone)}{many}",
+                body=f"{who} {len(bookings)} session(s).",
+                link="/sessions",
+                data={"booking_ids": [b.id for b in bookings], "series_id": first.series_id},
+            )
+        )
+    if shifts:
+        where = {"guest": " on your side", "host": f" in {mentor.timezone}", "both": ""}
+        lines = [
+            f"From {_when(sl.from_minute(x.start), mentee.timezone)} the session is at {x.local} "
+            f"instead of {x.previous_local} your time, because of a daylight-saving change"
+            f"{where[x.cause]}."
+            for x in shifts
+        ]
+        notes.append(
+            notifications.stage(
+                s,
+                now=now,
+                user_id=mentee.id,
+                kind="booking.dst-shift",
+                title="Your session time moves with daylight saving",
+                body="\n".join(lines),
+                link="/sessions",
+                data={"shifts": [_shift_wire(x) for x in shifts]},
+            )
+        )
+    return notes
+
+
+async def _announce(
+    ctx: Context, notes: Sequence[Notification], people: Sequence[str], booking_ids: list[str]
+) -> None:
+    await notifications.announce(ctx.bus, notes)
+    for user_id in people:
+        event = {"type": "bookings-changed", "booking_ids": booking_ids}
+        await ctx.bus.publish(f"user:{user_id}", event)
+        await ctx.bus.publish(f"calendar:{user_id}", event)
+
+
+# --- bookings: reading -----------------------------------------------------------------------
+
+
+async def _participant_booking(s: AsyncSession, booking_id: str, user_id: str) -> Booking:
+    b = await s.get(Booking, booking_id)
+    if b is None or user_id not in (b.mentor_id, b.mentee_id):
+        raise NotFound(NO_BOOKING)
+    return b
+
+
+async def _series_shifts(
+    s: AsyncSession, bookings: Sequence[Booking], people: dict[str, User]
+) -> dict[str, dict[str, Any]]:
+    """Where the mentee's wall time moves inside each series shown."""
+    out: dict[str, dict[str, Any]] = {}
+    series_ids = {b.series_id for b in bookings if b.series_id}
+    for series_id in series_ids:
+        rows = list(
+            await s.scalars(
+                select(Booking)
+                .where(Booking.series_id == series_id, Booking.status == "confirmed")
+                .order_by(Booking.start_at)
+            )
+        )
+        if len(rows) < 2:
+            continue
+        mentor, mentee = people[rows[0].mentor_id], people[rows[0].mentee_id]
+        found = rec.guest_shifts(
+            [(b.occurrence_index or 0, sl.to_minute(b.start_at)) for b in rows],
+            mentor.timezone,
+            mentee.timezone,
+        )
+        by_start = {sl.to_minute(b.start_at): b.id for b in rows}
+        for x in found:
+            if x.start in by_start:
+                out[by_start[x.start]] = _shift_wire(x)
+    return out
+
+
+async def list_bookings(
+    *, db: Database, now: datetime, user: User, query: BookingsQuery
+) -> dict[str, Any]:
+    start = query.start or now - timedelta(days=30)
+    end = query.end or now + timedelta(days=365)
+    if (end - start).days > 800:
+        raise field_error("end", "ask for at most 800 days at a time")
+    async with db.read() as s:
+        q = select(Booking).where(
+            (Booking.mentor_id == user.id) | (Booking.mentee_id == user.id),
+            Booking.end_at > start,
+            Booking.start_at < end,
+        )
+        if not query.include_cancelled:
+            q = q.where(Booking.status == "confirmed")
+        bookings = list(await s.scalars(q.order_by(Booking.start_at, Booking.id).limit(2000)))
+        people = await _people(s, {b.mentor_id for b in bookings} | {b.mentee_id for b in bookings})
+        shifts = await _series_shifts(s, bookings, people)
+        feedback = await _feedback(s, [b.id for b in bookings])
+    return {
+        "items": [
+            booking_out(b, people, feedback.get(b.id, ()), shifts.get(b.id)) for b in bookings
+        ]
+    }
+
+
+async def _feedback(s: AsyncSession, ids: Sequence[str]) -> dict[str, list[BookingFeedback]]:
+    out: dict[str, list[BookingFeedback]] = {}
+    if not ids:
+        return out
+    for f in await s.scalars(
+        select(BookingFeedback).where(BookingFeedback.booking_id.in_(list(ids)))
+    ):
+        out.setdefault(f.booking_id, []).append(f)
+    return out
+
+
+async def get_booking(*, db: Database, user: User, booking_id: str) -> dict[str, Any]:
+    async with db.read() as s:
+        b = await _participant_booking(s, booking_id, user.id)
+        people = await _people(s, {b.mentor_id, b.mentee_id})
+        shifts = await _series_shifts(s, [b], people)
+        feedback = await _feedback(s, [b.id])
+    return booking_out(b, people, feedback.get(b.id, ()), shifts.get(b.id))
+
+
+# --- bookings: changing ----------------------------------------------------------------------
+
+
+async def _targets(s: AsyncSession, b: Booking, scope: str, now: datetime) -> list[Booking]:
+    """The confirmed, not yet started bookings a change with ``scope`` applies to."""
+    if b.series_id is None or scope == "this":
+        return [b]
+    q = select(Booking).where(
+        Booking.series_id == b.series_id,
+        Booking.status == "confirmed",
+        Booking.start_at > now,
+    )
+    if scope == "following":
+        q = q.where(Booking.start_at >= b.start_at)
+    found = list(await s.scalars(q.order_by(Booking.start_at)))
+    if b not in found:
+        found.insert(0, b)
+    return found
+
+
+def _require_changeable(b: Booking, now: datetime) -> None:
+    if b.status != "confirmed":
+        raise Conflict("This session was cancelled; it cannot be changed.")
+    if b.start_at <= now:
+        raise Conflict("This session has already started; it cannot be changed.")
+
+
+async def reschedule(
+    ctx: Context, user: User, booking_id: str, data: RescheduleIn
+) -> dict[str, Any]:
+    new_start = _check_start(data.start, ctx.now)
+    async with ctx.db.read() as s:
+        b = await _participant_booking(s, booking_id, user.id)
+        _require_changeable(b, ctx.now)
+        host = await load_plan(s, b.mentor_id)
+        targets = await _targets(s, b, data.scope, ctx.now)
+    duration = int((b.end_at - b.start_at).total_seconds() // 60)
+    table = sl.ZoneTable.build(
+        host.rules.timezone,
+        sl.to_minute(targets[0].start_at) - 2 * sl.DAY,
+        max(new_start, sl.to_minute(targets[-1].start_at)) + 60 * sl.DAY,
+    )
+    # Move every target by the same wall-clock step in the mentor's zone.
+    delta = table.local(new_start) - table.local(sl.to_minute(b.start_at))
+    moves: list[tuple[Booking, int | None]] = []
+    for t in targets:
+        moved = (
+            new_start
+            if t.id == b.id
+            else table.first_instant(table.local(sl.to_minute(t.start_at)) + delta)
+        )
+        moves.append((t, moved))
+    gaps = [
+        Problem_(
+            t.occurrence_index or 0,
+            sl.to_minute(t.start_at),
+            sl.to_minute(t.end_at),
+            "nonexistent-time",
+        )
+        for t, moved in moves
+        if moved is None
+    ]
+    starts = [(n, moved) for n, (_, moved) in enumerate(moves) if moved is not None]
+    if not available(host.rules, new_start, duration, sl.to_minute(ctx.now), True):
+        raise field_error(
+            "start",
+            "this time is outside the mentor's availability (hours, notice, horizon or slot grid)",
+        )
+    starts.sort(key=lambda x: (x[1] != new_start, x[1]))
+    lo, hi = _span(sorted(starts, key=lambda x: x[1]), duration)
+    people = [b.mentor_id, b.mentee_id]
+    imported = await imported_busy(ctx.sources, people, lo, hi)
+    exclude = {t.id for t in targets}
+    try:
+        async with ctx.db.write() as s:
+            taken = await load_taken(
+                s, host_id=b.mentor_id, user_ids=people, lo=lo, hi=hi, exclude=exclude
+            )
+            taken.padded.extend(imported)
+            problems = gaps + judge(host.rules, taken, starts, duration, sl.to_minute(ctx.now))
+            if problems:
+                raise _Refused(problems)
+            rows = {
+                r.id: r
+                for r in await s.scalars(select(Booking).where(Booking.id.in_(list(exclude))))
+            }
+            changed = []
+            split = data.scope != "this" and b.series_id is not None and len(targets) > 1
+            new_series = None
+            if split:
+                new_series = await _split_series(s, b, targets, new_start, ctx.now, user.id)
+            for n, (t, moved) in enumerate(moves):
+                row = rows[t.id]
+                assert moved is not None
+                if row.series_id and not split and row.original_start is None:
+                    row.original_start = row.start_at
+                row.start_at = sl.from_minute(moved)
+                row.end_at = sl.from_minute(moved + duration)
+                row.sequence += 1
+                row.updated_at = ctx.now
+                if new_series is not None:
+                    row.series_id = new_series.id
+                    row.occurrence_index = n
+                    row.original_start = None
+                changed.append(row)
+            await s.execute(
+                delete(BookingParticipant).where(BookingParticipant.booking_id.in_(list(exclude)))
+            )
+            await s.execute(
+                delete(BookingReminder).where(
+                    BookingReminder.booking_id.in_(list(exclude)), BookingReminder.sent_at.is_(None)
+                )
+            )
+            await s.flush()
+            for row in changed:
+                s.add_all(_participants(row, host.rules))
+                s.add_all(_reminders(row, ctx.now))
+            people_map = await _people(s, set(people))
+            notes = _stage_changed(s, ctx.now, user, people_map, changed, "moved")
+    except _Refused as refused_:
+        raise await _conflict(
+            refused_.problems,
+            db=ctx.db,
+            now=ctx.now,
+            sources=ctx.sources,
+            viewer=user,
+            mentor_id=b.mentor_id,
+            duration=duration,
+            series=len(targets) > 1,
+        ) from None
+    except IntegrityError:
+        raise await _conflict(
+            [Problem_(0, new_start, new_start + duration, "busy")],
+            db=ctx.db,
+            now=ctx.now,
+            sources=ctx.sources,
+            viewer=user,
+            mentor_id=b.mentor_id,
+            duration=duration,
+            series=False,
+        ) from None
+    await _announce(ctx, notes, people, [r.id for r in changed])
+    return {"items": [booking_out(r, people_map) for r in changed]}
+
+
+async def _split_series(
+    s: AsyncSession,
+    b: Booking,
+    targets: Sequence[Booking],
+    new_start: int,
+    now: datetime,
+    user_id: str,
+) -> BookingSeries | None:
+    """Moving "this and following": the old series ends before them, a new one begins."""
+    old = await s.get(BookingSeries, b.series_id)
+    if old is None:
+        return None
+    first_index = min(t.occurrence_index or 0 for t in targets)
+    fresh = BookingSeries(
+        id=new_id(),
+        mentorship_id=old.mentorship_id,
+        frequency=old.frequency,
+        interval=old.interval,
+        count=len(targets),
+        until=None,
+        timezone=old.timezone,
+        first_start=sl.from_minute(new_start),
+        duration_minutes=old.duration_minutes,
+        created_by=user_id,
+        created_at=now,
+    )
+    s.add(fresh)
+    old.count, old.until = first_index, None
+    await s.flush()
+    return fresh
+
+
+def _stage_changed(
+    s: AsyncSession,
+    now: datetime,
+    actor: User,
+    people: dict[str, User],
+    changed: Sequence[Booking],
+    what: str,
+    reason: str = "",
+) -> list[Notification]:
+    first = changed[0]
+    notes = []
+    for user_id in (first.mentor_id, first.mentee_id):
+        person = people[user_id]
+        other = people[first.mentee_id if user_id == first.mentor_id else first.mentor_id]
+        who = "You" if user_id == actor.id else actor.name
+        many = f" ({len(changed)} sessions)" if len(changed) > 1 else ""
+        if what == "moved":
+            title = (
+                f"Session with {other.name} moved to {_when(first.start_at, person.timezone)}{many}"
+            )
+        else:
+            when = _when(first.start_at, person.timezone)
+            title = f"Session with {other.name} on {when} cancelled{many}"
+        notes.append(
+            notifications.stage(
+                s,
+                now=now,
+                user_id=user_id,
+                kind=f"booking.{what}",
+                title=title,
+                body=f"{who} {what} it." + (f" Reason: {reason}" if reason else ""),
+                link="/sessions",
+                data={"booking_ids": [b.id for b in changed]},
+            )
+        )
+    return notes
+
+
+async def cancel(ctx: Context, user: User, booking_id: str, data: CancelIn) -> dict[str, Any]:
+    async with ctx.db.write() as s:
+        b = await _participant_booking(s, booking_id, user.id)
+        _require_changeable(b, ctx.now)
+        targets = await _targets(s, b, data.scope, ctx.now)
+        ids = [t.id for t in targets]
+        for t in targets:
+            t.status = "cancelled"
+            t.sequence += 1
+            t.cancel_reason = data.reason
+            t.cancelled_by = user.id
+            t.updated_at = ctx.now
+        await s.execute(delete(BookingParticipant).where(BookingParticipant.booking_id.in_(ids)))
+        await s.execute(
+            delete(BookingReminder).where(
+                BookingReminder.booking_id.in_(ids), BookingReminder.sent_at.is_(None)
+            )
+        )
+        people = await _people(s, {b.mentor_id, b.mentee_id})
+        notes = _stage_changed(s, ctx.now, user, people, targets, "cancelled", data.reason)
+    await _announce(ctx, notes, [b.mentor_id, b.mentee_id], ids)
+    return {"items": [booking_out(t, people) for t in targets]}
+
+
+# --- session content --------------------------------------------------------------------------
+
+
+async def put_agenda(
+    *, db: Database, now: datetime, user: User, booking_id: str, data: AgendaIn
+) -> dict[str, Any]:
+    async with db.write() as s:
+        b = await _participant_booking(s, booking_id, user.id)
+        if b.status != "confirmed":
+            raise Conflict("This session was cancelled.")
+        b.agenda = [i.model_dump() for i in data.items]
+        b.updated_at = now
+    return await get_booking(db=db, user=user, booking_id=booking_id)
+
+
+async def put_notes(
+    *, db: Database, now: datetime, user: User, booking_id: str, data: NotesIn
+) -> dict[str, Any]:
+    async with db.write() as s:
+        b = await _participant_booking(s, booking_id, user.id)
+        if b.status != "confirmed":
+            raise Conflict("This session was cancelled.")
+        b.notes = data.text
+        b.updated_at = now
+    return await get_booking(db=db, user=user, booking_id=booking_id)
+
+
+async def add_feedback(
+    *, db: Database, now: datetime, user: User, booking_id: str, data: FeedbackIn
+) -> dict[str, Any]:
+    try:
+        async with db.write() as s:
+            b = await _participant_booking(s, booking_id, user.id)
+            if b.status != "confirmed":
+                raise Conflict("This session was cancelled; there is nothing to rate.")
+            if b.start_at > now:
+                raise Conflict("Feedback opens once the session has started.")
+            exists = await s.get(BookingFeedback, (booking_id, user.id))
+            if exists is not None:
+                raise Conflict("You already gave feedback on this session.")
+            s.add(
+                BookingFeedback(
+                    booking_id=booking_id,
+                    user_id=user.id,
+                    rating=data.rating,
+                    comment=data.comment,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        raise Conflict("You already gave feedback on this session.") from None
+    return await get_booking(db=db, user=user, booking_id=booking_id)
