@@ -1,5 +1,7 @@
 import { registerAccountPage } from "./components/account-page/account-page.js";
 import { registerAppShell } from "./components/app-shell/app-shell.js";
+import { registerCallPage } from "./components/call-page/call-page.js";
+import { registerDeviceCheckPage } from "./components/device-check-page/device-check-page.js";
 import { registerHomePage } from "./components/home-page/home-page.js";
 import { registerLoginPage } from "./components/login-page/login-page.js";
 import { registerSignupPage } from "./components/signup-page/signup-page.js";
@@ -8,4 +10,6 @@ registerHomePage();
 registerLoginPage();
 registerSignupPage();
 registerAccountPage();
+registerCallPage();
+registerDeviceCheckPage();
 registerAppShell();

@@ -11,6 +11,8 @@
  */
 export const routes = [
   { path: "/", tag: "home-page", title: "Home", nav: true, auth: false },
+  { path: "/sessions/:id/call", tag: "call-page", title: "Live session", auth: true },
+  { path: "/device-check", tag: "device-check-page", title: "Device check", nav: true, auth: true },
   { path: "/account", tag: "account-page", title: "Account", nav: true, auth: true },
   { path: "/login", tag: "login-page", title: "Sign in", nav: true, auth: false, guest: true },
   { path: "/signup", tag: "signup-page", title: "Sign up", nav: true, auth: false, guest: true },

@@ -1,0 +1,79 @@
+"""A person checks camera and microphone against Meridian's echo peer before a session."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp import web
+from playwright.async_api import expect
+
+from server import keys
+from server.app import create_app
+from server.config import Settings
+from server.core.clock import FrozenClock
+from tests.e2e.conftest import OpenPage
+from tests.factories import PASSWORD, unique_email
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock) -> web.Application:
+    return create_app(settings.replace(stun_urls=()), clock=clock)
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url
+
+
+async def test_device_check_shows_the_echo_and_a_round_trip_time(
+    open_page: OpenPage, app: web.Application
+) -> None:
+    watched = await open_page(timezone_id="Asia/Kolkata")
+    page = watched.page
+    response = await page.context.request.post(
+        watched.base_url + "/api/auth/signup",
+        data={
+            "email": unique_email("priya"),
+            "password": PASSWORD,
+            "name": "Priya Raman",
+            "timezone": "Asia/Kolkata",
+        },
+    )
+    assert response.status == 201
+    await watched.goto("/")
+    await (
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Device check").click()
+    )
+    await expect(page.get_by_role("heading", name="Device check")).to_be_visible()
+    await page.get_by_role("button", name="Start the check").click()
+    await expect(page.get_by_role("status")).to_contain_text("Connected", timeout=15_000)
+    # Video frames come back from the server and are decoded here.
+    await page.wait_for_function(
+        "() => Number(document.querySelector('[data-role=frames]').textContent) > 20",
+        timeout=15_000,
+    )
+    echo_playing = await page.evaluate(
+        "() => { const v = document.querySelector('[data-role=echo]');"
+        " return v.videoWidth > 0 && v.readyState >= 2; }"
+    )
+    assert echo_playing
+    await page.wait_for_function(
+        "() => document.querySelector('[data-role=rtt]').dataset.value !== undefined"
+        " && document.querySelector('[data-role=rtt]').dataset.value !== ''",
+        timeout=15_000,
+    )
+    await expect(page.locator("[data-role=rtt]")).to_have_text(re.compile(r"^\d+ ms$"))
+    await expect(page.locator("[data-role=jitter]")).to_have_text(re.compile(r"^\d+\.\d ms$"))
+    await expect(page.locator("[data-role=loss]")).to_have_text(re.compile(r"^\d+\.\d %$"))
+    assert len(app[keys.ECHO]) == 1
+    await page.get_by_role("button", name="Stop").click()
+    await expect(page.get_by_role("status")).to_contain_text("Stopped")
+    for _ in range(50):
+        if len(app[keys.ECHO]) == 0:
+            break
+        await page.wait_for_timeout(100)
+    assert len(app[keys.ECHO]) == 0  # hung up on the server too
+    watched.assert_no_errors()
