@@ -1,0 +1,182 @@
+"""New-message notifications wait for the recipient's working hours, and arrive once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from server import keys
+from server.app import create_app
+from server.config import Settings
+from server.core.clock import FrozenClock
+from server.db.models import MessageNotice, Notification
+from server.mentorship.hours import WeeklyInterval
+from server.threads import quiet, tasks
+from server.threads.tasks import run_due_work
+from tests.factories import sign_up
+from tests.threads.conftest import Pair, make_mentorship, set_working_hours
+
+Client = TestClient[web.Request, web.Application]
+OFFICE = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
+WEEKDAYS_9_TO_5 = [WeeklyInterval(d, 9 * 60, 17 * 60) for d in range(5)]
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_inside_working_hours_is_now() -> None:
+    now = utc(2026, 11, 25, 12, 0)  # Wednesday 13:00 in Berlin
+    assert quiet.next_delivery(now, "Europe/Berlin", WEEKDAYS_9_TO_5) == now
+
+
+def test_late_evening_waits_for_next_morning_in_the_recipients_zone() -> None:
+    now = utc(2026, 11, 25, 22, 30)  # Wednesday 23:30 in Berlin (UTC+1)
+    assert quiet.next_delivery(now, "Europe/Berlin", WEEKDAYS_9_TO_5) == utc(2026, 11, 26, 8, 0)
+    # The same instant is 19:30 in São Paulo, after hours there too: next 09:00 is 12:00Z.
+    assert quiet.next_delivery(now, "America/Sao_Paulo", WEEKDAYS_9_TO_5) == utc(
+        2026, 11, 26, 12, 0
+    )
+
+
+def test_friday_night_waits_for_monday_across_a_dst_change() -> None:
+    # Berlin moves to summer time on Sunday 2027-03-28: Monday 09:00 is then 07:00Z.
+    now = utc(2027, 3, 26, 20, 0)
+    assert quiet.next_delivery(now, "Europe/Berlin", WEEKDAYS_9_TO_5) == utc(2027, 3, 29, 7, 0)
+
+
+def test_no_working_hours_means_reachable_any_time() -> None:
+    now = utc(2026, 11, 29, 3, 0)
+    assert quiet.next_delivery(now, "Europe/Berlin", []) == now
+    assert quiet.weekly_hours([{"weekday": 9, "start": "x"}, {"start": "09:00"}]) == []
+
+
+async def _notes(client: Client, user_id: str) -> list[Notification]:
+    async with client.app[keys.DB].read() as s:
+        return list(await s.scalars(select(Notification).where(Notification.user_id == user_id)))
+
+
+async def test_message_inside_hours_notifies_at_once(pair: Pair, clock: FrozenClock) -> None:
+    await set_working_hours(pair.mentor.client.app, pair.mentor, OFFICE, clock.now())
+    resp = await pair.mentee.client.post(
+        f"/api/mentorships/{pair.mentorship_id}/messages", json={"kind": "text", "body": "Hi!"}
+    )
+    assert resp.status == 201
+    notes = await _notes(pair.mentor.client, pair.mentor.id)
+    assert [n.kind for n in notes] == ["thread.message"]
+    assert notes[0].title == "Paulo Santos sent you a message"
+    assert notes[0].body == "Hi!"
+    assert notes[0].link == f"/mentorships/{pair.mentorship_id}/thread"
+
+
+async def test_message_at_night_waits_until_the_morning(pair: Pair, clock: FrozenClock) -> None:
+    app = pair.mentor.client.app
+    clock.set(utc(2026, 11, 25, 22, 30))
+    await set_working_hours(app, pair.mentor, OFFICE, clock.now())
+    resp = await pair.mentee.client.post(
+        f"/api/mentorships/{pair.mentorship_id}/messages", json={"kind": "text", "body": "Late!"}
+    )
+    assert resp.status == 201
+    assert await _notes(pair.mentor.client, pair.mentor.id) == []
+    clock.set(utc(2026, 11, 26, 7, 59))
+    await run_due_work(app, sweep=False)
+    assert await _notes(pair.mentor.client, pair.mentor.id) == []
+    clock.set(utc(2026, 11, 26, 8, 0))
+    await run_due_work(app, sweep=False)
+    await run_due_work(app, sweep=False)
+    notes = await _notes(pair.mentor.client, pair.mentor.id)
+    assert len(notes) == 1 and notes[0].created_at == utc(2026, 11, 26, 8, 0)
+
+
+async def test_reading_the_message_first_cancels_the_waiting_notice(
+    pair: Pair, clock: FrozenClock
+) -> None:
+    app = pair.mentor.client.app
+    clock.set(utc(2026, 11, 25, 22, 30))
+    await set_working_hours(app, pair.mentor, OFFICE, clock.now())
+    resp = await pair.mentee.client.post(
+        f"/api/mentorships/{pair.mentorship_id}/messages", json={"kind": "text", "body": "Late!"}
+    )
+    message = await resp.json()
+    await pair.mentor.client.post(f"/api/messages/{message['id']}/seen")
+    clock.set(utc(2026, 11, 26, 9, 0))
+    await run_due_work(app, sweep=False)
+    assert await _notes(pair.mentor.client, pair.mentor.id) == []
+
+
+async def test_two_processes_deliver_each_notice_once_after_a_restart(
+    database_url: str,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(database_url)
+    night = FrozenClock(utc(2026, 11, 25, 22, 30))
+    first: Client = await aiohttp_client(create_app(settings, clock=night))
+    mentor = await sign_up(first, name="Greta Berlin")
+    mentee_client: Client = await aiohttp_client(first.server)
+    mentees = []
+    for i in range(6):
+        jar: Client = await aiohttp_client(first.server) if i else mentee_client
+        mentees.append(await sign_up(jar, name=f"Mentee {i}"))
+    await set_working_hours(first.app, mentor, OFFICE, night.now())
+    for mentee in mentees:
+        mentorship_id = await make_mentorship(first.app, mentor, mentee)
+        resp = await mentee.client.post(
+            f"/api/mentorships/{mentorship_id}/messages", json={"kind": "text", "body": "hello"}
+        )
+        assert resp.status == 201
+    # The process that stored the notices stops before they are due.
+    await first.close()
+    morning = FrozenClock(utc(2026, 11, 26, 8, 0))
+    one = create_app(settings, clock=morning)
+    two = create_app(settings, clock=morning)
+    a: Client = await aiohttp_client(one)
+    b: Client = await aiohttp_client(two)
+    await asyncio.gather(*(run_due_work(app, sweep=False) for app in (one, two, one, two)))
+    async with a.app[keys.DB].read() as s:
+        count = await s.scalar(
+            select(func.count()).select_from(Notification).where(Notification.user_id == mentor.id)
+        )
+        waiting = await s.scalar(
+            select(func.count())
+            .select_from(MessageNotice)
+            .where(MessageNotice.delivered_at.is_(None))
+        )
+    assert count == 6
+    assert waiting == 0
+    await b.close()
+
+
+async def test_background_task_delivers_without_being_asked(
+    monkeypatch: pytest.MonkeyPatch,
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    sqlite_url: str,
+) -> None:
+    monkeypatch.setattr(tasks, "NOTICE_INTERVAL_SECONDS", 0.05)
+    clock = FrozenClock(utc(2026, 11, 25, 22, 30))
+    client: Client = await aiohttp_client(create_app(make_settings(sqlite_url), clock=clock))
+    other: Client = await aiohttp_client(client.server)
+    mentor = await sign_up(client, name="Greta Berlin")
+    mentee = await sign_up(other, name="Paulo Santos")
+    mentorship_id = await make_mentorship(client.app, mentor, mentee)
+    await set_working_hours(client.app, mentor, OFFICE, clock.now())
+    await other.post(
+        f"/api/mentorships/{mentorship_id}/messages", json={"kind": "text", "body": "Late!"}
+    )
+    await asyncio.sleep(0.3)
+    assert await _notes(client, mentor.id) == []
+    # Nobody asks: the cleanup context's task finds the due notice in the database.
+    clock.set(utc(2026, 11, 26, 8, 0, 1))
+    for _ in range(100):
+        if await _notes(client, mentor.id):
+            break
+        await asyncio.sleep(0.05)
+    assert len(await _notes(client, mentor.id)) == 1
