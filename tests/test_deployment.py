@@ -7,17 +7,34 @@ here instead of in production.
 
 from __future__ import annotations
 
+import asyncio
+import http.cookiejar
+import json
+import os
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
+import asyncpg
 import pytest
+import redis
 import yaml
 
 from server.config import ENV_VARS, Settings
+from tests.services import PostgresServer, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -326,6 +343,7 @@ def test_nginx_balances_across_both_replicas_on_the_apps_port(
     apps = app_services(services)
     expected = {f"{s.get('hostname', n)}:{settings_of(s).port}" for n, s in apps.items()}
     assert targets == expected
+    assert upstream.value("zone"), "without a shared zone each worker balances on its own"
     assert location(nginx, "/").value("proxy_pass") == [f"http://{name}"]
 
 
@@ -432,3 +450,304 @@ def test_readme_explains_every_variable_compose_requires() -> None:
         assert f"`{name}`" in section, f"README's deployment section does not explain {name}"
     example = (ROOT / "deploy" / "env.example").read_text()
     assert required_variables(COMPOSE.read_text()) <= set(re.findall(r"^(\w+)=", example, re.M))
+
+
+# --- nginx.conf in a real nginx, in front of two real replicas ------------------------------------
+
+
+@dataclass
+class Stack:
+    """deploy/nginx.conf in front of two `serve` processes, as compose runs them."""
+
+    base: str
+    replica_ports: list[int]
+    access_log: Path
+
+
+def nginx_for_test(conf: str, replicas: list[str], port: int, directory: Path) -> str:
+    """The deployed nginx.conf, with compose's host names and ports swapped for loopback."""
+    targets = iter(replicas)
+    conf, swapped = re.subn(r"server app\w*:\d+", lambda _: f"server {next(targets)}", conf)
+    assert swapped == len(replicas)
+    conf = re.sub(r"^\s*listen \[::\][^;]*;\n", "", conf, flags=re.M)
+    conf, listens = re.subn(r"listen 80;", f"listen 127.0.0.1:{port};", conf)
+    assert listens == 1
+    conf = conf.replace("access_log /dev/stdout", f"access_log {directory / 'access.log'}")
+    conf = conf.replace("error_log /dev/stderr", f"error_log {directory / 'error.log'}")
+    return f"pid {directory / 'nginx.pid'};\n" + conf
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, f"{process.args} exited with {process.returncode}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        assert time.monotonic() < deadline, f"{url} did not answer within {timeout}s"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def empty_postgres(postgres_server: PostgresServer) -> Iterator[str]:
+    name = f"d_{uuid.uuid4().hex[:16]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_server.admin_dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    yield postgres_server.url(name)
+    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="module")
+def stack(
+    services: dict[str, dict[str, Any]], empty_postgres: str, redis_server: RedisServer
+) -> Iterator[Stack]:
+    """One stack for the module: starting it (migrate, two servers, nginx) takes seconds."""
+    nginx_binary = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None
+    )
+    if nginx_binary is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light) to run nginx.conf")
+    # nginx's workers drop root and must reach their temp files: a world-readable prefix.
+    directory = Path(tempfile.mkdtemp(prefix="meridian-nginx-"))
+    directory.chmod(0o755)
+    shared = directory / "data"
+    ports = [free_port(), free_port()]
+    nginx_port = free_port()
+    base = f"http://127.0.0.1:{nginx_port}"
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env.update(resolved_environment(services["app1"]))
+    env.update(
+        DATABASE_URL=empty_postgres,
+        REDIS_URL=redis_server.url,
+        PUBLIC_URL=base,
+        MEDIA_DIR=str(shared / "media"),
+        CALENDARS_DIR=str(shared / "calendars"),
+        AUTH_RATE_LIMIT_IP="3/300",
+    )
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()  # rate-limit windows left by earlier tests on this server
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        migrate = subprocess.run(
+            [sys.executable, "-m", "server", "migrate"], env=env, capture_output=True, timeout=120
+        )
+        assert migrate.returncode == 0, migrate.stderr.decode()
+        for port in ports:
+            log = (directory / f"app-{port}.log").open("wb")
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "server",
+                        "serve",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                    ],
+                    env=env,
+                    cwd=directory,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        for port, process in zip(ports, processes, strict=True):
+            wait_http(f"http://127.0.0.1:{port}/readyz", process)
+
+        conf_text = nginx_for_test(
+            (ROOT / "deploy" / "nginx.conf").read_text(),
+            [f"127.0.0.1:{p}" for p in ports],
+            nginx_port,
+            directory,
+        )
+        conf = directory / "nginx.conf"
+        conf.write_text(conf_text)
+        command = [
+            nginx_binary,
+            "-p",
+            str(directory),
+            "-c",
+            str(conf),
+            "-e",
+            str(directory / "error.log"),
+        ]
+        check = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+        assert check.returncode == 0, f"nginx -t refused deploy/nginx.conf: {check.stderr}"
+        processes.append(
+            subprocess.Popen(
+                [*command, "-g", "daemon off;"],
+                stdout=subprocess.DEVNULL,
+                stderr=(directory / "nginx.out").open("wb"),
+            )
+        )
+        wait_http(base + "/healthz", processes[-1])
+        yield Stack(base, ports, directory / "access.log")
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def access_log(stack: Stack) -> list[str]:
+    time.sleep(0.1)  # nginx writes the line after the response
+    return stack.access_log.read_text().splitlines()
+
+
+def raw_status(stack: Stack, request: bytes) -> int:
+    """Send a hand-made request and return the status nginx answers with."""
+    host, port = urlsplit(stack.base).hostname, urlsplit(stack.base).port
+    assert host and port
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(request)
+        status_line = sock.makefile("rb").readline()
+    return int(status_line.split()[1])
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_nginx_spreads_requests_over_both_replicas_that_share_sessions(stack: Stack) -> None:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    signup = urllib.request.Request(
+        stack.base + "/api/auth/signup",
+        data=json.dumps(
+            {
+                "email": "ada@example.org",
+                "password": "correct horse battery",
+                "name": "Ada",
+                "timezone": "Europe/Berlin",
+            }
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with opener.open(signup, timeout=10) as resp:
+        assert resp.status == 201
+    for _ in range(12):
+        with opener.open(stack.base + "/api/me", timeout=10) as resp:
+            assert json.load(resp)["user"]["email"] == "ada@example.org"
+    served_by = {line.rsplit('"', 2)[-2] for line in access_log(stack) if " /api/me " in line}
+    assert served_by == {f"127.0.0.1:{p}" for p in stack.replica_ports}, (
+        "both replicas answered the signed-in person, from the one shared database"
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_nginx_replaces_a_forged_x_forwarded_for(stack: Stack) -> None:
+    """With a forged address per attempt, the per-IP sign-in limit (3 here) still bites."""
+    statuses = []
+    for attempt in range(4):
+        body = json.dumps({"email": f"nobody{attempt}@example.org", "password": "wrong-password"})
+        request = urllib.request.Request(
+            stack.base + "/api/auth/login",
+            data=body.encode(),
+            headers={"Content-Type": "application/json", "X-Forwarded-For": f"10.9.8.{attempt}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                statuses.append(resp.status)
+        except urllib.error.HTTPError as exc:
+            statuses.append(exc.code)
+    assert statuses == [401, 401, 401, 429]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_nginx_streams_large_uploads_to_the_app_but_caps_other_bodies(stack: Stack) -> None:
+    def patch(path: str) -> bytes:
+        return (
+            f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/offset+octet-stream\r\nTus-Resumable: 1.0.0\r\n"
+            "Upload-Offset: 0\r\nContent-Length: 1000000000\r\n\r\n"
+        ).encode()
+
+    assert raw_status(stack, patch("/api/auth/signup")) == 413, "nginx caps ordinary bodies"
+    upload_status = raw_status(stack, patch("/api/uploads/unknown-upload"))
+    assert upload_status != 413, "a 1 GB tus PATCH must reach the app, which applies its limits"
+    assert 400 <= upload_status < 500
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_nginx_logs_no_tokens(stack: Stack) -> None:
+    for path in ("/calendars/feed-token-abc123.ics", "/api/rooms/r1/ws?token=room-token-xyz789"):
+        try:
+            urllib.request.urlopen(stack.base + path, timeout=10).close()
+        except urllib.error.HTTPError as exc:
+            assert exc.code in (401, 404)
+    text = "\n".join(access_log(stack))
+    assert "/api/rooms/r1/ws" in text
+    assert "room-token-xyz789" not in text and "feed-token-abc123" not in text
+
+
+async def sign_up_through(session: aiohttp.ClientSession, base: str, name: str) -> str:
+    resp = await session.post(
+        base + "/api/auth/signup",
+        json={
+            "email": f"{name.lower()}@example.org",
+            "password": "correct horse battery",
+            "name": name,
+            "timezone": "Europe/Berlin",
+        },
+    )
+    assert resp.status == 201, await resp.text()
+    return str((await resp.json())["user"]["id"])
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_websockets_upgrade_through_nginx_and_events_cross_replicas(stack: Stack) -> None:
+    """Two people's live thread sockets land on different replicas and still talk."""
+    base = stack.base
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as mentor,
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as mentee,
+    ):
+        mentor_id = await sign_up_through(mentor, base, "Grace")
+        await sign_up_through(mentee, base, "Alan")
+        resp = await mentor.put(base + "/api/me/profile", json={"roles": ["mentor"], "capacity": 3})
+        assert resp.status == 200, await resp.text()
+        resp = await mentee.post(
+            base + "/api/mentorships", json={"mentor_id": mentor_id, "goals": ["Ship a compiler"]}
+        )
+        assert resp.status == 201, await resp.text()
+        mentorship_id = (await resp.json())["id"]
+        resp = await mentor.post(f"{base}/api/mentorships/{mentorship_id}/accept")
+        assert resp.status == 200, await resp.text()
+
+        url = f"{base}/api/mentorships/{mentorship_id}/thread/ws"
+        async with mentor.ws_connect(url) as mentor_ws, mentee.ws_connect(url) as mentee_ws:
+            for ws in (mentor_ws, mentee_ws):
+                assert (await ws.receive_json(timeout=10))["type"] == "ready"
+            await mentee_ws.send_str("ping")
+            assert await mentee_ws.receive_str(timeout=10) == "pong"
+            resp = await mentee.post(
+                f"{base}/api/mentorships/{mentorship_id}/messages",
+                json={"kind": "text", "body": "Hello from the other replica"},
+            )
+            assert resp.status == 201, await resp.text()
+            event = await mentor_ws.receive_json(timeout=10)
+            assert event["type"] == "message"
+            assert event["message"]["body"] == "Hello from the other replica"
+
+    socket_lines = [line for line in access_log(stack) if "/thread/ws " in line]
+    assert len(socket_lines) == 2 and all('" 101 ' in line for line in socket_lines)
+    replicas = {line.rsplit('"', 2)[-2] for line in socket_lines}
+    assert replicas == {f"127.0.0.1:{p}" for p in stack.replica_ports}
