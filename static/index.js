@@ -5,6 +5,8 @@ import { registerDeviceCheckPage } from "./components/device-check-page/device-c
 import { registerHomePage } from "./components/home-page/home-page.js";
 import { registerLoginPage } from "./components/login-page/login-page.js";
 import { registerSignupPage } from "./components/signup-page/signup-page.js";
+import { registerMessageRecorder } from "./components/message-recorder/message-recorder.js";
+import { registerThreadPage } from "./components/thread-page/thread-page.js";
 
 registerHomePage();
 registerLoginPage();
@@ -12,4 +14,6 @@ registerSignupPage();
 registerAccountPage();
 registerCallPage();
 registerDeviceCheckPage();
+registerMessageRecorder();
+registerThreadPage();
 registerAppShell();

@@ -11,6 +11,7 @@
  */
 export const routes = [
   { path: "/", tag: "home-page", title: "Home", nav: true, auth: false },
+  { path: "/mentorships/:id/thread", tag: "thread-page", title: "Messages", auth: true },
   { path: "/sessions/:id/call", tag: "call-page", title: "Live session", auth: true },
   { path: "/device-check", tag: "device-check-page", title: "Device check", nav: true, auth: true },
   { path: "/account", tag: "account-page", title: "Account", nav: true, auth: true },
