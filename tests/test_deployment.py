@@ -2,7 +2,9 @@
 
 Docker is not needed to run these: the files are parsed and checked against the app's
 own settings, so a renamed setting, a lost volume or a missing WebSocket header fails
-here instead of in production.
+here instead of in production. Where nginx is installed, deploy/nginx.conf also runs
+for real in front of two `serve` processes sharing PostgreSQL and Redis, as compose
+runs them.
 """
 
 from __future__ import annotations
