@@ -387,6 +387,12 @@ class CallPage extends HTMLElement {
     link.addStream(outgoing);
     const peer = { info, link, tile };
     this.#peers.set(info.peer_id, peer);
+    const quality = this.querySelector('[data-role="quality"]');
+    if (quality) {
+      // A new link starts from nothing: no stale figures from the one it replaces.
+      quality.dataset.framesDecoded = "0";
+      quality.dataset.quality = "unknown";
+    }
     const remote = this.querySelector('[data-role="remote"]');
     remote.querySelector('[data-role="waiting"]')?.setAttribute("hidden", "");
     remote.append(tile);
