@@ -1,0 +1,227 @@
+"""Reminders 24 h and 15 min before a session: found in the database, sent once by two apps.
+
+Two app instances share one database and one clock, each with its reminder task polling
+every 50 ms; the clock is moved and each reminder must arrive once in-app and once by
+email (through a small SMTP server on loopback), never twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from server import keys
+from server.app import create_app
+from server.config import Settings
+from server.core.clock import FrozenClock
+from server.db.models import BookingReminder, Notification
+from tests.scheduling.conftest import OPEN, Pair, make_pair, ok
+
+START = datetime.fromisoformat("2026-11-30T09:00:00+00:00")
+
+
+@dataclass
+class SmtpSink:
+    """Just enough SMTP to receive mail: every message received is kept."""
+
+    port: int = 0
+    messages: list[Any] = field(default_factory=list)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        def say(line: str) -> None:
+            writer.write(line.encode() + b"\r\n")
+
+        say("220 sink ready")
+        try:
+            while line := await reader.readline():
+                command = line.decode().strip().upper()
+                if command.startswith(("EHLO", "HELO")):
+                    say("250 sink")
+                elif command.startswith(("MAIL", "RCPT", "RSET", "NOOP")):
+                    say("250 ok")
+                elif command == "DATA":
+                    say("354 go on")
+                    data = b""
+                    while (chunk := await reader.readline()) != b".\r\n":
+                        data += chunk
+                    self.messages.append(message_from_bytes(data))
+                    say("250 stored")
+                elif command == "QUIT":
+                    say("221 bye")
+                    break
+                else:
+                    say("502 not here")
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpSink]:
+    sink = SmtpSink()
+    server = await asyncio.start_server(sink.handle, "127.0.0.1", 0)
+    sink.port = server.sockets[0].getsockname()[1]
+    yield sink
+    server.close()
+    with contextlib.suppress(Exception):
+        await server.wait_closed()
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], database_url: str, smtp: SmtpSink) -> Settings:
+    return make_settings(
+        database_url,
+        reminder_interval_seconds=0.05,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_starttls=False,
+    )
+
+
+@pytest.fixture
+async def second_app(
+    settings: Settings, clock: FrozenClock, aiohttp_client: Callable[..., Any]
+) -> web.Application:
+    """Another instance of Meridian on the same database, with its own reminder task."""
+    other = create_app(settings, clock=clock)
+    await aiohttp_client(other)
+    return other
+
+
+async def reminders(app: web.Application, kind: str) -> list[Notification]:
+    async with app[keys.DB].read() as s:
+        return list(
+            await s.scalars(
+                select(Notification).where(Notification.kind == f"booking.reminder.{kind}")
+            )
+        )
+
+
+async def settle(app: web.Application, kind: str, expected: int) -> list[Notification]:
+    for _ in range(200):
+        found = await reminders(app, kind)
+        if len(found) >= expected:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.4)  # both tasks polled several more times
+    return await reminders(app, kind)
+
+
+async def test_each_reminder_once_with_two_apps(
+    pair: Pair, second_app: web.Application, clock: FrozenClock, smtp: SmtpSink
+) -> None:
+    app = pair.mentor.client.app
+    assert app is not None
+    await ok(
+        await pair.mentee.client.post(
+            "/api/bookings",
+            json={
+                "mentorship_id": pair.mentorship_id,
+                "start": START.isoformat(),
+                "duration_minutes": 60,
+            },
+        ),
+        201,
+    )
+    await asyncio.sleep(0.3)
+    assert await reminders(app, "24h") == []
+
+    clock.set(START - timedelta(hours=24))
+    sent = await settle(app, "24h", 2)
+    assert sorted(n.user_id for n in sent) == sorted([pair.mentor.id, pair.mentee.id])
+    assert await reminders(app, "15m") == []
+    assert len(smtp.messages) == 2
+    assert {m["To"] for m in smtp.messages} == {pair.mentor.email, pair.mentee.email}
+    mentee_mail = next(m for m in smtp.messages if m["To"] == pair.mentee.email)
+    assert "04:00 (America/New_York)" in mentee_mail["Subject"]
+
+    clock.set(START - timedelta(minutes=14))
+    sent = await settle(app, "15m", 2)
+    assert len(sent) == 2
+    assert len(await reminders(second_app, "24h")) == 2
+    assert len(smtp.messages) == 4
+    async with app[keys.DB].read() as s:
+        rows = list(await s.scalars(select(BookingReminder)))
+    assert len(rows) == 4 and all(r.sent_at is not None for r in rows)
+
+
+async def test_cancelled_and_moved_sessions_remind_at_the_right_time(
+    pair: Pair, second_app: web.Application, clock: FrozenClock, smtp: SmtpSink
+) -> None:
+    app = pair.mentor.client.app
+    assert app is not None
+    first = await ok(
+        await pair.mentee.client.post(
+            "/api/bookings",
+            json={
+                "mentorship_id": pair.mentorship_id,
+                "start": START.isoformat(),
+                "duration_minutes": 60,
+            },
+        ),
+        201,
+    )
+    second = await ok(
+        await pair.mentee.client.post(
+            "/api/bookings",
+            json={
+                "mentorship_id": pair.mentorship_id,
+                "start": (START + timedelta(hours=2)).isoformat(),
+                "duration_minutes": 60,
+            },
+        ),
+        201,
+    )
+    await ok(
+        await pair.mentee.client.post(f"/api/bookings/{first['booking']['id']}/cancel", json={})
+    )
+    await ok(
+        await pair.mentee.client.post(
+            f"/api/bookings/{second['booking']['id']}/reschedule",
+            json={"start": (START + timedelta(days=1)).isoformat()},
+        )
+    )
+    clock.set(START - timedelta(hours=23))
+    await asyncio.sleep(0.4)
+    assert await reminders(app, "24h") == []  # cancelled one and moved one: not yet
+    clock.set(START + timedelta(hours=1))
+    sent = await settle(app, "24h", 2)
+    assert len(sent) == 2
+    assert {n.data["booking_id"] for n in sent} == {second["booking"]["id"]}
+
+
+async def test_the_mentee_is_told_a_week_before_a_dst_shift(
+    client: Any, another_client: Any, second_app: web.Application, clock: FrozenClock
+) -> None:
+    evenings = {**OPEN, "weekly": [{"weekday": 0, "start": "17:00", "end": "20:00"}]}
+    pair = await make_pair(client, await another_client(), availability=evenings)
+    await ok(
+        await pair.mentee.client.post(
+            "/api/bookings",
+            json={
+                "mentorship_id": pair.mentorship_id,
+                "start": "2027-03-01T17:00:00Z",
+                "duration_minutes": 60,
+                "recurrence": {"frequency": "weekly", "count": 6},
+            },
+        ),
+        201,
+    )
+    app = client.app
+    clock.set(datetime.fromisoformat("2027-03-08T17:00:00+00:00"))
+    sent = await settle(app, "shift", 1)
+    assert [n.user_id for n in sent] == [pair.mentee.id]
+    assert "13:00 your time instead of 12:00" in sent[0].body
+    clock.set(datetime.fromisoformat("2027-03-22T16:30:00+00:00"))
+    sent = await settle(app, "shift", 2)
+    assert len(sent) == 2
+    assert "12:00 your time instead of 13:00" in sorted(n.body for n in sent)[0]
