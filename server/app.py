@@ -16,6 +16,8 @@ from server.core.clock import Clock, SystemClock
 from server.core.db import Database
 from server.core.metrics import Metrics
 from server.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from server.ical import busy_service, feeds
+from server.ical.http import routes as calendar_routes
 from server.live import service as live
 from server.live.http import routes as live_routes
 from server.mentorship.http import routes as mentorship_routes
@@ -30,6 +32,7 @@ from server.threads.tus import routes as tus_routes
 FEATURE_ROUTES = (
     health.routes,
     account_routes,
+    calendar_routes,
     live_routes,
     mentorship_routes,
     notification_routes,
@@ -51,6 +54,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.extend([database, event_bus, rate_limiter])
     app.cleanup_ctx.append(expiry_sweeper)
     app.cleanup_ctx.append(thread_tasks)
+    app.cleanup_ctx.extend([feeds.feed_context, busy_service.busy_context])
     app[keys.BUSY_SOURCES] = []
     app.cleanup_ctx.append(reminder_task)
     app[keys.ROOMS] = live.default_directory(app)

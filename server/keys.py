@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from server.core.db import Database
     from server.core.metrics import Metrics
     from server.core.ratelimit import RateLimiter
+    from server.ical.busy_service import BusyCalendars
+    from server.ical.feeds import Feeds
     from server.live.echo import EchoPeers
     from server.live.hub import Hub
     from server.live.rooms import RoomDirectory
@@ -31,4 +33,6 @@ HUB: Final[web.AppKey[Hub]] = web.AppKey("live_hub")
 ROOMS: Final[web.AppKey[RoomDirectory]] = web.AppKey("live_rooms")
 ECHO: Final[web.AppKey[EchoPeers]] = web.AppKey("live_echo")
 MEDIA_STORE: Final[web.AppKey[MediaStore]] = web.AppKey("media_store")
+FEEDS: Final[web.AppKey[Feeds]] = web.AppKey("calendar_feeds")
+BUSY_CALENDARS: Final[web.AppKey[BusyCalendars]] = web.AppKey("busy_calendars")
 BUSY_SOURCES: Final[web.AppKey[list[BusySource]]] = web.AppKey("busy_sources")

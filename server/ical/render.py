@@ -12,6 +12,7 @@ a series is anchored, with that zone's VTIMEZONE in RRULE form (see ``vtimezone`
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections import OrderedDict
@@ -252,6 +253,38 @@ def invitation(event: Event, *, now: datetime) -> bytes:
         b"".join(fold(line) for line in head)
         + _vtimezones([event.timezone], now.year)
         + vevent(event, dtstamp=now)
+        + fold("END:VCALENDAR")
+    )
+
+
+def occurrence_cancellation(
+    series: Event, *, recurrence_id: datetime, sequence: int, now: datetime
+) -> bytes:
+    """METHOD:CANCEL for one occurrence of a series (its RECURRENCE-ID), the rest stays."""
+    tz = series.timezone
+    cancelled = dataclasses.replace(series, status="CANCELLED")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:CANCEL",
+    ]
+    body = _component(
+        cancelled,
+        dtstamp=now,
+        start=recurrence_id,
+        end=recurrence_id + (series.end - series.start),
+        sequence=sequence,
+        last_modified=now,
+        description=series.description,
+        head=[f"RECURRENCE-ID;TZID={tz}:{local_text(recurrence_id, tz)}"],
+    )
+    body.append("END:VEVENT")
+    return (
+        b"".join(fold(line) for line in lines)
+        + _vtimezones([tz], now.year)
+        + b"".join(fold(line) for line in body)
         + fold("END:VCALENDAR")
     )
 

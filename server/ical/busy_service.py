@@ -1,0 +1,375 @@
+"""Imported busy calendars: fetched by URL on a schedule (conditional GET, a timeout, a
+size cap) or uploaded once; their busy intervals feed the slot engine.
+
+When a fetch fails, the intervals of the last good copy stay in place and keep
+counting; the calendar's ``status`` and ``error`` tell its owner what went wrong.
+Due fetches are claimed with a conditional UPDATE of ``next_poll_at``, so with several
+processes each calendar is fetched by one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import delete, select, update
+
+from server import keys
+from server.config import Settings
+from server.core.clock import Clock
+from server.core.db import Database
+from server.core.errors import NotFound, field_error
+from server.core.ids import new_id
+from server.db.models import BusyCalendar, BusyInterval, User
+from server.ical.busy import BusyCalendarError, Interval, busy_intervals, parse_calendar
+
+log = logging.getLogger(__name__)
+
+HORIZON = timedelta(days=365)
+PAST = timedelta(days=1)
+POLL_TICK_SECONDS = 30.0
+CLAIM_BATCH = 10
+USER_AGENT = "Meridian calendar import (+https://meridian.example)"
+
+
+class FetchError(Exception):
+    """A fetch that produced no usable calendar; the message is for the calendar's owner."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    data: bytes | None  # None: not modified since the last good copy
+    etag: str | None
+    last_modified: str | None
+
+
+def normalize_url(raw: str) -> str:
+    """An http(s) URL to fetch; webcal:// is https:// by another name."""
+    url = raw.strip()
+    if url.lower().startswith("webcal://"):
+        url = "https://" + url[len("webcal://") :]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise field_error(
+            "url", "Enter the calendar's address, starting with https:// or webcal://."
+        )
+    return url
+
+
+async def check_host(url: str, *, allow_private: bool) -> None:
+    """Refuse addresses inside the server's own network unless the operator allows them."""
+    if allow_private:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        raise FetchError(f"The host {host} could not be found.") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise FetchError(
+                f"The host {host} is inside a private network; Meridian only fetches public "
+                "calendars."
+            )
+
+
+class BusyCalendars:
+    """Busy-calendar imports of one process: an HTTP client and the polling task."""
+
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.allow_private = settings.environment != "production"
+        self._http: aiohttp.ClientSession | None = None
+        self.wake = asyncio.Event()
+
+    async def start(self) -> None:
+        self._http = aiohttp.ClientSession(
+            headers={"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"},
+            timeout=aiohttp.ClientTimeout(total=self.settings.busy_fetch_timeout_seconds),
+        )
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    # --- fetching -------------------------------------------------------------------
+
+    async def fetch(self, url: str, etag: str | None, last_modified: str | None) -> Fetched:
+        assert self._http is not None
+        await check_host(url, allow_private=self.allow_private)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        limit = self.settings.busy_max_bytes
+        try:
+            async with self._http.get(url, headers=headers, allow_redirects=True) as resp:
+                if resp.status == 304:
+                    return Fetched(None, etag, last_modified)
+                if resp.status != 200:
+                    raise FetchError(f"The calendar server answered {resp.status} {resp.reason}.")
+                if resp.content_length is not None and resp.content_length > limit:
+                    raise FetchError(_too_large(limit))
+                chunks, size = [], 0
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise FetchError(_too_large(limit))
+                    chunks.append(chunk)
+                return Fetched(
+                    b"".join(chunks),
+                    resp.headers.get("ETag"),
+                    resp.headers.get("Last-Modified"),
+                )
+        except TimeoutError:
+            raise FetchError(
+                f"The calendar server did not answer within "
+                f"{self.settings.busy_fetch_timeout_seconds} seconds."
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise FetchError(f"The calendar could not be fetched: {_reason(exc)}.") from None
+
+    # --- use cases ------------------------------------------------------------------
+
+    async def add_url(self, *, user_id: str, url: str, name: str | None) -> BusyCalendar:
+        url = normalize_url(url)
+        now = self.clock.now()
+        row = BusyCalendar(
+            id=new_id(),
+            user_id=user_id,
+            name=(name or urlsplit(url).hostname or "Calendar")[:100],
+            url=url,
+            status="pending",
+            error="",
+            event_count=0,
+            created_at=now,
+            next_poll_at=now + timedelta(minutes=self.settings.busy_poll_minutes),
+        )
+        async with self.db.write() as s:
+            s.add(row)
+        return await self.refresh(row.id, named=name is not None)
+
+    async def add_upload(self, *, user_id: str, data: bytes, name: str | None) -> BusyCalendar:
+        """Store an uploaded file's busy time; a file that cannot be read stores nothing."""
+        zone = await self._zone(user_id)
+        now = self.clock.now()
+        try:
+            intervals, calname = await asyncio.to_thread(self._read, data, zone, now)
+        except BusyCalendarError as exc:
+            raise field_error("file", str(exc)) from None
+        row = BusyCalendar(
+            id=new_id(),
+            user_id=user_id,
+            name=(name or calname or "Uploaded calendar")[:100],
+            url=None,
+            status="ok",
+            error="",
+            event_count=len(intervals),
+            created_at=now,
+            last_attempt_at=now,
+            last_success_at=now,
+            next_poll_at=None,
+        )
+        async with self.db.write() as s:
+            s.add(row)
+            await s.flush()
+            s.add_all(_interval_rows(row.id, user_id, intervals))
+        return row
+
+    def _read(self, data: bytes, zone: str, now: datetime) -> tuple[list[Interval], str]:
+        cal = parse_calendar(data)
+        name = str(cal.get("X-WR-CALNAME", "")).strip()
+        return busy_intervals(data, start=now - PAST, end=now + HORIZON, default_zone=zone), name
+
+    async def _zone(self, user_id: str) -> str:
+        async with self.db.read() as s:
+            zone = await s.scalar(select(User.timezone).where(User.id == user_id))
+        return zone or "UTC"
+
+    async def refresh(self, calendar_id: str, *, named: bool = True) -> BusyCalendar:
+        """Fetch one calendar now; on failure keep the last good intervals and say why."""
+        async with self.db.read() as s:
+            row = await s.get(BusyCalendar, calendar_id)
+        if row is None or row.url is None:
+            raise NotFound("There is no such calendar to refresh.")
+        zone = await self._zone(row.user_id)
+        now = self.clock.now()
+        changes: dict[str, object] = {"last_attempt_at": now}
+        intervals: list[Interval] | None = None
+        try:
+            fetched = await self.fetch(row.url, row.etag, row.last_modified)
+            if fetched.data is not None:
+                found, calname = await asyncio.to_thread(self._read, fetched.data, zone, now)
+                intervals = found
+                changes["event_count"] = len(found)
+                if not named and calname:
+                    changes["name"] = calname[:100]
+            changes.update(
+                status="ok",
+                error="",
+                last_success_at=now,
+                etag=(fetched.etag or "")[:200] or None,
+                last_modified=(fetched.last_modified or "")[:100] or None,
+            )
+        except (FetchError, BusyCalendarError) as exc:
+            changes.update(status="error", error=str(exc)[:1000])
+        async with self.db.write() as s:
+            await s.execute(update(BusyCalendar).where(BusyCalendar.id == row.id).values(changes))
+            if intervals is not None:
+                await s.execute(delete(BusyInterval).where(BusyInterval.calendar_id == row.id))
+                s.add_all(_interval_rows(row.id, row.user_id, intervals))
+        async with self.db.read() as s:
+            fresh = await s.get(BusyCalendar, row.id)
+        if fresh is None:
+            raise NotFound("There is no such calendar.")
+        return fresh
+
+    async def of_user(self, *, user_id: str) -> list[BusyCalendar]:
+        async with self.db.read() as s:
+            return list(
+                await s.scalars(
+                    select(BusyCalendar)
+                    .where(BusyCalendar.user_id == user_id)
+                    .order_by(BusyCalendar.created_at, BusyCalendar.id)
+                )
+            )
+
+    async def owned(self, *, user_id: str, calendar_id: str) -> BusyCalendar:
+        async with self.db.read() as s:
+            row = await s.get(BusyCalendar, calendar_id)
+        if row is None or row.user_id != user_id:
+            raise NotFound("There is no such calendar.")
+        return row
+
+    async def remove(self, *, user_id: str, calendar_id: str) -> None:
+        async with self.db.write() as s:
+            result = await s.execute(
+                delete(BusyCalendar).where(
+                    BusyCalendar.id == calendar_id, BusyCalendar.user_id == user_id
+                )
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound("There is no such calendar.")
+
+    # --- polling --------------------------------------------------------------------
+
+    async def claim_due(self) -> list[str]:
+        """Calendars due for a fetch, each claimed by this process alone."""
+        now = self.clock.now()
+        lease = now + timedelta(minutes=self.settings.busy_poll_minutes)
+        async with self.db.read() as s:
+            due = (
+                await s.execute(
+                    select(BusyCalendar.id, BusyCalendar.next_poll_at)
+                    .where(BusyCalendar.url.is_not(None), BusyCalendar.next_poll_at <= now)
+                    .order_by(BusyCalendar.next_poll_at)
+                    .limit(CLAIM_BATCH)
+                )
+            ).all()
+        claimed = []
+        for calendar_id, was in due:
+            async with self.db.write() as s:
+                result = await s.execute(
+                    update(BusyCalendar)
+                    .where(BusyCalendar.id == calendar_id, BusyCalendar.next_poll_at == was)
+                    .values(next_poll_at=lease)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(calendar_id)
+        return claimed
+
+    async def poll_once(self) -> int:
+        claimed = await self.claim_due()
+        for calendar_id in claimed:
+            try:
+                await self.refresh(calendar_id)
+            except NotFound:
+                continue
+        return len(claimed)
+
+    async def poll_forever(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("polling busy calendars failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), POLL_TICK_SECONDS)
+            self.wake.clear()
+
+
+def _interval_rows(
+    calendar_id: str, user_id: str, intervals: Sequence[Interval]
+) -> list[BusyInterval]:
+    return [
+        BusyInterval(calendar_id=calendar_id, user_id=user_id, start_at=i.start, end_at=i.end)
+        for i in intervals
+    ]
+
+
+def _too_large(limit: int) -> str:
+    return f"The calendar is larger than the {limit // (1024 * 1024)} MiB Meridian accepts."
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:200]
+
+
+async def busy_between(
+    *, db: Database, user_ids: Sequence[str], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Imported busy time of these people overlapping [start, end), for the slot engine."""
+    if not user_ids:
+        return []
+    async with db.read() as s:
+        rows = (
+            await s.execute(
+                select(BusyInterval.start_at, BusyInterval.end_at)
+                .where(
+                    BusyInterval.user_id.in_(list(user_ids)),
+                    BusyInterval.start_at < end,
+                    BusyInterval.end_at > start,
+                )
+                .order_by(BusyInterval.start_at)
+            )
+        ).all()
+    return [(a, b) for a, b in rows]
+
+
+async def busy_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the HTTP client for imports and the task that polls due calendars."""
+    service = BusyCalendars(app[keys.DB], app[keys.CLOCK], app[keys.SETTINGS])
+    await service.start()
+    app[keys.BUSY_CALENDARS] = service
+    db = app[keys.DB]
+
+    async def imported(
+        user_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        return await busy_between(db=db, user_ids=user_ids, start=start, end=end)
+
+    sources = app.get(keys.BUSY_SOURCES)
+    if sources is not None:
+        sources.append(imported)
+    task = asyncio.create_task(service.poll_forever(), name="busy-calendar-poller")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await service.close()

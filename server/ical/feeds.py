@@ -1,0 +1,482 @@
+"""Calendar feeds: secret tokens, and the .ics files materialized under CALENDARS_DIR.
+
+A feed file is named by the SHA-256 of its token, so neither the database nor the disk
+holds a usable token. Files are rewritten atomically (a temporary file, then
+``os.replace``) whenever a change touches their owner: any process that changes a
+booking, a series, an agenda or a profile publishes ``calendar:<user id>`` on the
+event bus, and every process's listener rewrites that person's files. The content
+depends only on the database, so two processes writing the same feed write the same
+bytes, and a rewrite that changes nothing leaves the file (and its ETag) alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from sqlalchemy import delete, or_, select
+
+from server import keys
+from server.config import Settings
+from server.core.bus import Event, EventBus, Subscription
+from server.core.db import Database
+from server.core.errors import NotFound
+from server.core.ids import hash_token, new_id, new_token
+from server.db.models import Booking, BookingSeries, CalendarFeed, User
+from server.ical.render import EventCache, FeedHeader, Piece, feed
+from server.ical.sessions import (
+    BookingRow,
+    Links,
+    SeriesRow,
+    Who,
+    agenda_texts,
+    series_event,
+    single_event,
+)
+
+log = logging.getLogger(__name__)
+
+FEEDS_CHANNEL = "calendar:feeds"
+"""Feeds were created, rotated or revoked: listeners resubscribe and drop stale files."""
+HISTORY = timedelta(days=400)
+COALESCE_SECONDS = 0.02
+
+
+def channel(user_id: str) -> str:
+    return f"calendar:{user_id}"
+
+
+async def calendars_changed(bus: EventBus, *user_ids: str) -> None:
+    """Tell every process that these people's calendars changed (bookings, agenda, profile)."""
+    for user_id in dict.fromkeys(user_ids):
+        await bus.publish(channel(user_id), {"kind": "changed", "user_id": user_id})
+
+
+def feed_urls(settings: Settings, token: str) -> tuple[str, str]:
+    """The https:// (or http:// in development) and webcal:// addresses of a feed."""
+    url = f"{settings.public_url}/calendars/{token}.ics"
+    parts = urlsplit(url)
+    return url, "webcal://" + parts.netloc + parts.path
+
+
+# --- the files --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    body: bytes
+    etag: str
+    last_modified: str
+    modified_at: datetime
+
+
+class FeedFiles:
+    """The feed files of one CALENDARS_DIR, and a small cache of what was served."""
+
+    def __init__(self, directory: Path, cache_size: int = 256) -> None:
+        self.directory = directory
+        self._cache: OrderedDict[str, tuple[tuple[int, int, int], Served]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def path(self, token_hash: str) -> Path:
+        return self.directory / f"{token_hash}.ics"
+
+    def write(self, token_hash: str, data: bytes) -> bool:
+        """Replace the file atomically; return False when it already held ``data``."""
+        target = self.path(token_hash)
+        try:
+            if target.stat().st_size == len(data) and target.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temp = self.directory / f".{token_hash}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        with open(temp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, target)
+        return True
+
+    def remove(self, token_hash: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path(token_hash).unlink()
+        self._cache.pop(token_hash, None)
+
+    def read(self, token_hash: str) -> Served | None:
+        """The file's bytes with a strong ETag (a hash of the bytes), or None if absent."""
+        try:
+            st = os.stat(self.path(token_hash))
+        except FileNotFoundError:
+            self._cache.pop(token_hash, None)
+            return None
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = self._cache.get(token_hash)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            body = self.path(token_hash).read_bytes()
+        except FileNotFoundError:
+            return None
+        etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+        modified = datetime.fromtimestamp(int(st.st_mtime), UTC)
+        served = Served(body, etag, format_datetime(modified, usegmt=True), modified)
+        self._cache[token_hash] = (stamp, served)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return served
+
+
+# --- the content ------------------------------------------------------------------------
+
+
+class FeedBuilder:
+    """Builds a person's feed from the database, reusing each event's bytes."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.cache = EventCache()
+        host = urlsplit(settings.public_url).hostname or "meridian"
+        self.links = Links(settings.public_url, host)
+
+    async def build(self, user_id: str, now: datetime) -> bytes | None:
+        async with self.db.read() as s:
+            owner = (
+                await s.execute(
+                    select(User.id, User.name, User.email, User.timezone).where(User.id == user_id)
+                )
+            ).first()
+            if owner is None:
+                return None
+            rows = (
+                await s.execute(
+                    select(
+                        Booking.id,
+                        Booking.series_id,
+                        Booking.occurrence_index,
+                        Booking.start_at,
+                        Booking.end_at,
+                        Booking.status,
+                        Booking.sequence,
+                        Booking.agenda,
+                        Booking.created_at,
+                        Booking.updated_at,
+                        Booking.mentor_id,
+                        Booking.mentee_id,
+                    ).where(
+                        or_(Booking.mentor_id == user_id, Booking.mentee_id == user_id),
+                        Booking.end_at >= now - HISTORY,
+                    )
+                )
+            ).all()
+            people_ids = {r.mentor_id for r in rows} | {r.mentee_id for r in rows}
+            people = {
+                p.id: Who(p.id, p.name, p.email, p.timezone)
+                for p in (
+                    await s.execute(
+                        select(User.id, User.name, User.email, User.timezone).where(
+                            User.id.in_(people_ids)
+                        )
+                    )
+                ).all()
+            }
+            series_ids = {r.series_id for r in rows if r.series_id is not None}
+            series = {}
+            if series_ids:
+                for x in (
+                    await s.scalars(select(BookingSeries).where(BookingSeries.id.in_(series_ids)))
+                ).all():
+                    series[x.id] = SeriesRow(
+                        x.id,
+                        "monthly" if x.frequency == "monthly" else "weekly",
+                        x.interval,
+                        x.count,
+                        x.until,
+                        x.timezone,
+                        x.first_start,
+                        x.duration_minutes,
+                        x.created_at,
+                    )
+        bookings = [
+            BookingRow(
+                r.id,
+                r.series_id,
+                r.occurrence_index,
+                r.start_at,
+                r.end_at,
+                r.status,
+                r.sequence,
+                agenda_texts(r.agenda),
+                r.created_at,
+                r.updated_at,
+                r.mentor_id,
+                r.mentee_id,
+            )
+            for r in rows
+        ]
+        pieces = self.pieces(bookings, series, people)
+        header = FeedHeader(
+            name=f"Meridian: {owner.name}",
+            timezone=owner.timezone,
+            year=now.year,
+            description="Mentoring sessions booked in Meridian",
+        )
+        return feed(header, pieces)
+
+    def pieces(
+        self,
+        bookings: Sequence[BookingRow],
+        series: dict[str, SeriesRow],
+        people: dict[str, Who],
+    ) -> list[Piece]:
+        out: list[tuple[datetime, str, Piece]] = []
+        grouped: dict[str, list[BookingRow]] = {}
+        for row in bookings:
+            if row.series_id is not None and row.series_id in series:
+                grouped.setdefault(row.series_id, []).append(row)
+                continue
+            if not row.live:
+                continue  # a cancelled single session leaves the feed
+            mentor, mentee = people.get(row.mentor_id), people.get(row.mentee_id)
+            if mentor is None or mentee is None:
+                continue
+            key: tuple[object, ...] = (
+                "b",
+                row.id,
+                row.sequence,
+                row.updated_at,
+                row.agenda,
+                mentor,
+                mentee,
+            )
+            piece = self.cache.get(key, partial(single_event, row, mentor, mentee, self.links))
+            out.append((row.start, row.id, piece))
+        for series_id, rows in grouped.items():
+            if not any(r.live for r in rows):
+                continue
+            s = series[series_id]
+            mentor, mentee = people.get(rows[0].mentor_id), people.get(rows[0].mentee_id)
+            if mentor is None or mentee is None:
+                continue
+            state = tuple(sorted((r.id, r.sequence, r.updated_at, r.status) for r in rows))
+            agendas = tuple(r.agenda for r in rows)
+            key = ("s", s, state, agendas, mentor, mentee)
+            piece = self.cache.get(key, partial(series_event, s, rows, mentor, mentee, self.links))
+            out.append((s.first_start, series_id, piece))
+        out.sort(key=lambda item: (item[0], item[1]))
+        return [p for _, _, p in out]
+
+
+# --- the service ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedFeed:
+    feed: CalendarFeed
+    token: str
+
+
+class Feeds:
+    """Feed tokens and files of one process."""
+
+    def __init__(self, db: Database, bus: EventBus, settings: Settings) -> None:
+        self.db = db
+        self.bus = bus
+        self.settings = settings
+        self.files = FeedFiles(settings.calendars_dir)
+        self.builder = FeedBuilder(db, settings)
+        self._lock = asyncio.Lock()
+
+    async def create(self, *, user_id: str, now: datetime) -> CreatedFeed:
+        token = new_token()
+        row = CalendarFeed(
+            id=new_id(), user_id=user_id, token_hash=hash_token(token), created_at=now
+        )
+        async with self.db.write() as s:
+            s.add(row)
+        await self.write_files(user_id, now)
+        await self.bus.publish(FEEDS_CHANNEL, {"user_id": user_id, "removed": []})
+        return CreatedFeed(row, token)
+
+    async def of_user(self, *, user_id: str) -> list[CalendarFeed]:
+        async with self.db.read() as s:
+            return list(
+                await s.scalars(
+                    select(CalendarFeed)
+                    .where(CalendarFeed.user_id == user_id)
+                    .order_by(CalendarFeed.created_at, CalendarFeed.id)
+                )
+            )
+
+    async def revoke(self, *, user_id: str, feed_id: str) -> None:
+        async with self.db.write() as s:
+            old = await s.scalar(
+                select(CalendarFeed.token_hash).where(
+                    CalendarFeed.id == feed_id, CalendarFeed.user_id == user_id
+                )
+            )
+            if old is None:
+                raise NotFound("There is no such calendar feed.")
+            await s.execute(delete(CalendarFeed).where(CalendarFeed.id == feed_id))
+        self.files.remove(old)
+        await self.bus.publish(FEEDS_CHANNEL, {"user_id": user_id, "removed": [old]})
+
+    async def rotate(self, *, user_id: str, feed_id: str, now: datetime) -> CreatedFeed:
+        token = new_token()
+        async with self.db.write() as s:
+            row = await s.scalar(
+                select(CalendarFeed).where(
+                    CalendarFeed.id == feed_id, CalendarFeed.user_id == user_id
+                )
+            )
+            if row is None:
+                raise NotFound("There is no such calendar feed.")
+            old = row.token_hash
+            row.token_hash = hash_token(token)
+            row.rotated_at = now
+        self.files.remove(old)
+        await self.write_files(user_id, now)
+        await self.bus.publish(FEEDS_CHANNEL, {"user_id": user_id, "removed": [old]})
+        return CreatedFeed(row, token)
+
+    async def hashes(self, user_id: str) -> list[str]:
+        async with self.db.read() as s:
+            return list(
+                await s.scalars(
+                    select(CalendarFeed.token_hash).where(CalendarFeed.user_id == user_id)
+                )
+            )
+
+    async def write_files(self, user_id: str, now: datetime) -> int:
+        """Rewrite every feed file of ``user_id``; return how many files changed."""
+        async with self._lock:
+            hashes = await self.hashes(user_id)
+            if not hashes:
+                return 0
+            data = await self.builder.build(user_id, now)
+            if data is None:
+                return 0
+            changed = sum(self.files.write(h, data) for h in hashes)
+            # A feed revoked while this one was being written must not come back.
+            still = set(await self.hashes(user_id))
+            for h in hashes:
+                if h not in still:
+                    self.files.remove(h)
+            return changed
+
+    async def owners(self) -> list[str]:
+        async with self.db.read() as s:
+            return list(await s.scalars(select(CalendarFeed.user_id).distinct()))
+
+
+# --- the listener -----------------------------------------------------------------------
+
+
+async def _drain(sub: Subscription, first: Event, seconds: float) -> list[Event]:
+    """``first`` and whatever else arrives within ``seconds``: one rewrite per person."""
+    found = [first]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try:
+            found.append(await asyncio.wait_for(sub.get(), left))
+        except TimeoutError:
+            break
+    return found
+
+
+async def listen(app: web.Application, ready: asyncio.Event) -> None:
+    """Rewrite feed files when ``calendar:<user id>`` is published, in every process.
+
+    The listener holds one channel per feed owner. When feeds appear or go, it opens
+    the new subscription before closing the old one and only then rewrites the
+    owner's files, so a change published meanwhile is never lost.
+    """
+    feeds = app[keys.FEEDS]
+    bus = app[keys.BUS]
+    clock = app[keys.CLOCK]
+    stack: contextlib.AsyncExitStack | None = None
+    pending: set[str] = set()
+    try:
+        while True:
+            owners = await feeds.owners()
+            fresh = contextlib.AsyncExitStack()
+            sub = await fresh.enter_async_context(
+                bus.subscribe(FEEDS_CHANNEL, *(channel(u) for u in owners))
+            )
+            if stack is not None:
+                await stack.aclose()
+            stack = fresh
+            ready.set()
+            await _rewrite(feeds, pending, clock.now())
+            pending.clear()
+            resubscribe = False
+            async for first in sub:
+                users: set[str] = set()
+                for event in await _drain(sub, first, COALESCE_SECONDS):
+                    user_id = event.data.get("user_id")
+                    if event.channel == FEEDS_CHANNEL:
+                        resubscribe = True
+                        removed = event.data.get("removed")
+                        for h in removed if isinstance(removed, list) else []:
+                            if isinstance(h, str) and len(h) == 64 and h.isalnum():
+                                feeds.files.remove(h)
+                        if isinstance(user_id, str):
+                            pending.add(user_id)
+                    else:
+                        users.add(event.channel.removeprefix("calendar:"))
+                await _rewrite(feeds, users - pending, clock.now())
+                if resubscribe:
+                    break
+            if not resubscribe:
+                return  # the bus closed
+    finally:
+        if stack is not None:
+            await stack.aclose()
+
+
+async def _rewrite(feeds: Feeds, users: Iterable[str], now: datetime) -> None:
+    for user_id in users:
+        try:
+            await feeds.write_files(user_id, now)
+        except Exception:
+            log.exception("could not rewrite the calendar feeds of a user")
+
+
+async def feed_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the process's feeds, and the listener that keeps their files current."""
+    app[keys.FEEDS] = Feeds(app[keys.DB], app[keys.BUS], app[keys.SETTINGS])
+    ready = asyncio.Event()
+    task = asyncio.create_task(_listen_forever(app, ready), name="calendar-feed-listener")
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ready.wait(), 10)
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _listen_forever(app: web.Application, ready: asyncio.Event) -> None:
+    while True:
+        try:
+            await listen(app, ready)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the calendar feed listener failed; restarting it")
+            await asyncio.sleep(1)
