@@ -331,11 +331,15 @@ def other_party(m: Mentorship, user_id: str) -> str:
 
 
 async def _agreement_out(s: AsyncSession, m: Mentorship, version: AgreementVersion) -> AgreementOut:
-    confirmed = await s.scalars(
-        select(AgreementConfirmation.user_id)
-        .where(AgreementConfirmation.version_id == version.id)
-        .order_by(AgreementConfirmation.confirmed_at)
-    )
+    rows = (
+        await s.execute(
+            select(AgreementConfirmation.user_id, AgreementConfirmation.confirmed_at).where(
+                AgreementConfirmation.version_id == version.id
+            )
+        )
+    ).all()
+    # In the order given; the proposer confirmed first.
+    confirmed = [uid for uid, at in sorted(rows, key=lambda r: (r[1], r[0] != version.proposed_by))]
     return AgreementOut(
         version=version.version,
         proposed_by=version.proposed_by,
@@ -348,7 +352,7 @@ async def _agreement_out(s: AsyncSession, m: Mentorship, version: AgreementVersi
         media_retention_days=version.media_retention_days,
         review_date=version.review_date,
         note=version.note,
-        confirmed_by=list(confirmed),
+        confirmed_by=confirmed,
         in_force=m.agreed_version == version.version,
     )
 

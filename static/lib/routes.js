@@ -11,7 +11,14 @@
  */
 export const routes = [
   { path: "/", tag: "home-page", title: "Home", nav: true, auth: false },
+  { path: "/mentors", tag: "mentors-page", title: "Find a mentor", nav: true, auth: true },
+  { path: "/mentors/:id/request", tag: "request-page", title: "Ask for mentoring", auth: true },
+  { path: "/mentorships", tag: "mentorships-page", title: "Mentorships", nav: true, auth: true },
+  { path: "/mentorships/:id", tag: "mentorship-page", title: "Mentorship", auth: true },
   { path: "/mentorships/:id/thread", tag: "thread-page", title: "Messages", auth: true },
+  { path: "/notifications", tag: "notifications-page", title: "Notifications", nav: true, auth: true },
+  { path: "/profile", tag: "profile-page", title: "Profile", nav: true, auth: true },
+  { path: "/people/:id", tag: "person-page", title: "Profile", auth: true },
   { path: "/sessions/:id/call", tag: "call-page", title: "Live session", auth: true },
   { path: "/device-check", tag: "device-check-page", title: "Device check", nav: true, auth: true },
   { path: "/account", tag: "account-page", title: "Account", nav: true, auth: true },

@@ -122,7 +122,7 @@ async def test_request_accept_agree_and_work(client: Client, another_client: Any
     resp = await ada.client.post(f"/api/mentorships/{mid}/agreement/confirm", json={"version": 1})
     agreed = await resp.json()
     assert agreed["agreement_in_force"]["version"] == 1
-    assert set(agreed["agreement"]["confirmed_by"]) == {grace.id, ada.id}
+    assert agreed["agreement"]["confirmed_by"] == [grace.id, ada.id]
 
     # A newer proposal does not replace the agreement in force until both confirm it.
     changed = await (
