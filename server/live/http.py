@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 routes = Routes("live")
 
 HEARTBEAT_SECONDS = 20.0
-MESSAGES_PER_SECOND = 40.0
-MESSAGE_BURST = 200.0
 
 
 @routes.route(
@@ -160,7 +158,8 @@ async def _converse(
 ) -> None:
     hub = request.app[keys.HUB]
     conn = _Socket(ws)
-    bucket = TokenBucket(MESSAGES_PER_SECOND, MESSAGE_BURST)
+    limit = request.app[keys.SETTINGS].signal_rate_limit
+    bucket = TokenBucket(limit.count / limit.seconds, limit.count)
     member: Member | None = None
     left = False
     try:
