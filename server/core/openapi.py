@@ -45,7 +45,9 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
         endpoint = endpoint_of(route.handler)
         if endpoint is None:
             continue
-        path = _PARAM.sub(r"{\1}", endpoint.path)
+        # aiohttp's canonical form drops each parameter's regex, whatever braces it holds.
+        canonical = route.resource.canonical if route.resource is not None else endpoint.path
+        path = _PARAM.sub(r"{\1}", canonical)
         op: dict[str, Any] = {
             "summary": endpoint.summary,
             "tags": [endpoint.tag],
@@ -54,7 +56,7 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
         }
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _PARAM.findall(endpoint.path)
+            for name in _PARAM.findall(path)
         ]
         if endpoint.query is not None:
             for name, info in endpoint.query.model_fields.items():

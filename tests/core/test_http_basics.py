@@ -15,8 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from server.app import create_app
 from server.config import Settings
-from server.core.api import endpoint_of
+from server.core.api import Routes, endpoint_of
 from server.core.errors import PROBLEM_JSON
+from server.core.openapi import build_document
 from tests.factories import PASSWORD
 from tests.services import start_redis, unavailable
 
@@ -287,6 +288,22 @@ async def test_openapi_covers_every_route_the_app_serves(sqlite_client: Client) 
     assert documented <= served, f"documented but not served: {sorted(documented - served)}"
     for method, path in [("get", "/healthz"), ("get", "/readyz"), ("post", "/api/auth/login")]:
         assert method in doc["paths"][path]
+
+
+def test_openapi_paths_drop_parameter_patterns_even_with_braces_inside() -> None:
+    app = web.Application()
+    table = Routes("things")
+
+    @table.route("GET", "/api/things/{code:[a-z]{3}}.txt", summary="A thing", auth=False)
+    async def thing(request: web.Request) -> web.Response:
+        return web.Response()
+
+    table.install(app)
+    doc = build_document(app, title="t", version="1")
+    assert list(doc["paths"]) == ["/api/things/{code}.txt"]
+    params = doc["paths"]["/api/things/{code}.txt"]["get"]["parameters"]
+    assert [p["name"] for p in params] == ["code"]
+    validate_openapi(doc)
 
 
 async def test_openapi_documents_request_bodies_from_the_wire_models(
