@@ -1,4 +1,4 @@
-"""Command line: ``python -m server serve|migrate``."""
+"""Command line: ``python -m server serve|migrate|seed-demo``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="address to listen on (default HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default PORT or 8080)")
     commands.add_parser("migrate", help="upgrade the database schema to the latest version")
+    commands.add_parser(
+        "seed-demo", help="fill an empty database with demo mentors, mentees and a mentorship"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -40,6 +43,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         upgrade(settings.database_url)
         print("meridian: database schema is up to date")
+        return 0
+    if args.command == "seed-demo":
+        from server.core.clock import SystemClock
+        from server.mentorship.demo import DemoRefused, seed_demo, sign_in_table
+
+        upgrade(settings.database_url)
+        try:
+            people = asyncio.run(
+                seed_demo(database_url=settings.database_url, now=SystemClock().now())
+            )
+        except DemoRefused as exc:
+            print(f"meridian: seed-demo refused: {exc}", file=sys.stderr)
+            return 1
+        print(sign_in_table(people, settings.public_url))
         return 0
     if args.command == "serve":
         if settings.is_sqlite:
