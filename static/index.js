@@ -1,5 +1,7 @@
 import { registerAccountPage } from "./components/account-page/account-page.js";
 import { registerAppShell } from "./components/app-shell/app-shell.js";
+import { registerAvailabilityPage } from "./components/availability-page/availability-page.js";
+import { registerBookingPage } from "./components/booking-page/booking-page.js";
 import { registerCallPage } from "./components/call-page/call-page.js";
 import { registerDeviceCheckPage } from "./components/device-check-page/device-check-page.js";
 import { registerHomePage } from "./components/home-page/home-page.js";
@@ -13,6 +15,7 @@ import { registerProfilePage } from "./components/profile-page/profile-page.js";
 import { registerRequestPage } from "./components/request-page/request-page.js";
 import { registerLoginPage } from "./components/login-page/login-page.js";
 import { registerSignupPage } from "./components/signup-page/signup-page.js";
+import { registerSessionsPage } from "./components/sessions-page/sessions-page.js";
 import { registerMessageRecorder } from "./components/message-recorder/message-recorder.js";
 import { registerThreadPage } from "./components/thread-page/thread-page.js";
 
@@ -32,4 +35,7 @@ registerCallPage();
 registerDeviceCheckPage();
 registerMessageRecorder();
 registerThreadPage();
+registerAvailabilityPage();
+registerBookingPage();
+registerSessionsPage();
 registerAppShell();

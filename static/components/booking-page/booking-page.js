@@ -1,0 +1,434 @@
+/**
+ * Book a session with a mentor: a week of free slots in the viewer's own zone with the
+ * mentor's local time beside each (times outside either person's working hours are
+ * shaded), the agreement's cadence proposed as a series, a preview of every occurrence
+ * with a notice where daylight saving moves the viewer's time, then POST /api/bookings.
+ */
+import { api, ApiError } from "../../lib/api.js";
+import { html, render } from "../../lib/html.js";
+import { navigate } from "../../lib/router.js";
+import { session } from "../../lib/session.js";
+import { formatDate, zonedToInstant } from "../../lib/time.js";
+
+const STYLESHEET = html`<link rel="stylesheet" href="/components/scheduling.css" />`;
+const DAY_MS = 86_400_000;
+const CADENCES = {
+  weekly: { frequency: "weekly", interval: 1, words: "every week" },
+  biweekly: { frequency: "weekly", interval: 2, words: "every other week" },
+  monthly: { frequency: "monthly", interval: 1, words: "every month" },
+};
+
+const city = (zone) => zone.split("/").pop().replaceAll("_", " ");
+const hhmm = (local) => local.slice(11, 16);
+
+/** The calendar date `days` after `date` ("2026-11-30"), by the calendar, not by hours. */
+function addDays(date, days) {
+  const d = new Date(`${date}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+function todayIn(zone) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone }).format(new Date());
+}
+
+function dayTitle(date) {
+  return new Intl.DateTimeFormat(undefined, {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    timeZone: "UTC",
+  }).format(new Date(`${date}T12:00:00Z`));
+}
+
+class BookingPage extends HTMLElement {
+  #abort = null;
+  #me = null;
+  #mentorship = null;
+  #mentor = null;
+  #hours = null;
+  #zone = "UTC";
+  #firstDay = null;
+  #slots = [];
+  #selected = null;
+  #previewTimer = null;
+  #previewRun = 0;
+
+  connectedCallback() {
+    this.#abort = new AbortController();
+    render(
+      this,
+      html`${STYLESHEET}<section class="page" aria-labelledby="booking-title" aria-busy="true">
+        <h1 id="booking-title">Book a session</h1>
+        <p class="muted loading">Loading free times…</p>
+      </section>`,
+    );
+    this.#load();
+  }
+
+  disconnectedCallback() {
+    this.#abort?.abort();
+    clearTimeout(this.#previewTimer);
+  }
+
+  async #load() {
+    const id = this.params?.id;
+    try {
+      this.#me = await session.load();
+      this.#mentorship = await api.get(`/api/mentorships/${encodeURIComponent(id)}`);
+      this.#mentor = this.#mentorship.mentor;
+      this.#hours = await api.get(`/api/mentors/${encodeURIComponent(this.#mentor.id)}/availability`);
+    } catch (error) {
+      if (!this.isConnected) return;
+      render(
+        this.querySelector("section"),
+        html`<h1 id="booking-title">Book a session</h1>
+          <p class="form-alert" role="alert">${error.detail ?? "This page could not be loaded."}</p>
+          <p><a href="/sessions">Back to your sessions</a></p>`,
+      );
+      return;
+    }
+    if (!this.isConnected) return;
+    this.#zone = this.#me.timezone;
+    this.#firstDay = todayIn(this.#zone);
+    this.#show();
+    await this.#loadSlots();
+  }
+
+  get #agreement() {
+    return this.#mentorship.agreement_in_force ?? null;
+  }
+
+  #show() {
+    const { signal } = this.#abort;
+    const section = this.querySelector("section");
+    section.removeAttribute("aria-busy");
+    const agreement = this.#agreement;
+    const cadence = agreement ? CADENCES[agreement.cadence] : null;
+    const minutes = agreement?.session_minutes ?? 60;
+    const lengths = [...new Set([30, 45, 60, 90, minutes])].sort((a, b) => a - b);
+    const mentorName = this.#mentor.name;
+    const other = this.#mentorship.my_role === "mentor" ? this.#mentorship.mentee : this.#mentor;
+    render(
+      section,
+      html`<h1 id="booking-title">Book a session with ${other.name}</h1>
+        <p class="lead">Times are shown in <strong data-viewer-zone>${this.#zone}</strong>
+          (your zone) with ${mentorName}'s time in ${this.#mentor.timezone} beside them.
+          Shaded times fall outside someone's working hours.</p>
+        <div class="card stack">
+          <div class="settings-row">
+            <div class="field">
+              <label for="booking-length">Session length</label>
+              <select id="booking-length" name="duration">
+                ${lengths.map(
+                  (m) => html`<option value="${m}" ${m === minutes ? html`selected` : ""}>${m} minutes</option>`,
+                )}
+              </select>
+            </div>
+          </div>
+          <div class="week-nav">
+            <button type="button" data-week="-1">Earlier</button>
+            <strong data-range aria-live="polite"></strong>
+            <button type="button" data-week="1">Later</button>
+          </div>
+          <div data-slots aria-live="polite"></div>
+        </div>
+        <form class="card stack" data-book hidden novalidate>
+          <h2>Your booking</h2>
+          <p data-chosen></p>
+          <div class="field">
+            <label><input type="checkbox" name="repeat" ${cadence ? html`checked` : ""} />
+              Repeat ${cadence ? html`as agreed (${cadence.words})` : "as a series"}</label>
+          </div>
+          <div class="settings-row" data-series>
+            <div class="field">
+              <label for="booking-frequency">Repeat</label>
+              <select id="booking-frequency" name="frequency">
+                <option value="weekly" ${cadence?.frequency !== "monthly" ? html`selected` : ""}>Weekly</option>
+                <option value="monthly" ${cadence?.frequency === "monthly" ? html`selected` : ""}>Monthly</option>
+              </select>
+            </div>
+            <div class="field">
+              <label for="booking-interval">Every (weeks or months)</label>
+              <input id="booking-interval" name="interval" type="number" min="1" max="12"
+                value="${cadence?.interval ?? 1}" />
+              <p class="field-error" data-error-for="recurrence.interval"></p>
+            </div>
+            <div class="field">
+              <label for="booking-count">Number of sessions</label>
+              <input id="booking-count" name="count" type="number" min="1" max="200" value="6" />
+              <p class="field-error" data-error-for="recurrence.count"></p>
+            </div>
+          </div>
+          <div data-preview aria-live="polite"></div>
+          <div class="field" data-skip hidden>
+            <label><input type="checkbox" name="skip_conflicts" /> Book the free ones and
+              skip the occurrences that cannot be booked</label>
+          </div>
+          <p class="form-alert" role="alert"></p>
+          <div data-nearest></div>
+          <div class="actions"><button type="submit" class="primary">Book</button></div>
+        </form>`,
+    );
+    section.querySelector("#booking-length").addEventListener(
+      "change",
+      () => {
+        this.#selected = null;
+        this.querySelector("[data-book]").hidden = true;
+        this.#loadSlots();
+      },
+      { signal },
+    );
+    for (const button of section.querySelectorAll("[data-week]")) {
+      button.addEventListener(
+        "click",
+        () => {
+          this.#firstDay = addDays(this.#firstDay, 7 * Number(button.dataset.week));
+          this.#loadSlots();
+        },
+        { signal },
+      );
+    }
+    section.querySelector("[data-slots]").addEventListener(
+      "click",
+      (event) => {
+        const button = event.target.closest("[data-start]");
+        if (button) this.#choose(button.dataset.start);
+      },
+      { signal },
+    );
+    const form = section.querySelector("[data-book]");
+    form.addEventListener("input", () => this.#schedulePreview(), { signal });
+    form.addEventListener("change", () => this.#schedulePreview(), { signal });
+    form.addEventListener("submit", (event) => this.#book(event), { signal });
+    form.querySelector("[data-nearest]").addEventListener(
+      "click",
+      (event) => {
+        const button = event.target.closest("[data-start]");
+        if (button) this.#choose(button.dataset.start, true);
+      },
+      { signal },
+    );
+  }
+
+  get #duration() {
+    return Number(this.querySelector("#booking-length").value);
+  }
+
+  async #loadSlots() {
+    const holder = this.querySelector("[data-slots]");
+    const today = todayIn(this.#zone);
+    if (this.#firstDay < today) this.#firstDay = today;
+    const start = zonedToInstant(this.#firstDay, "00:00", this.#zone);
+    const horizon = new Date(this.#hours.horizon_end);
+    let end = zonedToInstant(addDays(this.#firstDay, 7), "00:00", this.#zone);
+    if (end > horizon) end = horizon;
+    const last = addDays(this.#firstDay, 6);
+    this.querySelector("[data-range]").textContent =
+      `${dayTitle(this.#firstDay)} – ${dayTitle(last)}`;
+    this.querySelector("[data-week='-1']").disabled = this.#firstDay <= today;
+    this.querySelector("[data-week='1']").disabled = end >= horizon;
+    if (start >= horizon) {
+      render(holder, html`<p class="muted">${this.#mentor.name} cannot be booked this far ahead.</p>`);
+      return;
+    }
+    holder.setAttribute("aria-busy", "true");
+    const params = new URLSearchParams({
+      start: start.toISOString(),
+      end: end.toISOString(),
+      duration: String(this.#duration),
+      tz: this.#zone,
+    });
+    try {
+      const body = await api.get(`/api/mentors/${encodeURIComponent(this.#mentor.id)}/slots?${params}`);
+      this.#slots = body.items;
+    } catch (error) {
+      render(holder, html`<p class="form-alert" role="alert">${error.detail}</p>`);
+      return;
+    } finally {
+      holder.removeAttribute("aria-busy");
+    }
+    this.#renderSlots();
+  }
+
+  #slotButton(slot) {
+    const outside = slot.comfort.viewer !== "inside" || slot.comfort.host !== "inside";
+    const marks = [];
+    if (slot.comfort.viewer !== "inside") marks.push(`${slot.comfort.viewer} for you`);
+    if (slot.comfort.host !== "inside") marks.push(`${slot.comfort.host} for ${this.#mentor.name}`);
+    const pressed = this.#selected?.start === slot.start;
+    return html`<button type="button" class="slot ${outside ? "outside" : ""}"
+        data-start="${slot.start}" aria-pressed="${pressed ? "true" : "false"}">
+      <span class="mine">${hhmm(slot.viewer_local)}</span>
+      <span class="theirs">${hhmm(slot.host_local)} in ${city(this.#mentor.timezone)}</span>
+      ${marks.length ? html`<span class="mark">${marks.join(", ")}</span>` : ""}
+    </button>`;
+  }
+
+  #renderSlots() {
+    const holder = this.querySelector("[data-slots]");
+    if (!this.#slots.length) {
+      render(holder, html`<p class="muted">No free times this week. Try later weeks.</p>`);
+      return;
+    }
+    const days = new Map();
+    for (const slot of this.#slots) {
+      const day = slot.viewer_local.slice(0, 10);
+      if (!days.has(day)) days.set(day, []);
+      days.get(day).push(slot);
+    }
+    render(
+      holder,
+      html`<div class="slot-days">
+        ${[...days].map(
+          ([day, slots]) => html`<section class="slot-day" aria-label="${dayTitle(day)}">
+            <h3>${dayTitle(day)}</h3>
+            <ul class="slot-list">${slots.map((s) => html`<li>${this.#slotButton(s)}</li>`)}</ul>
+          </section>`,
+        )}
+      </div>`,
+    );
+  }
+
+  #choose(start, fromNearest = false) {
+    const slot = this.#slots.find((s) => s.start === start) ?? { start };
+    this.#selected = slot;
+    for (const button of this.querySelectorAll("[data-slots] [data-start]")) {
+      button.setAttribute("aria-pressed", button.dataset.start === start ? "true" : "false");
+    }
+    const form = this.querySelector("[data-book]");
+    form.hidden = false;
+    form.querySelector("[role=alert]").textContent = "";
+    if (fromNearest) render(form.querySelector("[data-nearest]"), "");
+    const when = formatDate(start, this.#zone);
+    const viewer = new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: this.#zone }).format(new Date(start));
+    const theirs = new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: this.#mentor.timezone }).format(new Date(start));
+    render(
+      form.querySelector("[data-chosen]"),
+      html`<strong>${when}, ${viewer}</strong> your time · ${theirs} for ${this.#mentor.name}
+        in ${city(this.#mentor.timezone)}`,
+    );
+    this.#schedulePreview(0);
+  }
+
+  #body() {
+    const form = this.querySelector("[data-book]");
+    const body = {
+      mentorship_id: this.#mentorship.id,
+      start: this.#selected.start,
+      duration_minutes: this.#duration,
+    };
+    const repeat = form.elements.namedItem("repeat").checked;
+    this.querySelector("[data-series]").hidden = !repeat;
+    if (repeat) {
+      body.recurrence = {
+        frequency: form.elements.namedItem("frequency").value,
+        interval: Number(form.elements.namedItem("interval").value || 1),
+        count: Number(form.elements.namedItem("count").value || 1),
+      };
+    }
+    if (form.elements.namedItem("skip_conflicts").checked) body.skip_conflicts = true;
+    return body;
+  }
+
+  #schedulePreview(delay = 250) {
+    if (!this.#selected) return;
+    clearTimeout(this.#previewTimer);
+    this.#previewTimer = setTimeout(() => this.#preview(), delay);
+  }
+
+  async #preview() {
+    const run = ++this.#previewRun;
+    const holder = this.querySelector("[data-preview]");
+    const body = this.#body();
+    if (!body.recurrence) {
+      render(holder, "");
+      this.querySelector("[data-skip]").hidden = true;
+      return;
+    }
+    let found;
+    try {
+      found = await api.post("/api/bookings/preview", { ...body, skip_conflicts: false });
+    } catch (error) {
+      if (run === this.#previewRun) {
+        render(holder, html`<p class="field-error">${error.detail}</p>`);
+      }
+      return;
+    }
+    if (run !== this.#previewRun || !this.isConnected) return;
+    const problems = found.items.filter((i) => i.problem);
+    this.querySelector("[data-skip]").hidden = problems.length === 0;
+    const words = { busy: "already taken", unavailable: "outside the hours", limit: "limit reached" };
+    const mine = this.#mentorship.my_role === "mentor" ? "mentor_local" : "mentee_local";
+    const theirs = this.#mentorship.my_role === "mentor" ? "mentee_local" : "mentor_local";
+    render(
+      holder,
+      html`${found.shifts.length
+          ? html`<div class="dst-notice" data-dst-notice role="note">
+              <strong>Daylight saving moves your time.</strong>
+              ${found.shifts.map(
+                (s) => html`<p>From ${formatDate(s.start, this.#zone)} the session is at
+                  ${s.local} instead of ${s.previous_local} your time
+                  ${s.cause === "guest" ? "(your clocks change)" : s.cause === "host" ? `(clocks change in ${city(this.#mentor.timezone)})` : ""}.
+                  ${this.#mentor.name}'s time stays the same.</p>`,
+              )}
+            </div>`
+          : ""}
+        <h3>${found.items.length} sessions</h3>
+        <ul class="occurrences">
+          ${found.items.map(
+            (i) => html`<li data-occurrence="${i.index}">
+              ${formatDate(i.start, this.#zone)}, <strong>${hhmm(i[mine])}</strong> your time ·
+              ${hhmm(i[theirs])} theirs
+              ${i.problem ? html`<span class="problem">— ${words[i.problem] ?? i.problem}</span>` : ""}
+            </li>`,
+          )}
+          ${found.skipped.map(
+            (s) => html`<li class="problem">${s.date}: no session (that time does not exist that day)</li>`,
+          )}
+        </ul>`,
+    );
+  }
+
+  async #book(event) {
+    event.preventDefault();
+    const form = event.target;
+    if (!this.#selected) return;
+    const alert = form.querySelector("[role=alert]");
+    alert.textContent = "";
+    for (const slot of form.querySelectorAll("[data-error-for]")) slot.textContent = "";
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    button.textContent = "Booking…";
+    try {
+      await api.post("/api/bookings", this.#body());
+      navigate("/sessions?booked=1");
+      return;
+    } catch (error) {
+      alert.textContent = error.detail ?? "The booking failed.";
+      if (error instanceof ApiError) {
+        for (const { field, message } of error.errors) {
+          const slot = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
+          if (slot) slot.textContent = message;
+        }
+        const nearest = error.problem?.nearest ?? [];
+        if (nearest.length) {
+          render(
+            form.querySelector("[data-nearest]"),
+            html`<p>Nearest free times:</p>
+              <ul class="slot-list">${nearest.map((s) => html`<li>${this.#slotButton(s)}</li>`)}</ul>`,
+          );
+          this.#slots = [...this.#slots.filter((s) => !nearest.some((n) => n.start === s.start)), ...nearest];
+        }
+        if (error.status === 409) this.#loadSlots();
+      }
+    } finally {
+      button.disabled = false;
+      button.textContent = "Book";
+    }
+  }
+}
+
+export function registerBookingPage() {
+  if (!customElements.get("booking-page")) customElements.define("booking-page", BookingPage);
+}
