@@ -70,7 +70,7 @@ class Links:
     uid_domain: str
 
     def room(self, booking_id: str) -> str:
-        return f"{self.public_url}/bookings/{booking_id}/room"
+        return f"{self.public_url}/sessions/{booking_id}/call"
 
 
 def agenda_texts(agenda: Any) -> tuple[str, ...]:

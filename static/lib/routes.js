@@ -23,6 +23,7 @@ export const routes = [
   { path: "/profile", tag: "profile-page", title: "Profile", nav: true, auth: true },
   { path: "/people/:id", tag: "person-page", title: "Profile", auth: true },
   { path: "/sessions/:id/call", tag: "call-page", title: "Live session", auth: true },
+  { path: "/calendar", tag: "calendars-page", title: "Calendars", nav: true, auth: true },
   { path: "/device-check", tag: "device-check-page", title: "Device check", nav: true, auth: true },
   { path: "/account", tag: "account-page", title: "Account", nav: true, auth: true },
   { path: "/login", tag: "login-page", title: "Sign in", nav: true, auth: false, guest: true },

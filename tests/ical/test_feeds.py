@@ -138,7 +138,7 @@ async def test_bookings_enter_and_cancelled_singles_leave_both_feeds(
     assert event["DTSTART"].params["TZID"] == "Europe/Berlin"
     assert event["DTSTART"].dt.astimezone(UTC) == START
     assert "Career goals; next steps" in str(event["DESCRIPTION"])
-    assert str(event["URL"]).endswith(f"/bookings/{booking}/room")
+    assert str(event["URL"]).endswith(f"/sessions/{booking}/call")
     uid = str(event["UID"])
 
     await change(
