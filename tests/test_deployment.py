@@ -36,7 +36,7 @@ import redis
 import yaml
 
 from server.config import ENV_VARS, Settings
-from tests.services import PostgresServer, RedisServer, free_port
+from tests.services import PostgresServer, RedisServer, free_port, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -518,7 +518,9 @@ def stack(
         (p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None
     )
     if nginx_binary is None:
-        pytest.skip("nginx is not installed (apt-get install nginx-light) to run nginx.conf")
+        unavailable(
+            "nginx is not installed: run `make test` as root or `apt-get install nginx-light`"
+        )
     # nginx's workers drop root and must reach their temp files: a world-readable prefix.
     directory = Path(tempfile.mkdtemp(prefix="meridian-nginx-"))
     directory.chmod(0o755)
