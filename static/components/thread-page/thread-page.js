@@ -135,6 +135,16 @@ class ThreadPage extends HTMLElement {
       </select></label>`;
   }
 
+  /** Keep the freshest view of a message: answers and live events can cross on the wire. */
+  #upsert(message) {
+    const known = this.#messages.get(message.id);
+    if (known) {
+      const seen = new Map([...known.seen_by, ...message.seen_by].map((s) => [s.user_id, s]));
+      message = known.removed && !message.removed ? known : { ...message, seen_by: [...seen.values()] };
+    }
+    this.#messages.set(message.id, message);
+  }
+
   #sorted() {
     return [...this.#messages.values()].sort((a, b) =>
       a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1,
@@ -167,6 +177,7 @@ class ThreadPage extends HTMLElement {
         this.#wireMedia(li, message);
         if (message.author_id !== session.user?.id && !message.removed) this.#observer.observe(li);
       }
+      this.#updateSeen(li, message);
       existing.delete(message.id);
       if (previous ? previous.nextElementSibling !== li : list.firstElementChild !== li) {
         if (previous) previous.after(li);
@@ -177,8 +188,22 @@ class ThreadPage extends HTMLElement {
     existing.forEach((li) => li.remove());
   }
 
+  /** What changes a message's content; receipts only touch its "Seen" mark in place. */
   #fingerprint(m) {
-    return [m.removed, m.seen_by.map((s) => s.user_id).join(","), m.media?.id ?? ""].join("|");
+    return [m.removed, m.media?.id ?? "", m.body].join("|");
+  }
+
+  #isSeen(m) {
+    const other = this.#other();
+    return m.author_id === session.user?.id && m.seen_by.some((s) => s.user_id === other.id);
+  }
+
+  #updateSeen(li, m) {
+    const mark = li.querySelector(".thread-seen");
+    if (!mark) return;
+    const seen = this.#isSeen(m);
+    mark.dataset.seen = seen ? "yes" : "no";
+    mark.textContent = seen ? "Seen" : "Sent";
   }
 
   #classes(m) {
@@ -189,8 +214,7 @@ class ThreadPage extends HTMLElement {
   #messageView(m) {
     const zone = session.user?.timezone ?? "UTC";
     const mine = m.author_id === session.user?.id;
-    const other = this.#other();
-    const seen = mine && m.seen_by.some((s) => s.user_id === other.id);
+    const seen = this.#isSeen(m);
     const replied = m.reply_to ? this.#messages.get(m.reply_to) : null;
     const goal = m.goal_id ? this.#links.goals.find((g) => g.id === m.goal_id) : null;
     const item = m.action_item_id ? this.#links.items.find((i) => i.id === m.action_item_id) : null;
@@ -317,7 +341,8 @@ class ThreadPage extends HTMLElement {
       this.#retries = 0;
       this.dataset.live = "yes";
     } else if (event.type === "message" || event.type === "removed") {
-      this.#messages.set(event.message.id, event.message);
+      if (event.type === "removed") this.#messages.set(event.message.id, event.message);
+      else this.#upsert(event.message);
       const atEnd = event.type === "message";
       this.#renderMessages();
       if (atEnd) this.#scrollToEnd();
@@ -333,7 +358,7 @@ class ThreadPage extends HTMLElement {
   async #catchUp() {
     try {
       const page = await api.get(`${this.#base}/messages?limit=50`);
-      page.items.forEach((m) => this.#messages.set(m.id, m));
+      page.items.forEach((m) => this.#upsert(m));
       this.#renderMessages();
     } catch {
       // the next reconnect tries again
@@ -415,7 +440,7 @@ class ThreadPage extends HTMLElement {
     button.disabled = true;
     try {
       const message = await api.post(`${this.#base}/messages`, { kind: "text", body, ...this.#extras() });
-      this.#messages.set(message.id, message);
+      this.#upsert(message);
       form.reset();
       this.#clearReply();
       this.#renderMessages();
@@ -431,7 +456,7 @@ class ThreadPage extends HTMLElement {
   async #sendRecording({ uploadId, kind }) {
     try {
       const message = await api.post(`${this.#base}/messages`, { kind, upload_id: uploadId, ...this.#extras() });
-      this.#messages.set(message.id, message);
+      this.#upsert(message);
       this.#clearReply();
       this.#renderMessages();
       this.#scrollToEnd();
