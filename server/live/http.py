@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -30,6 +29,7 @@ from server.live.protocol import (
 from server.live.rooms import RoomInfo
 from server.live.schemas import DeviceCheckIn, DeviceCheckOut, RoomOut, SocketQuery
 from server.live.service import room_details
+from server.live.socket import BatchedSocket
 from server.live.turn import ice_servers
 
 log = logging.getLogger(__name__)
@@ -133,22 +133,6 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-class _Socket:
-    """The hub's view of one WebSocket."""
-
-    __slots__ = ("ws",)
-
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
-
-    async def send(self, text: str) -> None:
-        if not self.ws.closed:
-            await self.ws.send_str(text)
-
-    async def close(self, code: int, reason: str) -> None:
-        await self.ws.close(code=code, message=reason.encode()[:120])
-
-
 async def _converse(
     request: web.Request,
     ws: web.WebSocketResponse,
@@ -157,7 +141,7 @@ async def _converse(
     closes_in: float,
 ) -> None:
     hub = request.app[keys.HUB]
-    conn = _Socket(ws)
+    conn = BatchedSocket(ws)
     limit = request.app[keys.SETTINGS].signal_rate_limit
     bucket = TokenBucket(limit.count / limit.seconds, limit.count)
     member: Member | None = None
@@ -170,7 +154,7 @@ async def _converse(
                 continue
             if not bucket.allow(time.monotonic()):
                 await conn.send(to_json(Error("rate-limited", "Too many messages; slow down.")))
-                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many messages")
+                await conn.close(WSCloseCode.POLICY_VIOLATION, "too many messages")
                 break
             try:
                 message = from_json(msg.data)
@@ -195,8 +179,7 @@ async def _converse(
         if member is not None and not left:
             await hub.disconnect(member, graceful=False)
         if not ws.closed:
-            with contextlib.suppress(Exception):
-                await ws.close()
+            await conn.close(WSCloseCode.OK, "")
 
 
 @routes.route(

@@ -117,6 +117,10 @@ class Hub:
         self.rooms: dict[str, LocalRoom] = {}
         self._refresher: asyncio.Task[None] | None = None
         self.consent_hooks: list[ConsentHook] = []
+        # Messages for other processes, per room, published in batches by one task so
+        # a burst costs one Redis round trip and each room's order is kept.
+        self._outbox: dict[str, list[dict[str, Any]]] = {}
+        self._publisher: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -125,6 +129,9 @@ class Hub:
             self._refresher = asyncio.create_task(self._refresh(), name="presence-refresh")
 
     async def close(self) -> None:
+        if self._publisher is not None:
+            with contextlib.suppress(Exception):
+                await self._publisher
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -327,8 +334,28 @@ class Hub:
             and self._bus is not None
             and (to is not None or message.type in ROSTER_TYPES or room.others_remote())
         ):
-            envelope = {"o": self.process_id, "to": to, "x": exclude, "k": message.type, "t": text}
-            await self._bus.publish(f"room:{room.info.room_id}", envelope)
+            envelope = {"to": to, "x": exclude, "k": message.type, "t": text}
+            batch = self._outbox.get(room.info.room_id)
+            if batch is not None:
+                batch.append(envelope)
+            else:
+                self._outbox[room.info.room_id] = [envelope]
+                if self._publisher is None or self._publisher.done():
+                    self._publisher = asyncio.create_task(self._publish(), name="room-publisher")
+
+    async def _publish(self) -> None:
+        assert self._bus is not None
+        while self._outbox:
+            outbox, self._outbox = self._outbox, {}
+            for room_id, envelopes in outbox.items():
+                try:
+                    await self._bus.publish(
+                        f"room:{room_id}", {"o": self.process_id, "b": envelopes}
+                    )
+                except Exception:
+                    log.exception(
+                        "could not publish %d messages of room %s", len(envelopes), room_id
+                    )
 
     async def _listen(self, room: LocalRoom, ready: asyncio.Event) -> None:
         assert self._bus is not None
@@ -336,7 +363,10 @@ class Hub:
             async with self._bus.subscribe(f"room:{room.info.room_id}") as sub:
                 ready.set()
                 async for event in sub:
-                    await self._arrived(room, event.data)
+                    if event.data.get("o") == self.process_id:
+                        continue
+                    for envelope in event.data.get("b", ()):
+                        await self._arrived(room, envelope)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -345,8 +375,6 @@ class Hub:
             ready.set()
 
     async def _arrived(self, room: LocalRoom, envelope: dict[str, Any]) -> None:
-        if envelope.get("o") == self.process_id:
-            return
         kind, text = envelope.get("k"), envelope.get("t")
         if not isinstance(text, str):
             return

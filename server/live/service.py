@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -85,6 +86,11 @@ async def live(app: web.Application) -> AsyncIterator[None]:
     app[keys.HUB] = hub
     echo = EchoPeers(limit=settings.device_check_max, max_seconds=DEVICE_CHECK_SECONDS)
     app[keys.ECHO] = echo
+    # Everything imported and built at startup lives as long as the process: keep it out
+    # of the collector's way, or every full collection walks it and stalls relaying for
+    # tens of milliseconds.
+    gc.collect()
+    gc.freeze()
     yield
     await asyncio.gather(echo.close(), hub.close())
     if presence is not None:
