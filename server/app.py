@@ -21,6 +21,7 @@ from server.ical.http import routes as calendar_routes
 from server.live import service as live
 from server.live.http import routes as live_routes
 from server.mentorship.http import routes as mentorship_routes
+from server.mentorship.service import FactsCache
 from server.mentorship.sweeper import expiry_sweeper
 from server.notifications.http import routes as notification_routes
 from server.scheduling.http import routes as scheduling_routes
@@ -52,6 +53,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.METRICS] = Metrics()
     app[keys.WEBSOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.extend([database, event_bus, rate_limiter])
+    app[keys.MENTOR_FACTS] = FactsCache()
     app.cleanup_ctx.append(expiry_sweeper)
     app.cleanup_ctx.append(thread_tasks)
     app.cleanup_ctx.extend([feeds.feed_context, busy_service.busy_context])

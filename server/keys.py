@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from server.live.echo import EchoPeers
     from server.live.hub import Hub
     from server.live.rooms import RoomDirectory
+    from server.mentorship.service import FactsCache
     from server.scheduling.service import BusySource
     from server.threads.storage import MediaStore
 
@@ -36,3 +37,4 @@ MEDIA_STORE: Final[web.AppKey[MediaStore]] = web.AppKey("media_store")
 FEEDS: Final[web.AppKey[Feeds]] = web.AppKey("calendar_feeds")
 BUSY_CALENDARS: Final[web.AppKey[BusyCalendars]] = web.AppKey("busy_calendars")
 BUSY_SOURCES: Final[web.AppKey[list[BusySource]]] = web.AppKey("busy_sources")
+MENTOR_FACTS: Final[web.AppKey[FactsCache]] = web.AppKey("mentor_facts")

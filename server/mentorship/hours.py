@@ -117,6 +117,14 @@ def utc_intervals(
     zone: str, hours: Sequence[WeeklyInterval], start: int, end: int
 ) -> list[Interval]:
     """The instants in ``[start, end)`` whose wall time in ``zone`` is inside ``hours``."""
+    return list(_utc_intervals(zone, tuple(hours), start, end))
+
+
+@functools.lru_cache(maxsize=16384)
+def _utc_intervals(
+    zone: str, hours: tuple[WeeklyInterval, ...], start: int, end: int
+) -> tuple[Interval, ...]:
+    # Many people share a zone and the same hours, and discovery asks for one window.
     out: list[Interval] = []
     by_day: dict[int, list[WeeklyInterval]] = {}
     for iv in hours:
@@ -130,7 +138,7 @@ def utc_intervals(
                 hi = min(midnight + iv.end * 60, local_hi)
                 if lo < hi:
                     out.append((lo - off, hi - off))
-    return union(out)
+    return tuple(union(out))
 
 
 def union(intervals: Iterable[Interval]) -> list[Interval]:

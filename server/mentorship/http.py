@@ -88,7 +88,11 @@ async def mentors(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = read_query(request, MentorsQuery)
     found = await service.discover(
-        db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), viewer=user, query=query
+        db=request.app[keys.DB],
+        now=request.app[keys.CLOCK].now(),
+        viewer=user,
+        query=query,
+        facts=request.app.get(keys.MENTOR_FACTS),
     )
     return json_response(found)
 

@@ -8,6 +8,7 @@ mentor covers, and capacity is the mentor's alone.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,11 +105,13 @@ class Match:
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
 
 
+@functools.lru_cache(maxsize=16384)
 def tag(text: str) -> str:
     """Topics and values compare case- and space-insensitively."""
     return " ".join(text.lower().split())
 
 
+@functools.lru_cache(maxsize=4096)
 def primary_language(bcp47: str) -> str:
     """``pt-BR`` and ``pt-PT`` share Portuguese: compare primary subtags."""
     return bcp47.replace("_", "-").split("-", 1)[0].lower()
@@ -125,7 +128,9 @@ def _listing(items: Sequence[str], limit: int = 3) -> str:
     return f"{text} and {more} more" if more > 0 else text
 
 
-def topics_component(mentee: Iterable[str], mentor: Iterable[str]) -> tuple[float, str]:
+def topics_component(
+    mentee: Iterable[str], mentor: Iterable[str], explain: bool = True
+) -> tuple[float, str]:
     wanted = {tag(t): t for t in mentee}
     offered = {tag(t) for t in mentor}
     if not wanted:
@@ -134,29 +139,39 @@ def topics_component(mentee: Iterable[str], mentor: Iterable[str]) -> tuple[floa
     if not shared:
         return 0.0, "No shared topics."
     score = len(shared) / len(wanted)
+    if not explain:
+        return score, ""
     return score, f"Covers {len(shared)} of your {len(wanted)} topics: {_listing(shared)}."
 
 
-def values_component(a: Iterable[str], b: Iterable[str]) -> tuple[float, str]:
+def values_component(a: Iterable[str], b: Iterable[str], explain: bool = True) -> tuple[float, str]:
     left, right = {tag(v) for v in a}, {tag(v) for v in b}
     if not left or not right:
         return 0.0, "Values not stated by both."
     shared = sorted(left & right)
     if not shared:
         return 0.0, "No shared values."
+    if not explain:
+        return len(shared) / len(left | right), ""
     return len(shared) / len(left | right), f"Shared values: {_listing(shared)}."
 
 
-def language_component(a: Iterable[str], b: Iterable[str]) -> tuple[float, str]:
+def language_component(
+    a: Iterable[str], b: Iterable[str], explain: bool = True
+) -> tuple[float, str]:
     common = sorted({primary_language(x) for x in a} & {primary_language(x) for x in b})
     if not common:
         return 0.0, "No common language."
+    if not explain:
+        return 1.0, ""
     names = [language_name(c) for c in common]
     return 1.0, f"You both speak {_listing(names)}."
 
 
-def style_component(a: str, b: str) -> tuple[float, str]:
+def style_component(a: str, b: str, explain: bool = True) -> tuple[float, str]:
     score = _STYLE.get(frozenset({a, b}), 0.0)
+    if not explain:
+        return score, ""
     if a == b:
         return score, f"Both prefer {a} communication."
     if score > 0:
@@ -164,47 +179,62 @@ def style_component(a: str, b: str) -> tuple[float, str]:
     return score, f"Different styles: {a} and {b}."
 
 
-def cadence_component(a: str, b: str) -> tuple[float, str]:
+def cadence_component(a: str, b: str, explain: bool = True) -> tuple[float, str]:
     gap = abs(_CADENCE_RANK.get(a, 1) - _CADENCE_RANK.get(b, 1))
     score = (1.0, 0.5, 0.0)[gap]
+    if not explain:
+        return score, ""
     if gap == 0:
         return score, f"Both want to meet {a}."
     return score, f"Cadence differs: {a} and {b}."
 
 
-def overlap_component(hours: float) -> tuple[float, str]:
+def overlap_component(hours: float, explain: bool = True) -> tuple[float, str]:
     score = min(hours / OVERLAP_TARGET_HOURS, 1.0)
     if hours <= 0:
         return 0.0, "Your working hours do not overlap in the coming week."
+    if not explain:
+        return score, ""
     shown = f"{hours:.1f}".removesuffix(".0")
     unit = "hour" if shown == "1" else "hours"
     return score, f"{shown} {unit} of shared working time in the coming week."
 
 
-def capacity_component(capacity: int, active: int) -> tuple[float, str]:
+def capacity_component(capacity: int, active: int, explain: bool = True) -> tuple[float, str]:
     free = max(capacity - active, 0)
     if capacity <= 0:
         return 0.0, "Not taking mentees."
     if free == 0:
         return 0.0, f"At capacity ({active} of {capacity} places taken)."
+    if not explain:
+        return 0.5 + 0.5 * free / capacity, ""
     place = "place" if free == 1 else "places"
     return 0.5 + 0.5 * free / capacity, f"{free} of {capacity} {place} free."
 
 
-def score(mentee: Person, mentor: Mentor, overlap: float) -> Match:
-    """Score one mentor for ``mentee`` given their overlap hours in the coming week."""
+def score(mentee: Person, mentor: Mentor, overlap: float, *, explain: bool = True) -> Match:
+    """Score one mentor for ``mentee`` given their overlap hours in the coming week.
+
+    Without ``explain`` the reasons are left out (ranking many mentors needs only the
+    numbers; the few shown are scored again with their reasons).
+    """
     m = mentor.person
     parts = {
-        "topics": topics_component(mentee.topics, m.topics),
-        "values": values_component(mentee.values, m.values),
-        "language": language_component(mentee.languages, m.languages),
-        "style": style_component(mentee.style, m.style),
-        "cadence": cadence_component(mentee.cadence, m.cadence),
-        "overlap": overlap_component(overlap),
-        "capacity": capacity_component(mentor.capacity, mentor.active),
+        "topics": topics_component(mentee.topics, m.topics, explain),
+        "values": values_component(mentee.values, m.values, explain),
+        "language": language_component(mentee.languages, m.languages, explain),
+        "style": style_component(mentee.style, m.style, explain),
+        "cadence": cadence_component(mentee.cadence, m.cadence, explain),
+        "overlap": overlap_component(overlap, explain),
+        "capacity": capacity_component(mentor.capacity, mentor.active, explain),
     }
-    reasons = tuple(
-        Reason(name, round(value, 3), WEIGHTS[name], text) for name, (value, text) in parts.items()
+    reasons = (
+        tuple(
+            Reason(name, round(value, 3), WEIGHTS[name], text)
+            for name, (value, text) in parts.items()
+        )
+        if explain
+        else ()
     )
     total = sum(WEIGHTS[name] * value for name, (value, _) in parts.items())
     available = mentor.free > 0 and parts["language"][0] > 0
@@ -228,14 +258,14 @@ def rank(
     """Best first; mentors at capacity or without a common language only when asked for."""
     lo, hi = hrs.week_window(week_start)
     mine = hrs.utc_intervals(mentee.timezone, mentee.hours, lo, hi)
-    matches = []
+    scored = []
     for mentor in mentors:
         if mentor.person.user_id == mentee.user_id:
             continue
         theirs = hrs.utc_intervals(mentor.person.timezone, mentor.person.hours, lo, hi)
         overlap = hrs.total_seconds(hrs.intersect(mine, theirs)) / hrs.HOUR
-        match = score(mentee, mentor, overlap)
+        match = score(mentee, mentor, overlap, explain=False)
         if match.available or include_unavailable:
-            matches.append(match)
-    matches.sort(key=lambda m: (-m.score, -m.overlap_hours_per_week, m.mentor_id))
-    return matches[:limit]
+            scored.append((match, mentor, overlap))
+    scored.sort(key=lambda t: (-t[0].score, -t[0].overlap_hours_per_week, t[0].mentor_id))
+    return [score(mentee, mentor, overlap) for _, mentor, overlap in scored[:limit]]

@@ -5,9 +5,13 @@ the same transaction as the change they report and announced after it commits.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, exists, func, select, update
@@ -78,12 +82,57 @@ def roles_of(profile: Profile | None) -> list[lifecycle.Role]:
 def intervals_of(profile: Profile | None) -> tuple[hrs.WeeklyInterval, ...]:
     if profile is None:
         return ()
+    return parsed_hours(hours_key(profile.working_hours))
+
+
+def hours_key(stored: Sequence[dict[str, Any]]) -> tuple[tuple[int, str, str], ...]:
+    return tuple((int(h["weekday"]), str(h["start"]), str(h["end"])) for h in stored)
+
+
+@functools.lru_cache(maxsize=4096)
+def parsed_hours(key: tuple[tuple[int, str, str], ...]) -> tuple[hrs.WeeklyInterval, ...]:
+    """Stored hours as intervals; many people keep the same hours, so parse each set once."""
     return hrs.normalize(
-        hrs.WeeklyInterval(
-            int(h["weekday"]), hrs.parse_clock(h["start"]), hrs.parse_clock(h["end"])
-        )
-        for h in profile.working_hours
+        hrs.WeeklyInterval(day, hrs.parse_clock(start), hrs.parse_clock(end))
+        for day, start, end in key
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MentorFacts:
+    """What ranking needs from a mentor's profile, decoded once per profile version."""
+
+    languages: tuple[str, ...]
+    topics: tuple[str, ...]
+    values: tuple[str, ...]
+    style: str
+    cadence: str
+    hours: tuple[hrs.WeeklyInterval, ...]
+
+
+class FactsCache:
+    """Decoded mentor facts keyed by profile version (``updated_at`` only ever grows).
+
+    Discovery reads a few narrow columns of every candidate and decodes the rest only
+    for profiles it has not seen in their current version.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[datetime, MentorFacts]] = OrderedDict()
+
+    def get(self, user_id: str, version: datetime) -> MentorFacts | None:
+        found = self._items.get(user_id)
+        if found is None or found[0] != version:
+            return None
+        self._items.move_to_end(user_id)
+        return found[1]
+
+    def put(self, user_id: str, version: datetime, facts: MentorFacts) -> None:
+        self._items[user_id] = (version, facts)
+        self._items.move_to_end(user_id)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
 
 
 def profile_out(user: User, profile: Profile | None, active: int, now: datetime) -> ProfileOut:
@@ -188,7 +237,8 @@ async def put_profile(*, db: Database, now: datetime, user_id: str, data: Profil
             profile.working_hours = [iv.to_wire() for iv in merged]
         if data.timezone is not None:
             user.timezone = data.timezone
-        profile.updated_at = now
+        # Strictly increasing, so (user, updated_at) names one version of the profile.
+        profile.updated_at = max(now, profile.updated_at + timedelta(microseconds=1))
         await s.flush()
         await s.execute(delete(ProfileTag).where(ProfileTag.user_id == user_id))
         tags = {("topic", matching.tag(t)[:80]) for t in profile.topics}
@@ -215,8 +265,20 @@ def _person(user: User, profile: Profile | None) -> matching.Person:
     )
 
 
-async def discover(*, db: Database, now: datetime, viewer: User, query: MentorsQuery) -> MentorList:
-    """Candidates narrowed in SQL (role, filters, capacity, language); ranked in matching.py."""
+async def discover(
+    *,
+    db: Database,
+    now: datetime,
+    viewer: User,
+    query: MentorsQuery,
+    facts: FactsCache | None = None,
+) -> MentorList:
+    """Candidates narrowed in SQL (role, filters, capacity, language); ranked in matching.py.
+
+    Only narrow columns are read for every candidate; profiles are decoded when not in
+    ``facts`` in their current version, and loaded whole for the few that are shown.
+    """
+    facts = facts if facts is not None else FactsCache()
     async with db.read() as s:
         mine = await s.get(Profile, viewer.id)
         me = _person(viewer, mine)
@@ -227,12 +289,18 @@ async def discover(*, db: Database, now: datetime, viewer: User, query: MentorsQ
             .scalar_subquery()
         )
         q = (
-            select(Profile, User, active.label("active"))
+            select(
+                Profile.user_id,
+                User.timezone,
+                Profile.updated_at,
+                Profile.capacity,
+                active.label("active"),
+            )
             .join(User, User.id == Profile.user_id)
             .where(Profile.is_mentor.is_(True), Profile.user_id != viewer.id)
         )
 
-        def has_tag(kind: str, values: Sequence[str]) -> object:
+        def has_tag(kind: str, values: Sequence[str]) -> Any:
             return exists().where(
                 ProfileTag.user_id == Profile.user_id,
                 ProfileTag.kind == kind,
@@ -240,27 +308,72 @@ async def discover(*, db: Database, now: datetime, viewer: User, query: MentorsQ
             )
 
         if query.topic:
-            q = q.where(has_tag("topic", [matching.tag(query.topic)]))  # type: ignore[arg-type]
+            q = q.where(has_tag("topic", [matching.tag(query.topic)]))
         if query.language:
-            q = q.where(has_tag("language", [matching.primary_language(query.language)]))  # type: ignore[arg-type]
+            q = q.where(has_tag("language", [matching.primary_language(query.language)]))
         if not query.include_unavailable:
             q = q.where(Profile.capacity > active)
             spoken = sorted({matching.primary_language(x) for x in me.languages})
-            q = q.where(has_tag("language", spoken))  # type: ignore[arg-type]
+            q = q.where(has_tag("language", spoken))
         rows = (await s.execute(q)).all()
-    start = hrs.week_start(now)
-    people = {}
-    candidates = []
-    for profile, user, taken in rows:
-        person = _person(user, profile)
-        people[user.id] = (user, profile, int(taken))
-        candidates.append(matching.Mentor(person, profile.capacity, int(taken)))
-    ranked = matching.rank(
-        me, candidates, start, limit=query.limit, include_unavailable=query.include_unavailable
-    )
+        missing = [r.user_id for r in rows if facts.get(r.user_id, r.updated_at) is None]
+        for i in range(0, len(missing), 500):
+            for r in await s.execute(
+                select(
+                    Profile.user_id,
+                    Profile.updated_at,
+                    Profile.languages,
+                    Profile.topics,
+                    Profile.values,
+                    Profile.style,
+                    Profile.cadence,
+                    Profile.working_hours,
+                ).where(Profile.user_id.in_(missing[i : i + 500]))
+            ):
+                facts.put(
+                    r.user_id,
+                    r.updated_at,
+                    MentorFacts(
+                        languages=tuple(r.languages),
+                        topics=tuple(r.topics),
+                        values=tuple(r.values),
+                        style=r.style,
+                        cadence=r.cadence,
+                        hours=parsed_hours(hours_key(r.working_hours)),
+                    ),
+                )
+        candidates = []
+        for row in rows:
+            f = facts.get(row.user_id, row.updated_at)
+            if f is None:  # changed between the two reads; it will be seen next time
+                continue
+            person = matching.Person(
+                user_id=row.user_id,
+                timezone=row.timezone,
+                languages=f.languages,
+                topics=f.topics,
+                values=f.values,
+                style=f.style,
+                cadence=f.cadence,
+                hours=f.hours,
+            )
+            candidates.append(matching.Mentor(person, row.capacity, int(row.active)))
+        start = hrs.week_start(now)
+        ranked = matching.rank(
+            me, candidates, start, limit=query.limit, include_unavailable=query.include_unavailable
+        )
+        taken = {c.person.user_id: c.active for c in candidates}
+        shown = {
+            user.id: (user, profile)
+            for profile, user in await s.execute(
+                select(Profile, User)
+                .join(User, User.id == Profile.user_id)
+                .where(Profile.user_id.in_([m.mentor_id for m in ranked]))
+            )
+        }
     items = []
     for match in ranked:
-        user, profile, taken = people[match.mentor_id]
+        user, profile = shown[match.mentor_id]
         strip = hrs.best_day_strip(
             viewer.timezone,
             (viewer.timezone, me.hours),
@@ -269,7 +382,7 @@ async def discover(*, db: Database, now: datetime, viewer: User, query: MentorsQ
         )
         items.append(
             MentorMatch(
-                mentor=profile_out(user, profile, taken, now),
+                mentor=profile_out(user, profile, taken[user.id], now),
                 score=match.score,
                 available=match.available,
                 reasons=[_reason(r) for r in match.reasons],

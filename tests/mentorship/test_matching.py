@@ -60,6 +60,9 @@ def test_score_is_within_unit_interval_and_every_component_explained(
     assert {r.component for r in match.reasons} == set(matching.WEIGHTS)
     assert all(0.0 <= r.score <= 1.0 and r.text for r in match.reasons)
     assert abs(sum(matching.WEIGHTS.values()) - 1.0) < 1e-9
+    # Ranking scores everyone without reasons; the number must be the same.
+    quick = score(mentee, Mentor(mentor, capacity, active), overlap, explain=False)
+    assert (quick.score, quick.available) == (match.score, match.available)
 
 
 @settings(max_examples=200, deadline=None)

@@ -236,3 +236,21 @@ async def test_capacity_is_checked_when_accepting(client: Client, another_client
     assert (await act(grace, one, "accept")).status == 200
     resp = await act(grace, two, "accept")
     assert resp.status == 409 and "places are taken" in (await resp.json())["detail"]
+
+
+async def test_discovery_sees_every_profile_change_even_within_one_instant(
+    client: Client, another_client: Any
+) -> None:
+    grace = await mentor(client, topics=["python"])
+    ada = await mentee(await another_client(), topics=["python", "rust"])
+
+    async def topics_reason() -> str:
+        body = await (await ada.client.get("/api/mentors")).json()
+        reason = next(r for r in body["items"][0]["reasons"] if r["component"] == "topics")
+        return str(reason["text"])
+
+    assert "1 of your 2 topics" in await topics_reason()
+    await profile(grace, topics=["python", "rust"])  # the clock has not moved
+    assert "2 of your 2 topics" in await topics_reason()
+    await profile(grace, languages=["de"])
+    assert (await (await ada.client.get("/api/mentors")).json())["items"] == []
