@@ -447,7 +447,9 @@ class BookingParticipant(Base):
     """
 
     __tablename__ = "booking_participants"
-    __table_args__ = (Index("ix_booking_participants_user_id_busy_from", "user_id", "busy_from"),)
+    __table_args__ = (
+        Index("ix_booking_participants_user_id_from_minute", "user_id", "from_minute"),
+    )
 
     booking_id: Mapped[str] = mapped_column(
         ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True
@@ -457,6 +459,12 @@ class BookingParticipant(Base):
     )
     busy_from: Mapped[datetime]
     busy_until: Mapped[datetime]
+    # The same instants as whole minutes since the epoch (padded, then the session
+    # itself), so the slot engine reads them without parsing a date per row.
+    from_minute: Mapped[int] = mapped_column(Integer)
+    until_minute: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
 
 
 class BookingFeedback(Base):

@@ -11,7 +11,7 @@ from server import keys
 from server.core.api import Routes, read_json, read_query
 from server.core.auth import require_user
 from server.core.errors import Problem
-from server.scheduling import service
+from server.scheduling import cache, service
 from server.scheduling.schemas import (
     AgendaIn,
     AvailabilityIn,
@@ -78,11 +78,11 @@ async def get_availability(request: web.Request) -> web.Response:
 async def put_availability(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, AvailabilityIn)
-    return _json(
-        await service.put_availability(
-            db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id, data=data
-        )
+    saved = await service.put_availability(
+        db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id, data=data
     )
+    await cache.changed(request.app, [user.id])
+    return _json(saved)
 
 
 @routes.route(
@@ -112,19 +112,24 @@ async def mentor_availability(request: web.Request) -> web.Response:
     responses={200: SlotsOut},
 )
 async def slots(request: web.Request) -> web.Response:
-    user = await require_user(request)
+    user = await cache.viewer(request)
     query = read_query(request, SlotsQuery)
     ctx = _ctx(request)
-    return _json(
-        await service.find_slots(
-            db=ctx.db,
-            now=ctx.now,
-            sources=ctx.sources,
-            viewer=user,
-            mentor_id=request.match_info["mentor_id"],
-            query=query,
-        )
+    body = await service.slots_answer(
+        cache=request.app[keys.SLOT_CACHE],
+        db=ctx.db,
+        now=ctx.now,
+        sources=ctx.sources,
+        viewer=user,
+        mentor_id=request.match_info["mentor_id"],
+        query=query,
     )
+    return web.Response(body=body, content_type="application/json")
+
+
+async def _changed(request: web.Request, items: list[dict[str, Any]]) -> None:
+    people = {p for b in items for p in (b["mentor"]["id"], b["mentee"]["id"])}
+    await cache.changed(request.app, people)
 
 
 @routes.route(
@@ -144,6 +149,7 @@ async def create_booking(request: web.Request) -> web.Response:
         metrics.bookings.labels(outcome=str(problem.status)).inc()
         raise
     metrics.bookings.labels(outcome="201").inc()
+    await _changed(request, created["items"])
     return _json(created, 201)
 
 
@@ -199,9 +205,9 @@ async def get_booking(request: web.Request) -> web.Response:
 async def reschedule(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, RescheduleIn)
-    return _json(
-        await service.reschedule(_ctx(request), user, request.match_info["booking_id"], data)
-    )
+    moved = await service.reschedule(_ctx(request), user, request.match_info["booking_id"], data)
+    await _changed(request, moved["items"])
+    return _json(moved)
 
 
 @routes.route(
@@ -214,7 +220,9 @@ async def reschedule(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, CancelIn)
-    return _json(await service.cancel(_ctx(request), user, request.match_info["booking_id"], data))
+    gone = await service.cancel(_ctx(request), user, request.match_info["booking_id"], data)
+    await _changed(request, gone["items"])
+    return _json(gone)
 
 
 @routes.route(

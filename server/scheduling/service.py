@@ -10,13 +10,14 @@ those rows refuses the loser of a race even when both checks passed.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +41,7 @@ from server.mentorship.hours import clock_text, parse_clock
 from server.notifications import service as notifications
 from server.scheduling import recurrence as rec
 from server.scheduling import slots as sl
+from server.scheduling.cache import SlotCache
 from server.scheduling.schemas import (
     AgendaIn,
     AvailabilityIn,
@@ -149,18 +151,38 @@ def _plan(user: User, profile: Profile | None, row: Availability | None) -> Plan
     return Plan(user, rules, source, settings, comfort)
 
 
-async def load_plan(s: AsyncSession, user_id: str) -> Plan:
-    row = (
+async def load_plans(
+    s: AsyncSession, *user_ids: str, pair: tuple[str, str] | None = None
+) -> tuple[dict[str, Plan], bool]:
+    """Plans of these people, and whether ``pair`` (mentor, mentee) is an active mentorship."""
+    paired = (
+        select(Mentorship.id)
+        .where(
+            Mentorship.mentor_id == pair[0],
+            Mentorship.mentee_id == pair[1],
+            Mentorship.state == "active",
+        )
+        .exists()
+        if pair is not None
+        else true()
+    )
+    rows = (
         await s.execute(
-            select(User, Profile, Availability)
+            select(User, Profile, Availability, paired)
             .outerjoin(Profile, Profile.user_id == User.id)
             .outerjoin(Availability, Availability.user_id == User.id)
-            .where(User.id == user_id)
+            .where(User.id.in_(list(user_ids)))
         )
-    ).first()
-    if row is None:
+    ).all()
+    plans = {row[0].id: _plan(row[0], row[1], row[2]) for row in rows}
+    return plans, bool(rows and rows[0][3])
+
+
+async def load_plan(s: AsyncSession, user_id: str) -> Plan:
+    found = (await load_plans(s, user_id))[0].get(user_id)
+    if found is None:
         raise NotFound("There is no such person.")
-    return _plan(row[0], row[1], row[2])
+    return found
 
 
 def availability_out(plan: Plan, now: datetime) -> dict[str, Any]:
@@ -246,31 +268,31 @@ async def load_taken(
     hi: datetime,
     exclude: Collection[str] = (),
 ) -> Taken:
+    p = BookingParticipant
+    # One row per booking even when both people are in it (the same minutes twice).
     rows = await s.execute(
         select(
-            BookingParticipant.user_id,
-            BookingParticipant.busy_from,
-            BookingParticipant.busy_until,
-            Booking.start_at,
-            Booking.end_at,
-            Booking.id,
+            p.from_minute,
+            p.until_minute,
+            p.start_minute,
+            p.end_minute,
+            func.max(case((p.user_id == host_id, 1), else_=0)),
         )
-        .join(Booking, Booking.id == BookingParticipant.booking_id)
         .where(
-            BookingParticipant.user_id.in_(list(user_ids)),
-            BookingParticipant.busy_until > lo,
-            BookingParticipant.busy_from < hi,
+            p.user_id.in_(list(user_ids)),
+            p.until_minute > sl.to_minute(lo),
+            p.from_minute < sl.to_minute(hi) + 1,
+            p.booking_id.not_in(list(exclude)) if exclude else true(),
         )
+        .group_by(p.booking_id, p.from_minute, p.until_minute, p.start_minute, p.end_minute)
     )
     taken = Taken([], [], {})
-    for user_id, busy_from, busy_until, start_at, end_at, booking_id in rows:
-        if booking_id in exclude:
-            continue
-        padded = (sl.to_minute(busy_from), sl.to_minute(busy_until))
+    for busy_from, busy_until, start, end, hosts in rows:
+        padded = (busy_from, busy_until)
         taken.padded.append(padded)
-        taken.owners[padded] = (sl.to_minute(start_at), sl.to_minute(end_at))
-        if user_id == host_id:
-            taken.host_sessions.append((sl.to_minute(start_at), sl.to_minute(end_at)))
+        taken.owners[padded] = (start, end)
+        if hosts:
+            taken.host_sessions.append((start, end))
     return taken
 
 
@@ -328,10 +350,13 @@ async def find_slots(
 ) -> dict[str, Any]:
     duration = query.duration
     async with db.read() as s:
-        if viewer.id != mentor_id and not await _active_pair(s, mentor_id, viewer.id):
+        mentee = None if viewer.id == mentor_id else viewer.id
+        plans, paired = await load_plans(
+            s, mentor_id, viewer.id, pair=(mentor_id, viewer.id) if mentee else None
+        )
+        if mentor_id not in plans or not paired:
             raise NotFound(NO_MENTOR)
-        host = await load_plan(s, mentor_id)
-        guest = await load_plan(s, viewer.id) if viewer.id != mentor_id else host
+        host, guest = plans[mentor_id], plans[viewer.id]
         horizon = now + timedelta(days=host.rules.horizon_days)
         if query.start >= horizon or query.end > horizon + timedelta(minutes=1):
             raise Problem(
@@ -369,6 +394,39 @@ async def find_slots(
         "horizon_end": horizon.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "items": [_slot_wire(x) for x in found],
     }
+
+
+async def slots_answer(
+    *,
+    cache: SlotCache,
+    db: Database,
+    now: datetime,
+    sources: Sequence[BusySource],
+    viewer: User,
+    mentor_id: str,
+    query: SlotsQuery,
+) -> bytes:
+    """``find_slots`` as JSON bytes, from the cache while nothing involved has changed."""
+    people = (mentor_id, viewer.id)
+    key = (
+        mentor_id,
+        viewer.id,
+        query.start,
+        query.end,
+        query.duration,
+        query.tz or viewer.timezone,
+        sl.to_minute(now),
+    )
+    found = cache.get(key, people)
+    if found is not None:
+        return found
+    stamp = cache.stamp(people)
+    answer = await find_slots(
+        db=db, now=now, sources=sources, viewer=viewer, mentor_id=mentor_id, query=query
+    )
+    body = json.dumps(answer, separators=(",", ":")).encode()
+    cache.put(key, stamp, body)
+    return body
 
 
 # --- bookings: shaping ------------------------------------------------------------------------
@@ -623,7 +681,16 @@ def _participants(b: Booking, rules: sl.Rules) -> list[BookingParticipant]:
     busy_from = b.start_at - timedelta(minutes=rules.buffer_before)
     busy_until = b.end_at + timedelta(minutes=rules.buffer_after)
     return [
-        BookingParticipant(booking_id=b.id, user_id=u, busy_from=busy_from, busy_until=busy_until)
+        BookingParticipant(
+            booking_id=b.id,
+            user_id=u,
+            busy_from=busy_from,
+            busy_until=busy_until,
+            from_minute=sl.to_minute(busy_from),
+            until_minute=sl.to_minute(busy_until),
+            start_minute=sl.to_minute(b.start_at),
+            end_minute=sl.to_minute(b.end_at),
+        )
         for u in (b.mentor_id, b.mentee_id)
     ]
 

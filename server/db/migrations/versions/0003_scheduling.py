@@ -167,6 +167,10 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("busy_from", server.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("busy_until", server.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("from_minute", sa.Integer(), nullable=False),
+        sa.Column("until_minute", sa.Integer(), nullable=False),
+        sa.Column("start_minute", sa.Integer(), nullable=False),
+        sa.Column("end_minute", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["booking_id"],
             ["bookings.id"],
@@ -182,9 +186,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("booking_id", "user_id", name=op.f("pk_booking_participants")),
     )
     op.create_index(
-        "ix_booking_participants_user_id_busy_from",
+        "ix_booking_participants_user_id_from_minute",
         "booking_participants",
-        ["user_id", "busy_from"],
+        ["user_id", "from_minute"],
         unique=False,
     )
     op.create_table(
@@ -235,7 +239,7 @@ def downgrade() -> None:
     op.drop_index("ix_booking_reminders_sent_at_due_at", table_name="booking_reminders")
     op.drop_index(op.f("ix_booking_reminders_booking_id"), table_name="booking_reminders")
     op.drop_table("booking_reminders")
-    op.drop_index("ix_booking_participants_user_id_busy_from", table_name="booking_participants")
+    op.drop_index("ix_booking_participants_user_id_from_minute", table_name="booking_participants")
     op.drop_table("booking_participants")
     op.drop_table("booking_feedback")
     op.drop_index(op.f("ix_bookings_series_id"), table_name="bookings")
