@@ -21,7 +21,7 @@ from server.ical.http import routes as calendar_routes
 from server.live import service as live
 from server.live.http import routes as live_routes
 from server.mentorship.http import routes as mentorship_routes
-from server.mentorship.service import FactsCache
+from server.mentorship.profiles import FactsCache
 from server.mentorship.sweeper import expiry_sweeper
 from server.notifications.http import routes as notification_routes
 from server.scheduling.http import routes as scheduling_routes

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from server.live.echo import EchoPeers
     from server.live.hub import Hub
     from server.live.rooms import RoomDirectory
-    from server.mentorship.service import FactsCache
+    from server.mentorship.profiles import FactsCache
     from server.scheduling.service import BusySource
     from server.threads.storage import MediaStore
 

@@ -18,7 +18,7 @@ from server.accounts.schemas import SignupIn
 from server.core.bus import MemoryBus
 from server.core.db import Database
 from server.db.models import User
-from server.mentorship import service
+from server.mentorship import profiles, service
 from server.mentorship.schemas import (
     ActionItemIn,
     AgreementIn,
@@ -147,7 +147,7 @@ async def seed_demo(*, database_url: str, now: datetime) -> tuple[DemoPerson, ..
                 ),
             )
             roles = ["mentor", "mentee"] if person.role == "both" else [person.role]
-            await service.put_profile(
+            await profiles.put_profile(
                 db=db,
                 now=now,
                 user_id=user.id,

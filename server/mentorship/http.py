@@ -11,7 +11,7 @@ from aiohttp import web
 from server import keys
 from server.core.api import Handler, Routes, json_response, read_json, read_query
 from server.core.auth import require_user
-from server.mentorship import service
+from server.mentorship import profiles, service
 from server.mentorship.lifecycle import Action
 from server.mentorship.schemas import (
     ActionItemIn,
@@ -42,7 +42,7 @@ PERSON_ACTIONS: Final = tuple(a for a in get_args(Action) if a != "expire")
 )
 async def my_profile(request: web.Request) -> web.Response:
     user = await require_user(request)
-    profile = await service.get_profile(
+    profile = await profiles.get_profile(
         db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id
     )
     return json_response(profile)
@@ -58,7 +58,7 @@ async def my_profile(request: web.Request) -> web.Response:
 async def put_profile(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, ProfileIn)
-    profile = await service.put_profile(
+    profile = await profiles.put_profile(
         db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id, data=data
     )
     return json_response(profile)
@@ -69,7 +69,7 @@ async def put_profile(request: web.Request) -> web.Response:
 )
 async def public_profile(request: web.Request) -> web.Response:
     await require_user(request)
-    profile = await service.get_profile(
+    profile = await profiles.get_profile(
         db=request.app[keys.DB],
         now=request.app[keys.CLOCK].now(),
         user_id=request.match_info["user_id"],
@@ -87,7 +87,7 @@ async def public_profile(request: web.Request) -> web.Response:
 async def mentors(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = read_query(request, MentorsQuery)
-    found = await service.discover(
+    found = await profiles.discover(
         db=request.app[keys.DB],
         now=request.app[keys.CLOCK].now(),
         viewer=user,
