@@ -13,6 +13,7 @@ from tests.e2e.conftest import OpenPage, Watched
 from tests.factories import PASSWORD, unique_email
 
 pytestmark = pytest.mark.browser
+DASH = "\u2013"  # the en dash the pages put between two times
 NINE_TO_FIVE = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
 
 
@@ -147,4 +148,52 @@ async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
     assert "Tuesday 22 December" in mentor_view[2] and "16:00-17:00" in mentor_view[2]
 
     mentee.assert_no_errors()
+    mentor.assert_no_errors()
+
+
+async def test_mentor_sets_hours_on_the_week_grid(open_page: OpenPage) -> None:
+    mentor = await open_page(timezone_id="Asia/Kolkata")
+    await person(
+        mentor,
+        "Asha Kolkata",
+        "Asia/Kolkata",
+        {"roles": ["mentor"], "languages": ["en"], "working_hours": NINE_TO_FIVE, "capacity": 2},
+    )
+    page = mentor.page
+    await mentor.goto("/availability")
+    await expect(page.locator("[data-zone]")).to_have_text("Asia/Kolkata")
+    await expect(page.locator("[data-source]")).to_contain_text("profile's working hours")
+    monday_nine = page.get_by_role("button", name=f"Monday 09:00{DASH}09:30")
+    await expect(monday_nine).to_have_attribute("aria-pressed", "true")
+    # Saturday morning on, Monday's first half hour off.
+    await page.get_by_role("button", name=f"Saturday 10:00{DASH}10:30").click()
+    await page.get_by_role("button", name=f"Saturday 10:30{DASH}11:00").click()
+    await monday_nine.click()
+    await expect(page.locator("[data-summary]")).to_contain_text(f"Sat 10:00{DASH}11:00")
+    await page.get_by_role("button", name="Add a date").click()
+    await page.get_by_label("Date").fill("2026-12-24")
+    await page.get_by_label("Buffer before (minutes)").fill("10")
+    await page.get_by_label("Slots start every").select_option("15")
+    await page.get_by_label("At most sessions a day (empty: no limit)").fill("3")
+    await page.get_by_role("button", name="Save availability").click()
+    await expect(page.locator("[data-saved]")).to_contain_text("Saved")
+
+    saved = await call(mentor, "GET", "/api/me/availability")
+    assert saved["source"] == "saved"
+    assert {"weekday": 0, "start": "09:30", "end": "17:00"} in saved["weekly"]
+    assert {"weekday": 5, "start": "10:00", "end": "11:00"} in saved["weekly"]
+    assert saved["overrides"] == [{"date": "2026-12-24", "windows": []}]
+    assert saved["buffer_before_minutes"] == 10
+    assert saved["slot_step_minutes"] == 15
+    assert saved["max_per_day"] == 3
+
+    # A malformed override is explained next to the dates, and nothing is saved.
+    await page.get_by_role("button", name="Add a date").click()
+    rows = page.locator(".override-row")
+    await rows.nth(1).get_by_label("Date").fill("2026-12-31")
+    await rows.nth(1).get_by_label("Hours that day (empty: day off)").fill("morning")
+    await page.get_by_role("button", name="Save availability").click()
+    await expect(page.locator("[data-error-for=overrides]")).to_contain_text("not a time range")
+    again = await call(mentor, "GET", "/api/me/availability")
+    assert again["overrides"] == [{"date": "2026-12-24", "windows": []}]
     mentor.assert_no_errors()
