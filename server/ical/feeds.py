@@ -18,31 +18,35 @@ import logging
 import os
 import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import partial
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy import delete, or_, select
+from sqlalchemy import String, Text, cast, delete, or_, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import keys
 from server.config import Settings
-from server.core.bus import Event, EventBus, Subscription
+from server.core.bus import Event as BusEvent
+from server.core.bus import EventBus, Subscription
 from server.core.db import Database
 from server.core.errors import NotFound
 from server.core.ids import hash_token, new_id, new_token
 from server.db.models import Booking, BookingSeries, CalendarFeed, User
-from server.ical.render import EventCache, FeedHeader, Piece, feed
+from server.ical.invites import booking_row, series_row
+from server.ical.render import Event, EventCache, FeedHeader, Piece, feed
 from server.ical.sessions import (
     BookingRow,
     Links,
     SeriesRow,
     Who,
-    agenda_texts,
     series_event,
     single_event,
 )
@@ -89,32 +93,51 @@ class FeedFiles:
     def __init__(self, directory: Path, cache_size: int = 256) -> None:
         self.directory = directory
         self._cache: OrderedDict[str, tuple[tuple[int, int, int], Served]] = OrderedDict()
+        self._written: OrderedDict[str, tuple[tuple[int, int, int], bytes]] = OrderedDict()
         self._cache_size = cache_size
 
     def path(self, token_hash: str) -> Path:
         return self.directory / f"{token_hash}.ics"
 
     def write(self, token_hash: str, data: bytes) -> bool:
-        """Replace the file atomically; return False when it already held ``data``."""
+        """Replace the file atomically; return False when it already held ``data``.
+
+        No fsync: a feed is derived data. A file a crash left empty is rewritten when
+        the process starts again (``Feeds.repair``).
+        """
         target = self.path(token_hash)
         try:
-            if target.stat().st_size == len(data) and target.read_bytes() == data:
-                return False
+            st = os.stat(target)
+            if st.st_size == len(data):
+                stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+                known = self._written.get(token_hash)
+                old = known[1] if known is not None and known[0] == stamp else target.read_bytes()
+                if old == data:
+                    return False
         except FileNotFoundError:
             pass
         self.directory.mkdir(parents=True, exist_ok=True)
         temp = self.directory / f".{token_hash}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         with open(temp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(temp, target)
+        st = os.stat(target)
+        self._written[token_hash] = ((st.st_ino, st.st_mtime_ns, st.st_size), data)
+        if len(self._written) > self._cache_size:
+            self._written.popitem(last=False)
         return True
+
+    def damaged(self, token_hash: str) -> bool:
+        try:
+            return os.stat(self.path(token_hash)).st_size == 0
+        except FileNotFoundError:
+            return True
 
     def remove(self, token_hash: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path(token_hash).unlink()
         self._cache.pop(token_hash, None)
+        self._written.pop(token_hash, None)
 
     def read(self, token_hash: str) -> Served | None:
         """The file's bytes with a strong ETag (a hash of the bytes), or None if absent."""
@@ -154,6 +177,12 @@ class FeedBuilder:
         self.links = Links(settings.public_url, host)
 
     async def build(self, user_id: str, now: datetime) -> bytes | None:
+        """The feed's bytes; only sessions whose fingerprint changed are loaded whole.
+
+        The first query reads each session's fingerprint (id, sequence, change time,
+        status, agenda) as raw column values, with no type conversion; sessions whose
+        bytes are cached cost one dictionary look-up.
+        """
         async with self.db.read() as s:
             owner = (
                 await s.execute(
@@ -162,28 +191,15 @@ class FeedBuilder:
             ).first()
             if owner is None:
                 return None
-            rows = (
+            marks = (
                 await s.execute(
-                    select(
-                        Booking.id,
-                        Booking.series_id,
-                        Booking.occurrence_index,
-                        Booking.start_at,
-                        Booking.end_at,
-                        Booking.status,
-                        Booking.sequence,
-                        Booking.agenda,
-                        Booking.created_at,
-                        Booking.updated_at,
-                        Booking.mentor_id,
-                        Booking.mentee_id,
-                    ).where(
+                    FINGERPRINTS.where(
                         or_(Booking.mentor_id == user_id, Booking.mentee_id == user_id),
                         Booking.end_at >= now - HISTORY,
                     )
                 )
             ).all()
-            people_ids = {r.mentor_id for r in rows} | {r.mentee_id for r in rows}
+            people_ids = {m[6] for m in marks} | {m[7] for m in marks}
             people = {
                 p.id: Who(p.id, p.name, p.email, p.timezone)
                 for p in (
@@ -194,41 +210,15 @@ class FeedBuilder:
                     )
                 ).all()
             }
-            series_ids = {r.series_id for r in rows if r.series_id is not None}
-            series = {}
-            if series_ids:
-                for x in (
-                    await s.scalars(select(BookingSeries).where(BookingSeries.id.in_(series_ids)))
-                ).all():
-                    series[x.id] = SeriesRow(
-                        x.id,
-                        "monthly" if x.frequency == "monthly" else "weekly",
-                        x.interval,
-                        x.count,
-                        x.until,
-                        x.timezone,
-                        x.first_start,
-                        x.duration_minutes,
-                        x.created_at,
-                    )
-        bookings = [
-            BookingRow(
-                r.id,
-                r.series_id,
-                r.occurrence_index,
-                r.start_at,
-                r.end_at,
-                r.status,
-                r.sequence,
-                agenda_texts(r.agenda),
-                r.created_at,
-                r.updated_at,
-                r.mentor_id,
-                r.mentee_id,
-            )
-            for r in rows
+            prints = {i: "\x1f".join(astuple(w)) for i, w in people.items()}
+            plan = self._plan(marks, prints)
+            if plan.missing_bookings or plan.missing_series:
+                await self._load(s, plan)
+        plan.order.sort(key=itemgetter(0))
+        pieces = [
+            piece if piece is not None else self.cache.get(key, plan.builders[key])
+            for _, key, piece in plan.order
         ]
-        pieces = self.pieces(bookings, series, people)
         header = FeedHeader(
             name=f"Meridian: {owner.name}",
             timezone=owner.timezone,
@@ -237,48 +227,143 @@ class FeedBuilder:
         )
         return feed(header, pieces)
 
-    def pieces(
-        self,
-        bookings: Sequence[BookingRow],
-        series: dict[str, SeriesRow],
-        people: dict[str, Who],
-    ) -> list[Piece]:
-        out: list[tuple[datetime, str, Piece]] = []
-        grouped: dict[str, list[BookingRow]] = {}
-        for row in bookings:
-            if row.series_id is not None and row.series_id in series:
-                grouped.setdefault(row.series_id, []).append(row)
+    def _plan(self, marks: Sequence[Any], people: dict[str, str]) -> _Plan:
+        plan = _Plan()
+        grouped: dict[str, list[Any]] = {}
+        for m in marks:
+            (
+                booking_id,
+                series_id,
+                start,
+                sequence,
+                updated,
+                status,
+                mentor_id,
+                mentee_id,
+                agenda,
+            ) = m
+            if mentor_id not in people or mentee_id not in people:
                 continue
-            if not row.live:
+            if series_id is not None:
+                grouped.setdefault(series_id, []).append(m)
+                continue
+            if status == "cancelled":
                 continue  # a cancelled single session leaves the feed
-            mentor, mentee = people.get(row.mentor_id), people.get(row.mentee_id)
-            if mentor is None or mentee is None:
-                continue
-            key: tuple[object, ...] = (
+            key = (
                 "b",
-                row.id,
-                row.sequence,
-                row.updated_at,
-                row.agenda,
-                mentor,
-                mentee,
+                booking_id,
+                sequence,
+                updated,
+                status,
+                agenda,
+                people[mentor_id],
+                people[mentee_id],
             )
-            piece = self.cache.get(key, partial(single_event, row, mentor, mentee, self.links))
-            out.append((row.start, row.id, piece))
-        for series_id, rows in grouped.items():
-            if not any(r.live for r in rows):
+            piece = self.cache.peek(key)
+            plan.order.append(((start, booking_id), key, piece))
+            if piece is None:
+                plan.missing_bookings[booking_id] = key
+        for series_id, members in grouped.items():
+            if all(m[5] == "cancelled" for m in members):
                 continue
-            s = series[series_id]
-            mentor, mentee = people.get(rows[0].mentor_id), people.get(rows[0].mentee_id)
-            if mentor is None or mentee is None:
+            first = members[0]
+            state = tuple(sorted((m[0], m[3], m[4], m[5], m[8]) for m in members))
+            series_key: tuple[object, ...] = (
+                "s",
+                series_id,
+                state,
+                people[first[6]],
+                people[first[7]],
+            )
+            piece = self.cache.peek(series_key)
+            plan.order.append(((min(m[2] for m in members), series_id), series_key, piece))
+            if piece is None:
+                plan.missing_series[series_id] = series_key
+        return plan
+
+    async def _load(self, s: AsyncSession, plan: _Plan) -> None:
+        """Whole rows for the sessions whose bytes are not cached, and their builders."""
+        wanted = set(plan.missing_bookings)
+        series: dict[str, SeriesRow] = {}
+        if plan.missing_series:
+            for x in await s.scalars(
+                select(BookingSeries).where(BookingSeries.id.in_(list(plan.missing_series)))
+            ):
+                series[x.id] = series_row(x)
+        rows = list(
+            await s.scalars(
+                select(Booking).where(
+                    or_(
+                        Booking.id.in_(list(wanted)),
+                        Booking.series_id.in_(list(plan.missing_series)),
+                    )
+                )
+            )
+        )
+        people_ids = {r.mentor_id for r in rows} | {r.mentee_id for r in rows}
+        people = {
+            u.id: Who(u.id, u.name, u.email, u.timezone)
+            for u in await s.scalars(select(User).where(User.id.in_(list(people_ids))))
+        }
+        members: dict[str, list[BookingRow]] = {}
+        for r in rows:
+            row = booking_row(r)
+            if r.series_id in plan.missing_series:
+                members.setdefault(r.series_id, []).append(row)
+            if r.id in wanted:
+                plan.builders[plan.missing_bookings[r.id]] = partial(
+                    single_event, row, people[r.mentor_id], people[r.mentee_id], self.links
+                )
+        for series_id, key in plan.missing_series.items():
+            rows_of = members.get(series_id, [])
+            if series_id not in series or not rows_of:
+                plan.order = [o for o in plan.order if o[1] is not key]
                 continue
-            state = tuple(sorted((r.id, r.sequence, r.updated_at, r.status) for r in rows))
-            agendas = tuple(r.agenda for r in rows)
-            key = ("s", s, state, agendas, mentor, mentee)
-            piece = self.cache.get(key, partial(series_event, s, rows, mentor, mentee, self.links))
-            out.append((s.first_start, series_id, piece))
-        out.sort(key=lambda item: (item[0], item[1]))
-        return [p for _, _, p in out]
+            head = rows_of[0]
+            plan.builders[key] = partial(
+                series_event,
+                series[series_id],
+                rows_of,
+                people[head.mentor_id],
+                people[head.mentee_id],
+                self.links,
+            )
+
+
+@dataclass
+class _Plan:
+    order: list[tuple[tuple[Any, str], tuple[object, ...], Piece | None]] = field(
+        default_factory=list
+    )
+    missing_bookings: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    missing_series: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    builders: dict[tuple[object, ...], Callable[[], Event]] = field(
+        default_factory=lambda: _Missing()
+    )
+
+
+class _Missing(dict[tuple[object, ...], Callable[[], Event]]):
+    """Builders of missed keys; a cached key never needs one."""
+
+    def __missing__(self, key: tuple[object, ...]) -> Callable[[], Event]:
+        def cached() -> Event:
+            raise LookupError(f"no builder for {key[:2]}")
+
+        return cached
+
+
+FINGERPRINTS = select(
+    Booking.id,
+    Booking.series_id,
+    type_coerce(Booking.start_at, String),
+    Booking.sequence,
+    type_coerce(Booking.updated_at, String),
+    Booking.status,
+    Booking.mentor_id,
+    Booking.mentee_id,
+    cast(Booking.agenda, Text),
+)
+"""What identifies a session's bytes, read as raw column values (no type conversion)."""
 
 
 # --- the service ------------------------------------------------------------------------
@@ -378,6 +463,15 @@ class Feeds:
                     self.files.remove(h)
             return changed
 
+    async def repair(self, now: datetime) -> int:
+        """Write the feeds whose file is missing or empty (a new disk, a crash)."""
+        async with self.db.read() as s:
+            rows = (await s.execute(select(CalendarFeed.user_id, CalendarFeed.token_hash))).all()
+        users = {user_id for user_id, token_hash in rows if self.files.damaged(token_hash)}
+        for user_id in users:
+            await self.write_files(user_id, now)
+        return len(users)
+
     async def owners(self) -> list[str]:
         async with self.db.read() as s:
             return list(await s.scalars(select(CalendarFeed.user_id).distinct()))
@@ -386,7 +480,7 @@ class Feeds:
 # --- the listener -----------------------------------------------------------------------
 
 
-async def _drain(sub: Subscription, first: Event, seconds: float) -> list[Event]:
+async def _drain(sub: Subscription, first: BusEvent, seconds: float) -> list[BusEvent]:
     """``first`` and whatever else arrives within ``seconds``: one rewrite per person."""
     found = [first]
     loop = asyncio.get_running_loop()
@@ -421,6 +515,8 @@ async def listen(app: web.Application, ready: asyncio.Event) -> None:
             if stack is not None:
                 await stack.aclose()
             stack = fresh
+            if not ready.is_set():
+                await feeds.repair(clock.now())
             ready.set()
             await _rewrite(feeds, pending, clock.now())
             pending.clear()

@@ -321,6 +321,9 @@ class EventCache:
             self._pieces.popitem(last=False)
         return piece
 
+    def peek(self, key: Hashable) -> Piece | None:
+        return self._pieces.get(key)
+
     def __len__(self) -> int:
         return len(self._pieces)
 
