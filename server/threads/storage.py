@@ -125,6 +125,24 @@ class PartFile:
         await asyncio.to_thread(write_all)
         self.offset += len(data)
 
+    async def write_chunks(self, chunks: list[bytes]) -> None:
+        """Append ``chunks`` with as few system calls as possible (no joining copy)."""
+
+        def write_all() -> None:
+            pending = [memoryview(c) for c in chunks]
+            while pending:
+                written = os.writev(self._fd, pending[:1024])
+                while written:
+                    if written >= len(pending[0]):
+                        written -= len(pending[0])
+                        pending.pop(0)
+                    else:
+                        pending[0] = pending[0][written:]
+                        written = 0
+
+        await asyncio.to_thread(write_all)
+        self.offset += sum(len(c) for c in chunks)
+
     async def sync(self) -> None:
         await asyncio.to_thread(os.fsync, self._fd)
 

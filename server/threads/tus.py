@@ -34,6 +34,7 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum"
 OCTETS = "application/offset+octet-stream"
 WRITE_BATCH = 1024 * 1024
+SYNC_BYTES = 64 * 1024 * 1024
 CHECKPOINT_SECONDS = 1.0
 LOCK_WAIT_SECONDS = 3.0
 MAX_METADATA = 4096
@@ -378,57 +379,23 @@ async def _stream(
     over: Problem,
     limits: uploads.Limits,
 ) -> None:
-    app = request.app
-    db = app[keys.DB]
-    metrics = app[keys.METRICS]
     start = upload.received
     await part.start_at(start)
+    receiver = _Receiver(request, upload, part, limits)
     digest = hashlib.sha1(usedforsecurity=False) if checksum is not None else None
-    acked = start
-    last_checkpoint = time.monotonic()
-    pending: asyncio.Task[None] | None = None
-    buffer = bytearray()
     exceeded = False
     failure: BaseException | None = None
-
-    async def flush() -> None:
-        nonlocal pending, buffer
-        if pending is not None:
-            await pending
-            pending = None
-        if buffer:
-            chunk, buffer = buffer, bytearray()
-            pending = asyncio.create_task(part.write(chunk))
-
-    async def checkpoint() -> None:
-        nonlocal acked, last_checkpoint, pending
-        if pending is not None:
-            await pending
-            pending = None
-        if part.offset == acked:
-            return
-        await part.sync()
-        moved = await uploads.acknowledge(
-            db=db, upload=upload, old=acked, new=part.offset, now=_now(request), limits=limits
-        )
-        if not moved:
-            raise _problem(409, "This upload was changed by another request.")
-        acked = part.offset
-        last_checkpoint = time.monotonic()
-
     try:
         received = start
         while True:
-            if digest is None and (buffer or part.offset > acked or pending is not None):
+            if digest is None and receiver.unsynced:
                 # Bytes are waiting to be made durable: do not let a slow or stalled
                 # client keep them from being acknowledged for long.
-                wait = max(0.0, last_checkpoint + CHECKPOINT_SECONDS - time.monotonic())
                 try:
-                    async with asyncio.timeout(wait):
+                    async with asyncio.timeout(receiver.sync_due_in()):
                         data = await request.content.readany()
                 except TimeoutError:
-                    await flush()
-                    await checkpoint()
+                    await receiver.sync_now()
                     continue
             else:
                 data = await request.content.readany()
@@ -439,26 +406,19 @@ async def _stream(
                 data = data[:room]
                 exceeded = True
             received += len(data)
-            metrics.upload_bytes.inc(len(data))
             if digest is not None:
                 digest.update(data)
-            buffer += data
-            if len(buffer) >= WRITE_BATCH:
-                await flush()
-            if digest is None and time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
-                await flush()
-                await checkpoint()
+            await receiver.add(data, sync=digest is None)
             if exceeded:
                 break
-        await flush()
+        await receiver.write_out()
     except Problem:
         raise
     except (asyncio.CancelledError, Exception) as exc:  # the client went away
         failure = exc
     if digest is not None:
-        if pending is not None:
-            with contextlib.suppress(Exception):
-                await pending
+        with contextlib.suppress(Exception):
+            await receiver.write_out()
         if failure is not None or digest.digest() != checksum:
             # Unverified bytes are never acknowledged: back to where this request began.
             await part.discard_after(start)
@@ -471,11 +431,103 @@ async def _stream(
                 title="Checksum Mismatch",
             )
     # Keep whatever arrived intact, even when the client went away mid-request.
-    await asyncio.shield(checkpoint())
+    await asyncio.shield(receiver.sync_now())
     if failure is not None:
-        raise _interrupted(failure, acked)
+        raise _interrupted(failure, receiver.acked)
     if exceeded:
         raise _tus(over)
+
+
+class _Receiver:
+    """Batches received pieces into writes and acknowledges what fsync made durable.
+
+    One write and one fsync may run in worker threads while the next bytes arrive, so
+    the disk writes back while the network delivers. An fsync covers only writes that
+    had finished when it started, and only those are acknowledged.
+    """
+
+    def __init__(
+        self, request: web.Request, upload: Upload, part: PartFile, limits: uploads.Limits
+    ) -> None:
+        self.request = request
+        self.upload = upload
+        self.part = part
+        self.limits = limits
+        self.acked = upload.received
+        self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.writing: asyncio.Task[None] | None = None
+        self.syncing: asyncio.Task[None] | None = None
+        self.synced_at = time.monotonic()
+        self.metrics = request.app[keys.METRICS]
+
+    @property
+    def unsynced(self) -> bool:
+        return bool(self.chunks) or self.writing is not None or self.part.offset > self.acked
+
+    def sync_due_in(self) -> float:
+        return max(0.0, self.synced_at + CHECKPOINT_SECONDS - time.monotonic())
+
+    async def add(self, data: bytes, *, sync: bool) -> None:
+        self.chunks.append(data)
+        self.buffered += len(data)
+        if self.buffered >= WRITE_BATCH:
+            await self._hand_over()
+        if sync and (
+            self.part.offset - self.acked >= SYNC_BYTES
+            or time.monotonic() - self.synced_at >= CHECKPOINT_SECONDS
+        ):
+            self._start_sync()
+
+    async def _hand_over(self) -> None:
+        if self.writing is not None:
+            await self.writing
+            self.writing = None
+        if self.chunks:
+            chunks, self.chunks, self.buffered = self.chunks, [], 0
+            self.metrics.upload_bytes.inc(sum(len(c) for c in chunks))
+            self.writing = asyncio.create_task(self.part.write_chunks(chunks))
+
+    async def write_out(self) -> None:
+        """Every received byte handed to the file (not yet necessarily durable)."""
+        await self._hand_over()
+        if self.writing is not None:
+            await self.writing
+            self.writing = None
+
+    def _start_sync(self) -> None:
+        if self.syncing is not None:
+            if not self.syncing.done():
+                return
+            self.syncing.result()  # surfaces a failed acknowledgement
+        if self.part.offset > self.acked:
+            self.syncing = asyncio.create_task(self._sync(self.part.offset))
+
+    async def _sync(self, target: int) -> None:
+        started = time.monotonic()
+        await self.part.sync()
+        moved = await uploads.acknowledge(
+            db=self.request.app[keys.DB],
+            upload=self.upload,
+            old=self.acked,
+            new=target,
+            now=_now(self.request),
+            limits=self.limits,
+        )
+        if not moved:
+            raise _problem(409, "This upload was changed by another request.")
+        self.acked = target
+        self.synced_at = started
+
+    async def sync_now(self) -> None:
+        """Write out, make durable and acknowledge everything received so far."""
+        await self.write_out()
+        if self.syncing is not None:
+            await self.syncing
+            self.syncing = None
+        if self.part.offset > self.acked:
+            await self._sync(self.part.offset)
+        self.synced_at = time.monotonic()
 
 
 def _interrupted(failure: BaseException, kept: int) -> BaseException:
