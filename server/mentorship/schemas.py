@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
@@ -110,6 +110,14 @@ class MentorsQuery(Strict):
     language: Language | None = None
     limit: int = Field(20, ge=1, le=100)
     include_unavailable: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_absent(cls, data: Any) -> Any:
+        """``?topic=&language=`` (an empty search form) filters by nothing."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
 
 
 class ReasonOut(BaseModel):

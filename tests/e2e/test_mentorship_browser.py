@@ -125,5 +125,20 @@ async def test_mentee_finds_asks_mentor_accepts_both_agree_and_work(open_page: O
     await expect(page.locator("[data-items] li").get_by_role("checkbox")).to_be_checked()
     await mpage.screenshot(path="/tmp/meridian-mentorship.png", full_page=True)
 
+    # The mentee's other pages: the list, the answer, and the mentor's public profile.
+    await mentee.goto("/mentorships")
+    listed = page.locator("[data-mentorship]")
+    await expect(listed).to_contain_text("Your mentor is Grace Hopper")
+    await expect(listed.locator("[data-state]")).to_have_text("Active")
+    await mentee.goto("/notifications")
+    await expect(page.locator("[data-kind='mentorship.active']")).to_contain_text(
+        "Grace Hopper accepted your request"
+    )
+    await expect(page.locator("[data-kind='agreement.in_force']")).to_be_visible()
+    await mentee.goto(f"/people/{grace['id']}")
+    await expect(page.get_by_role("heading", name="Grace Hopper")).to_be_visible()
+    await expect(page.locator("main")).to_contain_text("Compilers and careers")
+    await expect(page.locator("main")).to_contain_text("1 of 2 free")
+
     mentor.assert_no_errors()
     mentee.assert_no_errors()

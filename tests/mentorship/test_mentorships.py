@@ -87,6 +87,8 @@ async def test_discovery_ranks_with_reasons_overlap_and_a_strip(
     assert not next(i for i in everyone["items"] if i["mentor"]["user_id"] == full.id)["available"]
     by_topic = await (await ada.client.get("/api/mentors?topic=Career")).json()
     assert [i["mentor"]["name"] for i in by_topic["items"]] == []
+    blank = await ada.client.get("/api/mentors?topic=&language=&limit=")
+    assert [i["mentor"]["name"] for i in (await blank.json())["items"]] == names
     by_lang = await (await ada.client.get("/api/mentors?language=en-US&limit=1")).json()
     assert [i["mentor"]["user_id"] for i in by_lang["items"]] == [near.id]
     assert far.id != near.id
