@@ -157,3 +157,55 @@ async def test_voice_message_shows_a_waveform_that_seeks(
     await expect(mentee_view.page.get_by_text("And in writing: see you Thursday.")).to_be_visible()
     mentor_view.assert_no_errors()
     mentee_view.assert_no_errors()
+
+
+async def test_recorder_resumes_from_the_servers_offset_after_a_dropped_connection(
+    open_page: OpenPage, app: web.Application
+) -> None:
+    mentor_view = await open_page()
+    mentee_view = await open_page()
+    mentor = await sign_up_in(mentor_view, name="Greta Berlin", timezone="Europe/Berlin")
+    mentee = await sign_up_in(mentee_view, name="Paulo Santos", timezone="America/Sao_Paulo")
+    mentorship_id = await make_mentorship(app, mentor, mentee)
+    page = mentee_view.page
+    patches = 0
+    dropped: list[str] = []
+
+    async def drop_second_answer(route: Any) -> None:
+        # The server stores the second chunk, but its answer never reaches the browser.
+        nonlocal patches
+        if route.request.method != "PATCH":
+            await route.continue_()
+            return
+        patches += 1
+        if patches == 2:
+            response = await route.fetch()
+            dropped.append(response.headers.get("upload-offset", ""))
+            await route.abort("connectionreset")
+            return
+        await route.continue_()
+
+    await page.route("**/api/uploads/*", drop_second_answer)
+    await mentee_view.goto(f"/mentorships/{mentorship_id}/thread")
+    await expect(page.locator("thread-page[data-live=yes]")).to_be_attached()
+    await page.get_by_role("button", name="Record video").click()
+    await expect(page.get_by_role("button", name="Stop and send")).to_be_enabled()
+    await page.wait_for_timeout(4000)
+    assert dropped and int(dropped[0]) > 0
+    await page.get_by_role("button", name="Stop and send").click()
+    message = page.locator("li.kind-video")
+    await expect(message.locator("video")).to_be_attached(timeout=15_000)
+    recorder = page.locator("message-recorder")
+    total = int(await recorder.get_attribute("data-total") or 0)
+    assert total > 0 and await recorder.get_attribute("data-sent") == str(total)
+    # Every recorded byte arrived once: the stored file has the recording's length,
+    # and PyAV read it to the end (a duplicated or missing piece would be refused).
+    listing = await page.context.request.get(
+        mentee_view.base_url + f"/api/mentorships/{mentorship_id}/messages"
+    )
+    media = (await listing.json())["items"][0]["media"]
+    assert media["size"] == total
+    assert media["duration_seconds"] > 2
+    # Chromium logs the aborted request; that is the point of the test.
+    mentee_view.errors = [e for e in mentee_view.errors if "ERR_CONNECTION_RESET" not in e]
+    mentee_view.assert_no_errors()

@@ -152,6 +152,7 @@ class MessageRecorder extends HTMLElement {
     bar.value = sent;
     this.querySelector("[data-sent]").textContent = `${megabytes(sent)} of ${megabytes(total)}`;
     this.dataset.sent = String(sent);
+    this.dataset.total = String(total);
     if (sent === total) this.#status("");
   }
 
