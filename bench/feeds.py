@@ -35,11 +35,11 @@ from server.db.migrate import upgrade
 from server.db.models import Booking, BookingSeries, Mentorship, User
 from server.ical.feeds import Feeds
 
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 EVENTS = 1000
 CHANGES = 30
-ROUNDS = 3
+ROUNDS = 5
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PASSWORD = "bench password 123"
 
@@ -150,7 +150,8 @@ async def regeneration() -> tuple[float, float, float, int]:
             await feeds.write_files(mentor_id, NOW)
             cold = (time.perf_counter() - began) * 1000
             size = sum(len(p.read_bytes()) for p in feeds.files.directory.glob("*.ics"))
-            timings = []
+            timings: list[float] = []
+            cpu_times: list[float] = []
             for n in range(CHANGES):
                 booking_id = singles[n * 7 % len(singles)]
                 async with db.write() as s:
@@ -160,16 +161,17 @@ async def regeneration() -> tuple[float, float, float, int]:
                     booking.end_at += timedelta(minutes=30)
                     booking.sequence += 1
                     booking.updated_at = NOW + timedelta(seconds=n + 1)
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), time.process_time()
                 changed = await feeds.write_files(mentor_id, NOW)
                 timings.append((time.perf_counter() - began) * 1000)
+                cpu_times.append((time.process_time() - cpu) * 1000)
                 assert changed == 1
-            return statistics.median(timings), min(timings), cold, size
+            return statistics.median(timings), statistics.median(cpu_times), cold, size
         finally:
             await db.close()
 
 
-async def not_modified_path() -> tuple[float, float]:
+async def not_modified_path() -> tuple[float, float, float]:
     with meridian() as base, hello_world() as hello:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             signup = {
@@ -188,9 +190,10 @@ async def not_modified_path() -> tuple[float, float]:
         headers = {"If-None-Match": etag}
         await load(hello, requests=300, concurrency=CONCURRENCY)  # warm both up
         await load(base + path, requests=300, concurrency=CONCURRENCY, headers=headers, expect=304)
-        # Alternate the two, three rounds each, so a burst of load elsewhere on a shared
+        # Alternate the two, five rounds each, so a burst of load elsewhere on a shared
         # machine hits both alike; the median round of each is reported.
-        feed_rps, hello_rps = [], []
+        feed_rps: list[float] = []
+        hello_rps: list[float] = []
         for _ in range(ROUNDS):
             reference = await load(hello, requests=REQUESTS, concurrency=CONCURRENCY)
             hello_rps.append(reference.rps)
@@ -202,13 +205,13 @@ async def not_modified_path() -> tuple[float, float]:
                 expect=304,
             )
             feed_rps.append(measured.rps)
-        return statistics.median(feed_rps), statistics.median(hello_rps)
+        ratios = [f / h for f, h in zip(feed_rps, hello_rps, strict=True)]
+        return statistics.median(feed_rps), statistics.median(hello_rps), statistics.median(ratios)
 
 
 async def main() -> None:
     warm, best, cold, size = await regeneration()
-    feed_rps, hello_rps = await not_modified_path()
-    ratio = feed_rps / hello_rps
+    feed_rps, hello_rps, ratio = await not_modified_path()
     report(
         "Calendar feeds",
         [
@@ -217,12 +220,12 @@ async def main() -> None:
                 f"{warm:.1f} ms",
                 "≤ 20 ms",
             ),
-            ("fastest of those rewrites", f"{best:.1f} ms", "—"),
+            ("CPU time of one rewrite, median (this process, all threads)", f"{best:.1f} ms", "—"),
             ("same feed built with no cached event (reference)", f"{cold:.1f} ms", "—"),
             ("feed size", f"{size / 1024:.0f} KiB", "—"),
             ("304 path requests/s", f"{feed_rps:,.0f}", "—"),
             ("aiohttp hello-world requests/s (reference)", f"{hello_rps:,.0f}", "—"),
-            ("304 path / hello-world", f"{ratio:.0%}", "≥ 60 %"),
+            ("304 path / hello-world (median of the rounds' ratios)", f"{ratio:.0%}", "≥ 60 %"),
             (
                 "load average during the run",
                 f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",

@@ -184,13 +184,6 @@ class FeedBuilder:
         bytes are cached cost one dictionary look-up.
         """
         async with self.db.read() as s:
-            owner = (
-                await s.execute(
-                    select(User.id, User.name, User.email, User.timezone).where(User.id == user_id)
-                )
-            ).first()
-            if owner is None:
-                return None
             marks = (
                 await s.execute(
                     FINGERPRINTS.where(
@@ -199,7 +192,7 @@ class FeedBuilder:
                     )
                 )
             ).all()
-            people_ids = {m[6] for m in marks} | {m[7] for m in marks}
+            people_ids = {m[6] for m in marks} | {m[7] for m in marks} | {user_id}
             people = {
                 p.id: Who(p.id, p.name, p.email, p.timezone)
                 for p in (
@@ -210,6 +203,9 @@ class FeedBuilder:
                     )
                 ).all()
             }
+            owner = people.get(user_id)
+            if owner is None:
+                return None
             prints = {i: "\x1f".join(astuple(w)) for i, w in people.items()}
             plan = self._plan(marks, prints)
             if plan.missing_bookings or plan.missing_series:
