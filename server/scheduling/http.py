@@ -113,17 +113,29 @@ async def mentor_availability(request: web.Request) -> web.Response:
 )
 async def slots(request: web.Request) -> web.Response:
     user = await cache.viewer(request)
-    query = read_query(request, SlotsQuery)
-    ctx = _ctx(request)
-    body = await service.slots_answer(
-        cache=request.app[keys.SLOT_CACHE],
-        db=ctx.db,
-        now=ctx.now,
-        sources=ctx.sources,
-        viewer=user,
-        mentor_id=request.match_info["mentor_id"],
-        query=query,
-    )
+    app = request.app
+    mentor_id = request.match_info["mentor_id"]
+    now = app[keys.CLOCK].now()
+    answers = app[keys.SLOT_CACHE]
+    # The same question in the same minute, nothing changed since: the same answer,
+    # before any parsing.
+    key = (mentor_id, user.id, user.timezone, request.query_string, now.timestamp() // 60)
+    people = (mentor_id, user.id)
+    body = answers.get(key, people)
+    if body is None:
+        query = read_query(request, SlotsQuery)
+        stamp = answers.stamp(people)
+        sources: list[service.BusySource] = app[keys.BUSY_SOURCES]
+        found = await service.find_slots(
+            db=app[keys.DB],
+            now=now,
+            sources=sources,
+            viewer=user,
+            mentor_id=mentor_id,
+            query=query,
+        )
+        body = json.dumps(found, separators=(",", ":")).encode()
+        answers.put(key, stamp, body)
     return web.Response(body=body, content_type="application/json")
 
 

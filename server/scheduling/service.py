@@ -10,7 +10,6 @@ those rows refuses the loser of a race even when both checks passed.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -41,7 +40,6 @@ from server.mentorship.hours import clock_text, parse_clock
 from server.notifications import service as notifications
 from server.scheduling import recurrence as rec
 from server.scheduling import slots as sl
-from server.scheduling.cache import SlotCache
 from server.scheduling.schemas import (
     AgendaIn,
     AvailabilityIn,
@@ -394,39 +392,6 @@ async def find_slots(
         "horizon_end": horizon.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "items": [_slot_wire(x) for x in found],
     }
-
-
-async def slots_answer(
-    *,
-    cache: SlotCache,
-    db: Database,
-    now: datetime,
-    sources: Sequence[BusySource],
-    viewer: User,
-    mentor_id: str,
-    query: SlotsQuery,
-) -> bytes:
-    """``find_slots`` as JSON bytes, from the cache while nothing involved has changed."""
-    people = (mentor_id, viewer.id)
-    key = (
-        mentor_id,
-        viewer.id,
-        query.start,
-        query.end,
-        query.duration,
-        query.tz or viewer.timezone,
-        sl.to_minute(now),
-    )
-    found = cache.get(key, people)
-    if found is not None:
-        return found
-    stamp = cache.stamp(people)
-    answer = await find_slots(
-        db=db, now=now, sources=sources, viewer=viewer, mentor_id=mentor_id, query=query
-    )
-    body = json.dumps(answer, separators=(",", ":")).encode()
-    cache.put(key, stamp, body)
-    return body
 
 
 # --- bookings: shaping ------------------------------------------------------------------------
