@@ -197,3 +197,42 @@ async def test_mentor_sets_hours_on_the_week_grid(open_page: OpenPage) -> None:
     again = await call(mentor, "GET", "/api/me/availability")
     assert again["overrides"] == [{"date": "2026-12-24", "windows": []}]
     mentor.assert_no_errors()
+
+
+async def test_booking_page_warns_the_mentee_of_a_dst_shift(open_page: OpenPage) -> None:
+    mentor = await open_page(timezone_id="Europe/Berlin")
+    mentee = await open_page(timezone_id="America/New_York")
+    evenings = [{"weekday": 0, "start": "17:00", "end": "20:00"}]
+    mentor_id = await person(
+        mentor,
+        "Greta Berlin",
+        "Europe/Berlin",
+        {"roles": ["mentor"], "languages": ["en"], "working_hours": evenings, "capacity": 3},
+    )
+    await call(
+        mentor,
+        "PUT",
+        "/api/me/availability",
+        {"weekly": evenings, "notice_minutes": 0, "horizon_days": 365},
+    )
+    await person(mentee, "Nora York", "America/New_York", {"roles": ["mentee"]})
+    asked = await call(
+        mentee, "POST", "/api/mentorships", {"mentor_id": mentor_id, "goals": ["Lead a team"]}
+    )
+    await call(mentor, "POST", f"/api/mentorships/{asked['id']}/accept", {})
+
+    page = mentee.page
+    await mentee.goto(f"/mentorships/{asked['id']}/book?from=2027-03-01")
+    slot = page.locator('[data-slots] [data-start="2027-03-01T17:00:00Z"]')
+    await expect(slot).to_contain_text("12:00")
+    await expect(slot).to_contain_text("18:00 in Berlin")
+    await slot.click()
+    await page.get_by_label("Repeat as a series").check()
+    await page.get_by_label("Number of sessions").fill("6")
+    await expect(page.locator("[data-occurrence]")).to_have_count(6)
+    notice = page.locator("[data-dst-notice]")
+    await expect(notice).to_contain_text("13:00 instead of 12:00 your time")
+    await expect(notice).to_contain_text("12:00 instead of 13:00 your time")
+    await expect(page.locator("[data-occurrence='2']")).to_contain_text("13:00")
+    mentee.assert_no_errors()
+    mentor.assert_no_errors()

@@ -3,6 +3,7 @@
  * mentor's local time beside each (times outside either person's working hours are
  * shaded), the agreement's cadence proposed as a series, a preview of every occurrence
  * with a notice where daylight saving moves the viewer's time, then POST /api/bookings.
+ * `?from=YYYY-MM-DD` opens the week starting that day.
  */
 import { api, ApiError } from "../../lib/api.js";
 import { html, render } from "../../lib/html.js";
@@ -90,7 +91,8 @@ class BookingPage extends HTMLElement {
     }
     if (!this.isConnected) return;
     this.#zone = this.#me.timezone;
-    this.#firstDay = todayIn(this.#zone);
+    const from = this.query?.get("from");
+    this.#firstDay = from && /^\d{4}-\d{2}-\d{2}$/.test(from) ? from : todayIn(this.#zone);
     this.#show();
     await this.#loadSlots();
   }
