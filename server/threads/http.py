@@ -66,6 +66,7 @@ async def post_message(request: web.Request) -> web.Response:
         user=user,
         mentorship_id=mentorship_id,
         data=data,
+        settings=app[keys.SETTINGS],
     )
     return json_response(out, status=201)
 

@@ -10,13 +10,17 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
+import aiosmtplib
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.config import Settings
 from server.core.bus import EventBus
 from server.core.db import Database
 from server.core.errors import Conflict, Forbidden, NotFound, Problem, field_error
@@ -169,7 +173,14 @@ async def _unread(s: AsyncSession, user_id: str, mentorship_id: str) -> int:
 
 
 async def post_message(
-    *, db: Database, bus: EventBus, now: datetime, user: User, mentorship_id: str, data: MessageIn
+    *,
+    db: Database,
+    bus: EventBus,
+    now: datetime,
+    user: User,
+    mentorship_id: str,
+    data: MessageIn,
+    settings: Settings | None = None,
 ) -> MessageOut:
     async with db.write() as s:
         mentorship = await _mentorship(s, mentorship_id, user.id)
@@ -210,7 +221,7 @@ async def post_message(
         channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
     )
     if due <= now:
-        await deliver_due_notices(db=db, bus=bus, now=now, only=[notice.id])
+        await deliver_due_notices(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
     return out
 
 
@@ -435,9 +446,18 @@ async def unread_counts(*, db: Database, user_id: str) -> list[ThreadUnread]:
 
 
 async def deliver_due_notices(
-    *, db: Database, bus: EventBus, now: datetime, only: Sequence[str] | None = None
+    *,
+    db: Database,
+    bus: EventBus,
+    now: datetime,
+    only: Sequence[str] | None = None,
+    settings: Settings | None = None,
 ) -> int:
-    """Turn each due notice into an in-app notification, exactly once across processes."""
+    """Turn each due notice into an in-app notification, exactly once across processes.
+
+    The claim and the notification commit together; the email (when SMTP is set up)
+    follows the commit, so a crash between the two can cost an email, never double it.
+    """
     async with db.read() as s:
         query = select(MessageNotice.id).where(
             MessageNotice.delivered_at.is_(None), MessageNotice.due_at <= now
@@ -448,6 +468,7 @@ async def deliver_due_notices(
     delivered = 0
     for notice_id in due:
         note = None
+        mail: _Mail | None = None
         async with db.write() as s:
             claimed = await s.execute(
                 update(MessageNotice)
@@ -467,7 +488,14 @@ async def deliver_due_notices(
             if row is None:
                 continue
             notice, message, author = row
-            if message.removed_at is None:
+            recipient = await s.get(User, notice.user_id)
+            if message.removed_at is None and recipient is not None:
+                mail = _Mail(
+                    to=recipient.email,
+                    subject=_title(author.name, message.kind),
+                    body=_preview(message),
+                    link=f"/mentorships/{message.mentorship_id}/thread",
+                )
                 note = notifications.stage(
                     s,
                     now=now,
@@ -481,7 +509,40 @@ async def deliver_due_notices(
         if note is not None:
             delivered += 1
             await notifications.announce(bus, [note])
+            if mail is not None and settings is not None and settings.smtp_host:
+                await _send_email(settings, mail)
     return delivered
+
+
+@dataclass(frozen=True, slots=True)
+class _Mail:
+    to: str
+    subject: str
+    body: str
+    link: str
+
+
+async def _send_email(settings: Settings, mail: _Mail) -> bool:
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    text = (mail.body + "\n\n") if mail.body else ""
+    message.set_content(f"{text}Open the thread: {settings.public_url}{mail.link}\n")
+    try:
+        await aiosmtplib.send(
+            message,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            start_tls=settings.smtp_starttls,
+            timeout=20,
+        )
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        log.warning("could not email a message notice to %s: %s", mail.to.split("@")[-1], exc)
+        return False
+    return True
 
 
 def _title(name: str, kind: str) -> str:

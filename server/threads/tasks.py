@@ -55,7 +55,9 @@ async def run_due_work(app: web.Application, *, sweep: bool = True) -> None:
     """One pass: deliver due notifications; with ``sweep``, expire uploads and old media."""
     db = app[keys.DB]
     now = app[keys.CLOCK].now()
-    await thread_service.deliver_due_notices(db=db, bus=app[keys.BUS], now=now)
+    await thread_service.deliver_due_notices(
+        db=db, bus=app[keys.BUS], now=now, settings=app[keys.SETTINGS]
+    )
     if sweep:
         store = app[keys.MEDIA_STORE]
         await uploads.sweep(db=db, store=store, now=now)

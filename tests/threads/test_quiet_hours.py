@@ -21,6 +21,7 @@ from server.mentorship.hours import WeeklyInterval
 from server.threads import quiet, tasks
 from server.threads.tasks import run_due_work
 from tests.factories import sign_up
+from tests.scheduling.test_reminders import SmtpSink
 from tests.threads.conftest import Pair, make_mentorship, set_working_hours
 
 Client = TestClient[web.Request, web.Application]
@@ -180,3 +181,42 @@ async def test_background_task_delivers_without_being_asked(
             break
         await asyncio.sleep(0.05)
     assert len(await _notes(client, mentor.id)) == 1
+
+
+async def test_email_follows_the_in_app_notice_in_working_hours(
+    aiohttp_client: Callable[..., Any],
+    make_settings: Callable[..., Settings],
+    sqlite_url: str,
+) -> None:
+    sink = SmtpSink()
+    smtp = await asyncio.start_server(sink.handle, "127.0.0.1", 0)
+    sink.port = smtp.sockets[0].getsockname()[1]
+    try:
+        settings = make_settings(
+            sqlite_url, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_starttls=False
+        )
+        clock = FrozenClock(utc(2026, 11, 25, 22, 30))
+        client: Client = await aiohttp_client(create_app(settings, clock=clock))
+        other: Client = await aiohttp_client(client.server)
+        mentor = await sign_up(client, name="Greta Berlin")
+        mentee = await sign_up(other, name="Paulo Santos")
+        mentorship_id = await make_mentorship(client.app, mentor, mentee)
+        await set_working_hours(client.app, mentor, OFFICE, clock.now())
+        await other.post(
+            f"/api/mentorships/{mentorship_id}/messages",
+            json={"kind": "text", "body": "Can we move Thursday?"},
+        )
+        await run_due_work(client.app, sweep=False)
+        assert sink.messages == []
+        clock.set(utc(2026, 11, 26, 8, 0))
+        await run_due_work(client.app, sweep=False)
+        await run_due_work(client.app, sweep=False)
+        assert len(sink.messages) == 1
+        mail = sink.messages[0]
+        assert mail["To"] == mentor.email
+        assert mail["Subject"] == "Paulo Santos sent you a message"
+        text = mail.get_payload(decode=True).decode()
+        assert "Can we move Thursday?" in text
+        assert f"/mentorships/{mentorship_id}/thread" in text
+    finally:
+        smtp.close()
