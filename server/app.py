@@ -24,6 +24,7 @@ from server.mentorship.http import routes as mentorship_routes
 from server.mentorship.profiles import FactsCache
 from server.mentorship.sweeper import expiry_sweeper
 from server.notifications.http import routes as notification_routes
+from server.notifications.stream import Streams, close_streams
 from server.scheduling.http import routes as scheduling_routes
 from server.scheduling.reminders import reminder_task
 from server.threads.http import routes as thread_routes
@@ -54,6 +55,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.WEBSOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.extend([database, event_bus, rate_limiter])
     app[keys.MENTOR_FACTS] = FactsCache()
+    app[keys.NOTIFICATION_STREAMS] = Streams()
+    app.on_shutdown.append(close_streams)
     app.cleanup_ctx.append(expiry_sweeper)
     app.cleanup_ctx.append(thread_tasks)
     app.cleanup_ctx.extend([feeds.feed_context, busy_service.busy_context])

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from server.live.hub import Hub
     from server.live.rooms import RoomDirectory
     from server.mentorship.profiles import FactsCache
+    from server.notifications.stream import Streams
     from server.scheduling.service import BusySource
     from server.threads.storage import MediaStore
 
@@ -38,3 +39,4 @@ FEEDS: Final[web.AppKey[Feeds]] = web.AppKey("calendar_feeds")
 BUSY_CALENDARS: Final[web.AppKey[BusyCalendars]] = web.AppKey("busy_calendars")
 BUSY_SOURCES: Final[web.AppKey[list[BusySource]]] = web.AppKey("busy_sources")
 MENTOR_FACTS: Final[web.AppKey[FactsCache]] = web.AppKey("mentor_facts")
+NOTIFICATION_STREAMS: Final[web.AppKey[Streams]] = web.AppKey("notification_streams")

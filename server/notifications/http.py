@@ -7,7 +7,7 @@ from aiohttp import web
 from server import keys
 from server.core.api import Routes, json_response, read_json, read_query
 from server.core.auth import require_user
-from server.notifications import service
+from server.notifications import service, stream
 from server.notifications.schemas import (
     NotificationList,
     NotificationsQuery,
@@ -54,3 +54,15 @@ async def mark_read(request: web.Request) -> web.Response:
         ids=data.ids,
     )
     return json_response(ReadOut(marked=marked, unread_count=left))
+
+
+@routes.route(
+    "GET",
+    "/api/notifications/events",
+    summary="Live notifications for this person as Server-Sent Events",
+    responses={200: "text/event-stream"},
+)
+async def events(request: web.Request) -> web.StreamResponse:
+    user = await require_user(request)
+    streams = request.app.get(keys.NOTIFICATION_STREAMS) or stream.Streams()
+    return await stream.serve(request, bus=request.app[keys.BUS], streams=streams, user_id=user.id)

@@ -13,6 +13,7 @@ import {
   stateBadge,
   stylesheet,
 } from "../../lib/mentoring.js";
+import { onNotice } from "../../lib/notices.js";
 import { session } from "../../lib/session.js";
 import { formatInstant } from "../../lib/time.js";
 
@@ -24,6 +25,7 @@ class MentorshipPage extends HTMLElement {
   #abort = null;
   #m = null;
   #items = [];
+  #stopNotices = null;
 
   connectedCallback() {
     this.#abort = new AbortController();
@@ -32,11 +34,24 @@ class MentorshipPage extends HTMLElement {
     this.addEventListener("submit", (event) => this.#onSubmit(event), { signal });
     this.addEventListener("click", (event) => this.#onClick(event), { signal });
     this.addEventListener("change", (event) => this.#onChange(event), { signal });
+    this.#stopNotices = onNotice((event) => {
+      // The other side answered, proposed or confirmed: show it without a reload,
+      // unless the person is in the middle of typing.
+      if (event.notification?.data?.mentorship_id !== this.params.id) return;
+      if (this.querySelector("form[aria-busy]") || this.#typing()) return;
+      this.#load();
+    });
     this.#load();
   }
 
   disconnectedCallback() {
     this.#abort?.abort();
+    this.#stopNotices?.();
+  }
+
+  #typing() {
+    const active = document.activeElement;
+    return Boolean(active && this.contains(active) && active.matches("input:not([type=checkbox]), textarea, select") && active.value);
   }
 
   get #base() {

@@ -2,11 +2,13 @@
 import { api } from "../../lib/api.js";
 import { html, render } from "../../lib/html.js";
 import { stylesheet } from "../../lib/mentoring.js";
+import { onNotice } from "../../lib/notices.js";
 import { session } from "../../lib/session.js";
 import { formatInstant } from "../../lib/time.js";
 
 class NotificationsPage extends HTMLElement {
   #abort = null;
+  #stopNotices = null;
 
   connectedCallback() {
     this.#abort = new AbortController();
@@ -31,11 +33,13 @@ class NotificationsPage extends HTMLElement {
       },
       { signal },
     );
+    this.#stopNotices = onNotice(() => this.#load());
     this.#load();
   }
 
   disconnectedCallback() {
     this.#abort?.abort();
+    this.#stopNotices?.();
   }
 
   async #load() {

@@ -1,0 +1,75 @@
+"""Open pages receive notifications live as Server-Sent Events, and shutdown ends them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from server import keys
+from tests.mentorship.helpers import ask, mentee, mentor
+
+Client = TestClient[Any, Any]
+
+
+async def read_event(resp: Any) -> tuple[str, dict[str, Any]]:
+    """The next `event:`/`data:` pair, skipping comments and the retry hint."""
+    kind = ""
+    while True:
+        line = (await asyncio.wait_for(resp.content.readline(), 5)).decode()
+        if line.startswith("event: "):
+            kind = line.removeprefix("event: ").strip()
+        elif line.startswith("data: "):
+            return kind, json.loads(line.removeprefix("data: "))
+
+
+async def wait_connected(resp: Any) -> None:
+    while (await asyncio.wait_for(resp.content.readline(), 5)).decode() != ": connected\n":
+        pass
+    assert await resp.content.readline() == b"\n"
+
+
+async def test_a_request_reaches_the_mentors_open_page(client: Client, another_client: Any) -> None:
+    grace = await mentor(client)
+    ada = await mentee(await another_client())
+    resp = await grace.client.get("/api/notifications/events")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "text/event-stream"
+    await wait_connected(resp)
+    created = await ask(ada, grace)
+    kind, data = await read_event(resp)
+    assert kind == "notification"
+    assert data["notification"]["kind"] == "mentorship.requested"
+    assert data["notification"]["data"]["mentorship_id"] == created["id"]
+
+    read = await grace.client.post("/api/notifications/read", json={})
+    assert (await read.json())["marked"] == 1
+    kind, data = await read_event(resp)
+    assert (kind, data["unread_count"]) == ("notifications-read", 0)
+
+    # Shutdown ends the stream at once instead of waiting for the timeout.
+    await client.app[keys.NOTIFICATION_STREAMS].close()  # type: ignore[index]
+    assert (await asyncio.wait_for(resp.content.read(), 5)).strip() == b""
+    assert client.app[keys.NOTIFICATION_STREAMS].open == 0  # type: ignore[index]
+    resp.close()
+
+
+async def test_others_notifications_are_not_streamed(client: Client, another_client: Any) -> None:
+    grace = await mentor(client)
+    ada = await mentee(await another_client())
+    resp = await ada.client.get("/api/notifications/events")
+    await wait_connected(resp)
+    await ask(ada, grace)  # notifies Grace, not Ada
+    try:
+        line = await asyncio.wait_for(resp.content.readline(), 0.5)
+        raise AssertionError(f"Ada received {line!r}")
+    except TimeoutError:
+        pass
+    resp.close()
+
+
+async def test_signed_out_stream_is_401(client: Client) -> None:
+    resp = await client.get("/api/notifications/events")
+    assert resp.status == 401
