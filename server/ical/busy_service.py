@@ -14,7 +14,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ from server.core.errors import NotFound, field_error
 from server.core.ids import new_id
 from server.db.models import BusyCalendar, BusyInterval, User
 from server.ical.busy import BusyCalendarError, Interval, busy_intervals, parse_calendar
+from server.scheduling import cache as slot_cache
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,12 @@ class BusyCalendars:
         self.allow_private = settings.environment != "production"
         self._http: aiohttp.ClientSession | None = None
         self.wake = asyncio.Event()
+        self.on_change: Callable[[str], Awaitable[None]] | None = None
+        """Told whose imported busy time changed (the slot engine drops cached answers)."""
+
+    async def _changed(self, user_id: str) -> None:
+        if self.on_change is not None:
+            await self.on_change(user_id)
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(
@@ -187,6 +194,7 @@ class BusyCalendars:
             s.add(row)
             await s.flush()
             s.add_all(_interval_rows(row.id, user_id, intervals))
+        await self._changed(user_id)
         return row
 
     def _read(self, data: bytes, zone: str, now: datetime) -> tuple[list[Interval], str]:
@@ -231,6 +239,8 @@ class BusyCalendars:
             if intervals is not None:
                 await s.execute(delete(BusyInterval).where(BusyInterval.calendar_id == row.id))
                 s.add_all(_interval_rows(row.id, row.user_id, intervals))
+        if intervals is not None:
+            await self._changed(row.user_id)
         async with self.db.read() as s:
             fresh = await s.get(BusyCalendar, row.id)
         if fresh is None:
@@ -263,6 +273,7 @@ class BusyCalendars:
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound("There is no such calendar.")
+        await self._changed(user_id)
 
     # --- polling --------------------------------------------------------------------
 
@@ -367,6 +378,12 @@ async def busy_context(app: web.Application) -> AsyncIterator[None]:
     sources = app.get(keys.BUSY_SOURCES)
     if sources is not None:
         sources.append(imported)
+    if keys.SLOT_CACHE in app:
+
+        async def changed(user_id: str) -> None:
+            await slot_cache.changed(app, [user_id])
+
+        service.on_change = changed
     task = asyncio.create_task(service.poll_forever(), name="busy-calendar-poller")
     yield
     task.cancel()
