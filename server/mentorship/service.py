@@ -444,7 +444,7 @@ async def act(
             raise Conflict(str(exc), extra={"state": state}) from None
         except NotYourMove as exc:
             raise Forbidden(str(exc), extra={"state": state}) from None
-        if action == "accept" or action == "resume":
+        if action == "accept":  # paused mentorships keep their place, so resume needs none
             profile = await s.scalar(
                 select(Profile).where(Profile.user_id == m.mentor_id).with_for_update()
             )

@@ -256,3 +256,17 @@ async def test_discovery_sees_every_profile_change_even_within_one_instant(
     assert "2 of your 2 topics" in await topics_reason()
     await profile(grace, languages=["de"])
     assert (await (await ada.client.get("/api/mentors")).json())["items"] == []
+
+
+async def test_a_paused_mentorship_keeps_its_place(client: Client, another_client: Any) -> None:
+    grace = await mentor(client, capacity=1)
+    ada = await mentee(await another_client())
+    bob = await mentee(await another_client(), name="Bob Example")
+    mid = (await ask(ada, grace))["id"]
+    assert (await act(grace, mid, "accept")).status == 200
+    assert (await act(ada, mid, "pause")).status == 200
+    resp = await bob.client.post("/api/mentorships", json={"mentor_id": grace.id, "goals": ["x"]})
+    assert resp.status == 409
+    resp = await act(grace, mid, "resume")
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["state"] == "active"
