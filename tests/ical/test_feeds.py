@@ -313,3 +313,34 @@ async def test_the_token_never_reaches_a_log_line(
     for record in caplog.records:
         assert token not in record.getMessage()
         assert token not in str(record.args)
+
+
+async def test_name_and_agenda_changes_reach_the_feeds(
+    client: Client, another_client: Callable[[], Any]
+) -> None:
+    mentor, mentee = await people(client, another_client)
+    feed = await new_feed(mentee)
+    booking = await book(client.app, mentor.id, mentee.id, START)
+
+    async def listed() -> bool:
+        return len(await events_in(client, feed)) == 1
+
+    await eventually(listed)
+    resp = await mentor.client.patch("/api/me", json={"name": "Maria Mentora"})
+    assert resp.status == 200
+
+    async def renamed() -> bool:
+        (event,) = await events_in(client, feed)
+        return bool(event["ORGANIZER"].params["CN"] == "Maria Mentora")
+
+    await eventually(renamed)
+    resp = await mentee.client.put(
+        f"/api/bookings/{booking}/agenda", json={"items": [{"text": "Salary negotiation"}]}
+    )
+    assert resp.status == 200, await resp.text()
+
+    async def agenda() -> bool:
+        (event,) = await events_in(client, feed)
+        return "Salary negotiation" in str(event["DESCRIPTION"])
+
+    await eventually(agenda)
