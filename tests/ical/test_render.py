@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import recurring_ical_events
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.ical.render import (
     EventCache,
@@ -285,3 +287,15 @@ def test_uid_stable_and_sequence_increasing_across_updates() -> None:
         sequences.append(int(parsed["SEQUENCE"]))
     assert len(uids) == 1
     assert sequences == sorted(sequences) and len(set(sequences)) == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=400))
+def test_any_text_folds_within_75_octets_and_reads_back_unchanged(text: str) -> None:
+    data = invitation(event(description=text or "x", summary=text[:200] or "x"), now=NOW)
+    assert all(len(line) <= 75 for line in physical_lines(data))
+    (parsed,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    expected = re.sub(
+        r"[\x00-\x08\x0b-\x1f\x7f]", "", (text or "x").replace("\r\n", "\n").replace("\r", "\n")
+    )
+    assert str(parsed["DESCRIPTION"]) == expected
