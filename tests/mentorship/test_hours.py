@@ -148,3 +148,29 @@ def test_bad_clock_text_is_refused(text: str) -> None:
 def test_clock_text_round_trips() -> None:
     assert [parse_clock(t) for t in ("00:00", "09:30", "24:00")] == [0, 570, 1440]
     assert hrs.clock_text(570) == "09:30"
+
+
+def test_the_strip_shows_the_first_day_with_the_most_shared_hours_in_the_viewers_time() -> None:
+    # Saturday 2026-03-28: Berlin changes to summer time overnight, New York already has.
+    now = datetime(2026, 3, 28, 12, tzinfo=UTC)
+    strip = hrs.best_day_strip(
+        "Europe/Berlin",
+        ("Europe/Berlin", NINE_TO_FIVE),
+        ("America/New_York", NINE_TO_FIVE),
+        now,
+    )
+    assert strip.day.isoformat() == "2026-03-30"
+    assert strip.mine == [(9 * 60, 17 * 60)]
+    assert strip.theirs == [(15 * 60, 23 * 60)]
+    assert strip.both == [(15 * 60, 17 * 60)]
+
+
+def test_the_strip_of_a_day_without_overlap_says_so() -> None:
+    strip = hrs.best_day_strip(
+        "Asia/Tokyo",
+        ("Asia/Tokyo", [WeeklyInterval(d, 9 * 60, 12 * 60) for d in range(7)]),
+        ("America/Los_Angeles", [WeeklyInterval(d, 9 * 60, 12 * 60) for d in range(7)]),
+        datetime(2026, 11, 25, 12, tzinfo=UTC),
+    )
+    assert strip.both == []
+    assert strip.day.isoformat() == "2026-11-26"
