@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from server import keys
 from server.core.clock import FrozenClock
 from server.db.models import Message, MessageSeen, Upload
+from server.threads import uploads
 from tests.factories import Person, sign_up
 from tests.threads.conftest import Pair, make_mentorship, upload_file
 
@@ -262,3 +263,23 @@ async def test_outsider_learns_nothing(
         upload = await s.get(Upload, pending)
         assert upload is not None and upload.state == "complete"
         assert await s.scalar(select(func.count()).select_from(MessageSeen)) == 0
+
+
+async def test_recordings_never_sent_expire_but_sent_ones_stay(
+    pair: Pair, samples: dict[str, Path], clock: FrozenClock
+) -> None:
+    app = pair.mentee.client.app
+    store = app[keys.MEDIA_STORE]
+    sent = await send_recording(pair.mentee, pair.mentorship_id, samples["audio.ogg"], "audio")
+    forgotten = await upload_file(pair.mentee.client, samples["audio.m4a"].read_bytes())
+    assert len(list(store.media_dir.iterdir())) == 2
+    later = clock.now() + timedelta(hours=app[keys.SETTINGS].upload_expiry_hours, seconds=1)
+    swept = await uploads.sweep(db=app[keys.DB], store=store, now=later)
+    assert swept == 1
+    remaining = list(store.media_dir.iterdir())
+    assert [p.name for p in remaining] == [sent["media"]["id"] + ".ogg"]
+    async with app[keys.DB].read() as s:
+        upload = await s.get(Upload, forgotten)
+        assert upload is not None and upload.state == "expired"
+    resp = await post(pair.mentee, pair.mentorship_id, kind="audio", upload_id=forgotten)
+    assert resp.status == 422
