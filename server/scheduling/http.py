@@ -11,7 +11,7 @@ from server import keys
 from server.core.api import Routes, read_json, read_query
 from server.core.auth import require_user
 from server.core.errors import Problem
-from server.scheduling import cache, service
+from server.scheduling import availability, cache, service, sessions
 from server.scheduling.schemas import (
     AgendaIn,
     AvailabilityIn,
@@ -62,7 +62,7 @@ def _ctx(request: web.Request) -> service.Context:
 async def get_availability(request: web.Request) -> web.Response:
     user = await require_user(request)
     return _json(
-        await service.get_availability(
+        await availability.get_availability(
             db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id
         )
     )
@@ -78,7 +78,7 @@ async def get_availability(request: web.Request) -> web.Response:
 async def put_availability(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, AvailabilityIn)
-    saved = await service.put_availability(
+    saved = await availability.put_availability(
         db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id, data=data
     )
     await cache.changed(request.app, [user.id])
@@ -95,7 +95,7 @@ async def mentor_availability(request: web.Request) -> web.Response:
     user = await require_user(request)
     mentor_id = request.match_info["mentor_id"]
     return _json(
-        await service.mentor_availability(
+        await availability.mentor_availability(
             db=request.app[keys.DB],
             now=request.app[keys.CLOCK].now(),
             viewer=user,
@@ -189,7 +189,7 @@ async def list_bookings(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = read_query(request, BookingsQuery)
     return _json(
-        await service.list_bookings(
+        await sessions.list_bookings(
             db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user=user, query=query
         )
     )
@@ -201,7 +201,7 @@ async def list_bookings(request: web.Request) -> web.Response:
 async def get_booking(request: web.Request) -> web.Response:
     user = await require_user(request)
     return _json(
-        await service.get_booking(
+        await sessions.get_booking(
             db=request.app[keys.DB], user=user, booking_id=request.match_info["booking_id"]
         )
     )
@@ -248,7 +248,7 @@ async def put_agenda(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, AgendaIn)
     return _json(
-        await service.put_agenda(
+        await sessions.put_agenda(
             db=request.app[keys.DB],
             now=request.app[keys.CLOCK].now(),
             user=user,
@@ -269,7 +269,7 @@ async def put_notes(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, NotesIn)
     return _json(
-        await service.put_notes(
+        await sessions.put_notes(
             db=request.app[keys.DB],
             now=request.app[keys.CLOCK].now(),
             user=user,
@@ -290,7 +290,7 @@ async def add_feedback(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, FeedbackIn)
     return _json(
-        await service.add_feedback(
+        await sessions.add_feedback(
             db=request.app[keys.DB],
             now=request.app[keys.CLOCK].now(),
             user=user,

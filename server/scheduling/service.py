@@ -1,4 +1,4 @@
-"""Scheduling use cases: availability, slots, bookings, series, changes and session content.
+"""Scheduling use cases: slots, booking single sessions and series, moving and cancelling.
 
 Never two overlapping sessions for one person: every confirmed booking writes one
 ``booking_participants`` row per person holding the time it takes (buffers included).
@@ -10,13 +10,12 @@ those rows refuses the loser of a race even when both checks passed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, func, select, true
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,306 +24,42 @@ from server.core.db import Database
 from server.core.errors import Conflict, NotFound, Problem, field_error
 from server.core.ids import new_id
 from server.db.models import (
-    Availability,
     Booking,
-    BookingFeedback,
     BookingParticipant,
     BookingReminder,
     BookingSeries,
     Mentorship,
     Notification,
-    Profile,
     User,
 )
-from server.mentorship.hours import clock_text, parse_clock
 from server.notifications import service as notifications
 from server.scheduling import recurrence as rec
 from server.scheduling import slots as sl
+from server.scheduling.availability import NO_MENTOR, Plan, load_plan, load_plans
+from server.scheduling.busy import BusySource as BusySource
+from server.scheduling.busy import Taken, imported_busy, load_taken
 from server.scheduling.schemas import (
-    AgendaIn,
-    AvailabilityIn,
     BookingIn,
-    BookingsQuery,
     CancelIn,
-    FeedbackIn,
-    NotesIn,
     RecurrenceIn,
     RescheduleIn,
     SlotsQuery,
 )
+from server.scheduling.sessions import (
+    booking_out,
+    local_text,
+    participant_booking,
+    people_by_id,
+    shift_wire,
+    when_text,
+)
 
-DEFAULT_WEEKLY: tuple[tuple[sl.Window, ...], ...] = tuple(
-    ((9 * 60, 17 * 60),) if d < 5 else () for d in range(7)
-)
-DEFAULTS = Availability(
-    weekly=[],
-    overrides=[],
-    buffer_before=0,
-    buffer_after=0,
-    notice_minutes=240,
-    horizon_days=60,
-    step_minutes=30,
-    max_per_day=None,
-    max_per_week=None,
-)
 FAR = 100 * 365
-NO_MENTOR = "There is no such mentor among your active mentorships."
-NO_BOOKING = "There is no such booking."
 REMINDERS = (("24h", timedelta(hours=24)), ("15m", timedelta(minutes=15)))
 SHIFT_NOTICE = timedelta(days=7)
 
 
-class BusySource(Protocol):
-    """Busy time from outside Meridian (the calendars feature registers one).
-
-    Returns UTC intervals during which any of ``user_ids`` is busy, within
-    ``[start, end)``; they count as taken, without buffers of their own.
-    """
-
-    def __call__(
-        self, user_ids: Sequence[str], start: datetime, end: datetime
-    ) -> Awaitable[list[tuple[datetime, datetime]]]: ...
-
-
-# --- availability -----------------------------------------------------------------------
-
-
-def _weekly(items: Sequence[dict[str, Any]]) -> tuple[tuple[sl.Window, ...], ...]:
-    days: list[list[sl.Window]] = [[] for _ in range(7)]
-    for h in items:
-        days[int(h["weekday"])].append((parse_clock(h["start"]), parse_clock(h["end"])))
-    return tuple(tuple(sl.union(d)) for d in days)
-
-
-def _weekly_wire(weekly: tuple[tuple[sl.Window, ...], ...]) -> list[dict[str, Any]]:
-    return [
-        {"weekday": d, "start": clock_text(a), "end": clock_text(b)}
-        for d, windows in enumerate(weekly)
-        for a, b in windows
-    ]
-
-
-def _overrides(items: Sequence[dict[str, Any]]) -> dict[date, tuple[sl.Window, ...]]:
-    return {
-        date.fromisoformat(o["date"]): tuple(
-            sl.union((parse_clock(w["start"]), parse_clock(w["end"])) for w in o["windows"])
-        )
-        for o in items
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A person's scheduling picture: who, their rules, and their comfort hours."""
-
-    user: User
-    rules: sl.Rules
-    source: str
-    row: Availability
-    comfort: sl.Person
-
-
-def _plan(user: User, profile: Profile | None, row: Availability | None) -> Plan:
-    profile_hours = _weekly(profile.working_hours) if profile and profile.working_hours else None
-    if row is not None:
-        weekly, source = _weekly(row.weekly), "saved"
-    elif profile_hours is not None:
-        weekly, source = profile_hours, "profile"
-    else:
-        weekly, source = DEFAULT_WEEKLY, "default"
-    settings = row or DEFAULTS
-    rules = sl.Rules(
-        timezone=user.timezone,
-        weekly=weekly,
-        overrides=_overrides(settings.overrides),
-        buffer_before=settings.buffer_before,
-        buffer_after=settings.buffer_after,
-        notice=settings.notice_minutes,
-        horizon_days=settings.horizon_days,
-        step=settings.step_minutes,
-        max_per_day=settings.max_per_day,
-        max_per_week=settings.max_per_week,
-    )
-    comfort = sl.Person(user.timezone, profile_hours or weekly)
-    return Plan(user, rules, source, settings, comfort)
-
-
-async def load_plans(
-    s: AsyncSession, *user_ids: str, pair: tuple[str, str] | None = None
-) -> tuple[dict[str, Plan], bool]:
-    """Plans of these people, and whether ``pair`` (mentor, mentee) is an active mentorship."""
-    paired = (
-        select(Mentorship.id)
-        .where(
-            Mentorship.mentor_id == pair[0],
-            Mentorship.mentee_id == pair[1],
-            Mentorship.state == "active",
-        )
-        .exists()
-        if pair is not None
-        else true()
-    )
-    rows = (
-        await s.execute(
-            select(User, Profile, Availability, paired)
-            .outerjoin(Profile, Profile.user_id == User.id)
-            .outerjoin(Availability, Availability.user_id == User.id)
-            .where(User.id.in_(list(user_ids)))
-        )
-    ).all()
-    plans = {row[0].id: _plan(row[0], row[1], row[2]) for row in rows}
-    return plans, bool(rows and rows[0][3])
-
-
-async def load_plan(s: AsyncSession, user_id: str) -> Plan:
-    found = (await load_plans(s, user_id))[0].get(user_id)
-    if found is None:
-        raise NotFound("There is no such person.")
-    return found
-
-
-def availability_out(plan: Plan, now: datetime) -> dict[str, Any]:
-    r, row = plan.rules, plan.row
-    return {
-        "user_id": plan.user.id,
-        "timezone": plan.user.timezone,
-        "source": plan.source,
-        "weekly": _weekly_wire(r.weekly),
-        "overrides": [
-            {
-                "date": d.isoformat(),
-                "windows": [{"start": clock_text(a), "end": clock_text(b)} for a, b in w],
-            }
-            for d, w in sorted(r.overrides.items())
-        ],
-        "buffer_before_minutes": r.buffer_before,
-        "buffer_after_minutes": r.buffer_after,
-        "notice_minutes": r.notice,
-        "horizon_days": r.horizon_days,
-        "slot_step_minutes": r.step,
-        "max_per_day": r.max_per_day,
-        "max_per_week": r.max_per_week,
-        "horizon_end": (now + timedelta(days=r.horizon_days)).isoformat(),
-        "updated_at": row.updated_at.isoformat() if plan.source == "saved" else None,
-    }
-
-
-async def get_availability(*, db: Database, now: datetime, user_id: str) -> dict[str, Any]:
-    async with db.read() as s:
-        return availability_out(await load_plan(s, user_id), now)
-
-
-async def put_availability(
-    *, db: Database, now: datetime, user_id: str, data: AvailabilityIn
-) -> dict[str, Any]:
-    values = {
-        "weekly": [h.model_dump() for h in data.weekly],
-        "overrides": [
-            {"date": o.date.isoformat(), "windows": [w.model_dump() for w in o.windows]}
-            for o in sorted(data.overrides, key=lambda o: o.date)
-        ],
-        "buffer_before": data.buffer_before_minutes,
-        "buffer_after": data.buffer_after_minutes,
-        "notice_minutes": data.notice_minutes,
-        "horizon_days": data.horizon_days,
-        "step_minutes": data.slot_step_minutes,
-        "max_per_day": data.max_per_day,
-        "max_per_week": data.max_per_week,
-        "updated_at": now,
-    }
-    async with db.write() as s:
-        row = await s.get(Availability, user_id)
-        if row is None:
-            s.add(Availability(user_id=user_id, **values))
-        else:
-            for k, v in values.items():
-                setattr(row, k, v)
-    return await get_availability(db=db, now=now, user_id=user_id)
-
-
-# --- what is taken ------------------------------------------------------------------------
-
-
-@dataclass
-class Taken:
-    """Stored sessions of the people concerned, plus imported busy time, as minutes."""
-
-    padded: list[sl.Interval]
-    host_sessions: list[sl.Interval]
-    owners: dict[sl.Interval, tuple[int, int]]
-
-    def busy(self) -> sl.Busy:
-        return sl.Busy(taken=self.padded, host_sessions=self.host_sessions)
-
-
-async def load_taken(
-    s: AsyncSession,
-    *,
-    host_id: str,
-    user_ids: Sequence[str],
-    lo: datetime,
-    hi: datetime,
-    exclude: Collection[str] = (),
-) -> Taken:
-    p = BookingParticipant
-    # One row per booking even when both people are in it (the same minutes twice).
-    rows = await s.execute(
-        select(
-            p.from_minute,
-            p.until_minute,
-            p.start_minute,
-            p.end_minute,
-            func.max(case((p.user_id == host_id, 1), else_=0)),
-        )
-        .where(
-            p.user_id.in_(list(user_ids)),
-            p.until_minute > sl.to_minute(lo),
-            p.from_minute < sl.to_minute(hi) + 1,
-            p.booking_id.not_in(list(exclude)) if exclude else true(),
-        )
-        .group_by(p.booking_id, p.from_minute, p.until_minute, p.start_minute, p.end_minute)
-    )
-    taken = Taken([], [], {})
-    for busy_from, busy_until, start, end, hosts in rows:
-        padded = (busy_from, busy_until)
-        taken.padded.append(padded)
-        taken.owners[padded] = (start, end)
-        if hosts:
-            taken.host_sessions.append((start, end))
-    return taken
-
-
-async def imported_busy(
-    sources: Sequence[BusySource], user_ids: Sequence[str], lo: datetime, hi: datetime
-) -> list[sl.Interval]:
-    out: list[sl.Interval] = []
-    for source in sources:
-        for a, b in await source(user_ids, lo, hi):
-            out.append((sl.to_minute(a), -(-int(b.timestamp()) // 60)))
-    return out
-
-
 # --- slots ----------------------------------------------------------------------------------
-
-
-async def _active_pair(s: AsyncSession, mentor_id: str, mentee_id: str) -> bool:
-    found = await s.scalar(
-        select(Mentorship.id).where(
-            Mentorship.mentor_id == mentor_id,
-            Mentorship.mentee_id == mentee_id,
-            Mentorship.state == "active",
-        )
-    )
-    return found is not None
-
-
-async def mentor_availability(
-    *, db: Database, now: datetime, viewer: User, mentor_id: str
-) -> dict[str, Any]:
-    async with db.read() as s:
-        if viewer.id != mentor_id and not await _active_pair(s, mentor_id, viewer.id):
-            raise NotFound(NO_MENTOR)
-        return availability_out(await load_plan(s, mentor_id), now)
 
 
 def _slot_wire(slot: sl.Slot) -> dict[str, Any]:
@@ -392,82 +127,6 @@ async def find_slots(
         "horizon_end": horizon.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "items": [_slot_wire(x) for x in found],
     }
-
-
-# --- bookings: shaping ------------------------------------------------------------------------
-
-
-def _local(instant: datetime, zone: str) -> str:
-    return instant.astimezone(ZoneInfo(zone)).isoformat()
-
-
-def _person(user: User) -> dict[str, Any]:
-    return {"id": user.id, "name": user.name, "timezone": user.timezone}
-
-
-def booking_out(
-    b: Booking,
-    people: dict[str, User],
-    feedback: Sequence[BookingFeedback] = (),
-    shift: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    mentor, mentee = people[b.mentor_id], people[b.mentee_id]
-    return {
-        "id": b.id,
-        "mentorship_id": b.mentorship_id,
-        "series_id": b.series_id,
-        "occurrence_index": b.occurrence_index,
-        "status": b.status,
-        "sequence": b.sequence,
-        "start": _z(b.start_at),
-        "end": _z(b.end_at),
-        "duration_minutes": int((b.end_at - b.start_at).total_seconds() // 60),
-        "original_start": _z(b.original_start) if b.original_start else None,
-        "mentor": _person(mentor),
-        "mentee": _person(mentee),
-        "mentor_local": _local(b.start_at, mentor.timezone),
-        "mentee_local": _local(b.start_at, mentee.timezone),
-        "agenda": list(b.agenda),
-        "notes": b.notes,
-        "feedback": [
-            {
-                "user_id": f.user_id,
-                "rating": f.rating,
-                "comment": f.comment,
-                "created_at": _z(f.created_at),
-            }
-            for f in feedback
-        ],
-        "cancel_reason": b.cancel_reason,
-        "created_at": _z(b.created_at),
-        "updated_at": _z(b.updated_at),
-        "shift": shift,
-    }
-
-
-def _z(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _shift_wire(shift: rec.Shift) -> dict[str, Any]:
-    return {
-        "index": shift.index,
-        "start": sl.utc_iso(shift.start),
-        "previous_local": shift.previous_local,
-        "local": shift.local,
-        "minutes": shift.minutes,
-        "cause": shift.cause,
-    }
-
-
-async def _people(s: AsyncSession, ids: Collection[str]) -> dict[str, User]:
-    rows = await s.scalars(select(User).where(User.id.in_(list(ids))))
-    return {u.id: u for u in rows}
-
-
-def _when(instant: datetime, zone: str) -> str:
-    local = instant.astimezone(ZoneInfo(zone))
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone})"
 
 
 # --- bookings: checking ------------------------------------------------------------------------
@@ -692,7 +351,7 @@ def _shift_reminders(
                 user_id=mentee_id,
                 kind="shift",
                 due_at=due,
-                data=_shift_wire(shift),
+                data=shift_wire(shift),
             )
         )
     return out
@@ -769,15 +428,15 @@ async def preview(ctx: Context, user: User, data: BookingIn) -> dict[str, Any]:
                 "index": index,
                 "start": sl.utc_iso(start),
                 "end": sl.utc_iso(start + duration),
-                "mentor_local": _local(when, host.user.timezone),
-                "mentee_local": _local(when, mentee.timezone),
+                "mentor_local": local_text(when, host.user.timezone),
+                "mentee_local": local_text(when, mentee.timezone),
                 "problem": problems.get(index),
             }
         )
     return {
         "items": items,
         "skipped": [_skipped(o) for o in skipped],
-        "shifts": [_shift_wire(x) for x in shifts],
+        "shifts": [shift_wire(x) for x in shifts],
     }
 
 
@@ -887,7 +546,7 @@ async def create_booking(ctx: Context, user: User, data: BookingIn) -> dict[str,
         ) from None
     await _announce(ctx, notes, people, [b.id for b in bookings])
     users = {host.user.id: host.user, mentee.id: mentee}
-    shift_at = {x.start: _shift_wire(x) for x in shifts}
+    shift_at = {x.start: shift_wire(x) for x in shifts}
     items = [booking_out(b, users, shift=shift_at.get(sl.to_minute(b.start_at))) for b in bookings]
     return {
         "booking": items[0],
@@ -897,12 +556,12 @@ async def create_booking(ctx: Context, user: User, data: BookingIn) -> dict[str,
         + [
             {
                 "index": p.index,
-                "date": _local(sl.from_minute(p.start), host.rules.timezone)[:10],
+                "date": local_text(sl.from_minute(p.start), host.rules.timezone)[:10],
                 "reason": p.reason,
             }
             for p in problems
         ],
-        "shifts": [_shift_wire(x) for x in shifts],
+        "shifts": [shift_wire(x) for x in shifts],
     }
 
 
@@ -920,13 +579,14 @@ def _stage_created(
     for person, other in ((mentor, mentee), (mentee, mentor)):
         many = f" and {len(bookings) - 1} more in the series" if len(bookings) > 1 else ""
         who = "You booked" if person.id == actor.id else f"{actor.name} booked"
+        when = when_text(first.start_at, person.timezone)
         notes.append(
             notifications.stage(
                 s,
                 now=now,
                 user_id=person.id,
                 kind="booking.created",
-                title=f"Session with {other.name}: {_when(first.start_at, person.timezone)}{many}",
+                title=f"Session with {other.name}: {when}{many}",
                 body=f"{who} {len(bookings)} session(s).",
                 link="/sessions",
                 data={"booking_ids": [b.id for b in bookings], "series_id": first.series_id},
@@ -935,7 +595,8 @@ def _stage_created(
     if shifts:
         where = {"guest": " on your side", "host": f" in {mentor.timezone}", "both": ""}
         lines = [
-            f"From {_when(sl.from_minute(x.start), mentee.timezone)} the session is at {x.local} "
+            f"From {when_text(sl.from_minute(x.start), mentee.timezone)} the session is at "
+            f"{x.local} "
             f"instead of {x.previous_local} your time, because of a daylight-saving change"
             f"{where[x.cause]}."
             for x in shifts
@@ -949,7 +610,7 @@ def _stage_created(
                 title="Your session time moves with daylight saving",
                 body="\n".join(lines),
                 link="/sessions",
-                data={"shifts": [_shift_wire(x) for x in shifts]},
+                data={"shifts": [shift_wire(x) for x in shifts]},
             )
         )
     return notes
@@ -963,91 +624,6 @@ async def _announce(
         event = {"type": "bookings-changed", "booking_ids": booking_ids}
         await ctx.bus.publish(f"user:{user_id}", event)
         await ctx.bus.publish(f"calendar:{user_id}", event)
-
-
-# --- bookings: reading -----------------------------------------------------------------------
-
-
-async def _participant_booking(s: AsyncSession, booking_id: str, user_id: str) -> Booking:
-    b = await s.get(Booking, booking_id)
-    if b is None or user_id not in (b.mentor_id, b.mentee_id):
-        raise NotFound(NO_BOOKING)
-    return b
-
-
-async def _series_shifts(
-    s: AsyncSession, bookings: Sequence[Booking], people: dict[str, User]
-) -> dict[str, dict[str, Any]]:
-    """Where the mentee's wall time moves inside each series shown."""
-    out: dict[str, dict[str, Any]] = {}
-    series_ids = {b.series_id for b in bookings if b.series_id}
-    for series_id in series_ids:
-        rows = list(
-            await s.scalars(
-                select(Booking)
-                .where(Booking.series_id == series_id, Booking.status == "confirmed")
-                .order_by(Booking.start_at)
-            )
-        )
-        if len(rows) < 2:
-            continue
-        mentor, mentee = people[rows[0].mentor_id], people[rows[0].mentee_id]
-        found = rec.guest_shifts(
-            [(b.occurrence_index or 0, sl.to_minute(b.start_at)) for b in rows],
-            mentor.timezone,
-            mentee.timezone,
-        )
-        by_start = {sl.to_minute(b.start_at): b.id for b in rows}
-        for x in found:
-            if x.start in by_start:
-                out[by_start[x.start]] = _shift_wire(x)
-    return out
-
-
-async def list_bookings(
-    *, db: Database, now: datetime, user: User, query: BookingsQuery
-) -> dict[str, Any]:
-    start = query.start or now - timedelta(days=30)
-    end = query.end or now + timedelta(days=365)
-    if (end - start).days > 800:
-        raise field_error("end", "ask for at most 800 days at a time")
-    async with db.read() as s:
-        q = select(Booking).where(
-            (Booking.mentor_id == user.id) | (Booking.mentee_id == user.id),
-            Booking.end_at > start,
-            Booking.start_at < end,
-        )
-        if not query.include_cancelled:
-            q = q.where(Booking.status == "confirmed")
-        bookings = list(await s.scalars(q.order_by(Booking.start_at, Booking.id).limit(2000)))
-        people = await _people(s, {b.mentor_id for b in bookings} | {b.mentee_id for b in bookings})
-        shifts = await _series_shifts(s, bookings, people)
-        feedback = await _feedback(s, [b.id for b in bookings])
-    return {
-        "items": [
-            booking_out(b, people, feedback.get(b.id, ()), shifts.get(b.id)) for b in bookings
-        ]
-    }
-
-
-async def _feedback(s: AsyncSession, ids: Sequence[str]) -> dict[str, list[BookingFeedback]]:
-    out: dict[str, list[BookingFeedback]] = {}
-    if not ids:
-        return out
-    for f in await s.scalars(
-        select(BookingFeedback).where(BookingFeedback.booking_id.in_(list(ids)))
-    ):
-        out.setdefault(f.booking_id, []).append(f)
-    return out
-
-
-async def get_booking(*, db: Database, user: User, booking_id: str) -> dict[str, Any]:
-    async with db.read() as s:
-        b = await _participant_booking(s, booking_id, user.id)
-        people = await _people(s, {b.mentor_id, b.mentee_id})
-        shifts = await _series_shifts(s, [b], people)
-        feedback = await _feedback(s, [b.id])
-    return booking_out(b, people, feedback.get(b.id, ()), shifts.get(b.id))
 
 
 # --- bookings: changing ----------------------------------------------------------------------
@@ -1082,7 +658,7 @@ async def reschedule(
 ) -> dict[str, Any]:
     new_start = _check_start(data.start, ctx.now)
     async with ctx.db.read() as s:
-        b = await _participant_booking(s, booking_id, user.id)
+        b = await participant_booking(s, booking_id, user.id)
         _require_changeable(b, ctx.now)
         host = await load_plan(s, b.mentor_id)
         targets = await _targets(s, b, data.scope, ctx.now)
@@ -1167,7 +743,7 @@ async def reschedule(
             for row in changed:
                 s.add_all(_participants(row, host.rules))
                 s.add_all(_reminders(row, ctx.now))
-            people_map = await _people(s, set(people))
+            people_map = await people_by_id(s, set(people))
             notes = _stage_changed(s, ctx.now, user, people_map, changed, "moved")
     except _Refused as refused_:
         raise await _conflict(
@@ -1244,11 +820,10 @@ def _stage_changed(
         who = "You" if user_id == actor.id else actor.name
         many = f" ({len(changed)} sessions)" if len(changed) > 1 else ""
         if what == "moved":
-            title = (
-                f"Session with {other.name} moved to {_when(first.start_at, person.timezone)}{many}"
-            )
+            moved_to = when_text(first.start_at, person.timezone)
+            title = f"Session with {other.name} moved to {moved_to}{many}"
         else:
-            when = _when(first.start_at, person.timezone)
+            when = when_text(first.start_at, person.timezone)
             title = f"Session with {other.name} on {when} cancelled{many}"
         notes.append(
             notifications.stage(
@@ -1267,7 +842,7 @@ def _stage_changed(
 
 async def cancel(ctx: Context, user: User, booking_id: str, data: CancelIn) -> dict[str, Any]:
     async with ctx.db.write() as s:
-        b = await _participant_booking(s, booking_id, user.id)
+        b = await participant_booking(s, booking_id, user.id)
         _require_changeable(b, ctx.now)
         targets = await _targets(s, b, data.scope, ctx.now)
         ids = [t.id for t in targets]
@@ -1283,61 +858,7 @@ async def cancel(ctx: Context, user: User, booking_id: str, data: CancelIn) -> d
                 BookingReminder.booking_id.in_(ids), BookingReminder.sent_at.is_(None)
             )
         )
-        people = await _people(s, {b.mentor_id, b.mentee_id})
+        people = await people_by_id(s, {b.mentor_id, b.mentee_id})
         notes = _stage_changed(s, ctx.now, user, people, targets, "cancelled", data.reason)
     await _announce(ctx, notes, [b.mentor_id, b.mentee_id], ids)
     return {"items": [booking_out(t, people) for t in targets]}
-
-
-# --- session content --------------------------------------------------------------------------
-
-
-async def put_agenda(
-    *, db: Database, now: datetime, user: User, booking_id: str, data: AgendaIn
-) -> dict[str, Any]:
-    async with db.write() as s:
-        b = await _participant_booking(s, booking_id, user.id)
-        if b.status != "confirmed":
-            raise Conflict("This session was cancelled.")
-        b.agenda = [i.model_dump() for i in data.items]
-        b.updated_at = now
-    return await get_booking(db=db, user=user, booking_id=booking_id)
-
-
-async def put_notes(
-    *, db: Database, now: datetime, user: User, booking_id: str, data: NotesIn
-) -> dict[str, Any]:
-    async with db.write() as s:
-        b = await _participant_booking(s, booking_id, user.id)
-        if b.status != "confirmed":
-            raise Conflict("This session was cancelled.")
-        b.notes = data.text
-        b.updated_at = now
-    return await get_booking(db=db, user=user, booking_id=booking_id)
-
-
-async def add_feedback(
-    *, db: Database, now: datetime, user: User, booking_id: str, data: FeedbackIn
-) -> dict[str, Any]:
-    try:
-        async with db.write() as s:
-            b = await _participant_booking(s, booking_id, user.id)
-            if b.status != "confirmed":
-                raise Conflict("This session was cancelled; there is nothing to rate.")
-            if b.start_at > now:
-                raise Conflict("Feedback opens once the session has started.")
-            exists = await s.get(BookingFeedback, (booking_id, user.id))
-            if exists is not None:
-                raise Conflict("You already gave feedback on this session.")
-            s.add(
-                BookingFeedback(
-                    booking_id=booking_id,
-                    user_id=user.id,
-                    rating=data.rating,
-                    comment=data.comment,
-                    created_at=now,
-                )
-            )
-    except IntegrityError:
-        raise Conflict("You already gave feedback on this session.") from None
-    return await get_booking(db=db, user=user, booking_id=booking_id)

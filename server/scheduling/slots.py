@@ -213,7 +213,7 @@ class Busy:
     host's buffers like a new slot; ``taken`` are intervals a new session and its
     buffers must not touch as they are: stored sessions already padded by their own
     buffers, and busy time imported from outside calendars (the calendars feature
-    fills these through ``server.scheduling.service.BusySource``); ``host_sessions``
+    fills these through ``server.scheduling.busy.BusySource``); ``host_sessions``
     are the host's own sessions, counted against the daily and weekly limits.
     """
 

@@ -1,0 +1,238 @@
+"""Reading bookings and their content: lists, one booking, agenda, notes and feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.core.db import Database
+from server.core.errors import Conflict, NotFound, field_error
+from server.db.models import Booking, BookingFeedback, User
+from server.scheduling import recurrence as rec
+from server.scheduling import slots as sl
+from server.scheduling.schemas import AgendaIn, BookingsQuery, FeedbackIn, NotesIn
+
+NO_BOOKING = "There is no such booking."
+
+
+# --- bookings: shaping ------------------------------------------------------------------------
+
+
+def local_text(instant: datetime, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).isoformat()
+
+
+def _person(user: User) -> dict[str, Any]:
+    return {"id": user.id, "name": user.name, "timezone": user.timezone}
+
+
+def booking_out(
+    b: Booking,
+    people: dict[str, User],
+    feedback: Sequence[BookingFeedback] = (),
+    shift: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    mentor, mentee = people[b.mentor_id], people[b.mentee_id]
+    return {
+        "id": b.id,
+        "mentorship_id": b.mentorship_id,
+        "series_id": b.series_id,
+        "occurrence_index": b.occurrence_index,
+        "status": b.status,
+        "sequence": b.sequence,
+        "start": utc_text(b.start_at),
+        "end": utc_text(b.end_at),
+        "duration_minutes": int((b.end_at - b.start_at).total_seconds() // 60),
+        "original_start": utc_text(b.original_start) if b.original_start else None,
+        "mentor": _person(mentor),
+        "mentee": _person(mentee),
+        "mentor_local": local_text(b.start_at, mentor.timezone),
+        "mentee_local": local_text(b.start_at, mentee.timezone),
+        "agenda": list(b.agenda),
+        "notes": b.notes,
+        "feedback": [
+            {
+                "user_id": f.user_id,
+                "rating": f.rating,
+                "comment": f.comment,
+                "created_at": utc_text(f.created_at),
+            }
+            for f in feedback
+        ],
+        "cancel_reason": b.cancel_reason,
+        "created_at": utc_text(b.created_at),
+        "updated_at": utc_text(b.updated_at),
+        "shift": shift,
+    }
+
+
+def utc_text(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def shift_wire(shift: rec.Shift) -> dict[str, Any]:
+    return {
+        "index": shift.index,
+        "start": sl.utc_iso(shift.start),
+        "previous_local": shift.previous_local,
+        "local": shift.local,
+        "minutes": shift.minutes,
+        "cause": shift.cause,
+    }
+
+
+async def people_by_id(s: AsyncSession, ids: Collection[str]) -> dict[str, User]:
+    rows = await s.scalars(select(User).where(User.id.in_(list(ids))))
+    return {u.id: u for u in rows}
+
+
+def when_text(instant: datetime, zone: str) -> str:
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone})"
+
+
+# --- bookings: reading -----------------------------------------------------------------------
+
+
+async def participant_booking(s: AsyncSession, booking_id: str, user_id: str) -> Booking:
+    b = await s.get(Booking, booking_id)
+    if b is None or user_id not in (b.mentor_id, b.mentee_id):
+        raise NotFound(NO_BOOKING)
+    return b
+
+
+async def _series_shifts(
+    s: AsyncSession, bookings: Sequence[Booking], people: dict[str, User]
+) -> dict[str, dict[str, Any]]:
+    """Where the mentee's wall time moves inside each series shown."""
+    out: dict[str, dict[str, Any]] = {}
+    series_ids = {b.series_id for b in bookings if b.series_id}
+    for series_id in series_ids:
+        rows = list(
+            await s.scalars(
+                select(Booking)
+                .where(Booking.series_id == series_id, Booking.status == "confirmed")
+                .order_by(Booking.start_at)
+            )
+        )
+        if len(rows) < 2:
+            continue
+        mentor, mentee = people[rows[0].mentor_id], people[rows[0].mentee_id]
+        found = rec.guest_shifts(
+            [(b.occurrence_index or 0, sl.to_minute(b.start_at)) for b in rows],
+            mentor.timezone,
+            mentee.timezone,
+        )
+        by_start = {sl.to_minute(b.start_at): b.id for b in rows}
+        for x in found:
+            if x.start in by_start:
+                out[by_start[x.start]] = shift_wire(x)
+    return out
+
+
+async def list_bookings(
+    *, db: Database, now: datetime, user: User, query: BookingsQuery
+) -> dict[str, Any]:
+    start = query.start or now - timedelta(days=30)
+    end = query.end or now + timedelta(days=365)
+    if (end - start).days > 800:
+        raise field_error("end", "ask for at most 800 days at a time")
+    async with db.read() as s:
+        q = select(Booking).where(
+            (Booking.mentor_id == user.id) | (Booking.mentee_id == user.id),
+            Booking.end_at > start,
+            Booking.start_at < end,
+        )
+        if not query.include_cancelled:
+            q = q.where(Booking.status == "confirmed")
+        bookings = list(await s.scalars(q.order_by(Booking.start_at, Booking.id).limit(2000)))
+        people = await people_by_id(
+            s, {b.mentor_id for b in bookings} | {b.mentee_id for b in bookings}
+        )
+        shifts = await _series_shifts(s, bookings, people)
+        feedback = await _feedback(s, [b.id for b in bookings])
+    return {
+        "items": [
+            booking_out(b, people, feedback.get(b.id, ()), shifts.get(b.id)) for b in bookings
+        ]
+    }
+
+
+async def _feedback(s: AsyncSession, ids: Sequence[str]) -> dict[str, list[BookingFeedback]]:
+    out: dict[str, list[BookingFeedback]] = {}
+    if not ids:
+        return out
+    for f in await s.scalars(
+        select(BookingFeedback).where(BookingFeedback.booking_id.in_(list(ids)))
+    ):
+        out.setdefault(f.booking_id, []).append(f)
+    return out
+
+
+async def get_booking(*, db: Database, user: User, booking_id: str) -> dict[str, Any]:
+    async with db.read() as s:
+        b = await participant_booking(s, booking_id, user.id)
+        people = await people_by_id(s, {b.mentor_id, b.mentee_id})
+        shifts = await _series_shifts(s, [b], people)
+        feedback = await _feedback(s, [b.id])
+    return booking_out(b, people, feedback.get(b.id, ()), shifts.get(b.id))
+
+
+# --- session content --------------------------------------------------------------------------
+
+
+async def put_agenda(
+    *, db: Database, now: datetime, user: User, booking_id: str, data: AgendaIn
+) -> dict[str, Any]:
+    async with db.write() as s:
+        b = await participant_booking(s, booking_id, user.id)
+        if b.status != "confirmed":
+            raise Conflict("This session was cancelled.")
+        b.agenda = [i.model_dump() for i in data.items]
+        b.updated_at = now
+    return await get_booking(db=db, user=user, booking_id=booking_id)
+
+
+async def put_notes(
+    *, db: Database, now: datetime, user: User, booking_id: str, data: NotesIn
+) -> dict[str, Any]:
+    async with db.write() as s:
+        b = await participant_booking(s, booking_id, user.id)
+        if b.status != "confirmed":
+            raise Conflict("This session was cancelled.")
+        b.notes = data.text
+        b.updated_at = now
+    return await get_booking(db=db, user=user, booking_id=booking_id)
+
+
+async def add_feedback(
+    *, db: Database, now: datetime, user: User, booking_id: str, data: FeedbackIn
+) -> dict[str, Any]:
+    try:
+        async with db.write() as s:
+            b = await participant_booking(s, booking_id, user.id)
+            if b.status != "confirmed":
+                raise Conflict("This session was cancelled; there is nothing to rate.")
+            if b.start_at > now:
+                raise Conflict("Feedback opens once the session has started.")
+            exists = await s.get(BookingFeedback, (booking_id, user.id))
+            if exists is not None:
+                raise Conflict("You already gave feedback on this session.")
+            s.add(
+                BookingFeedback(
+                    booking_id=booking_id,
+                    user_id=user.id,
+                    rating=data.rating,
+                    comment=data.comment,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        raise Conflict("You already gave feedback on this session.") from None
+    return await get_booking(db=db, user=user, booking_id=booking_id)
