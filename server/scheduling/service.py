@@ -714,10 +714,12 @@ async def reschedule(
             }
             changed = []
             split = data.scope != "this" and b.series_id is not None and len(targets) > 1
-            new_series = None
+            holder = None
             if split:
-                new_series = await _split_series(s, b, targets, new_start, ctx.now, user.id)
-            for n, (t, moved) in enumerate(moves):
+                ordered = [rows[t.id] for t, _ in moves]
+                first_moved = min(m for _, m in moves if m is not None)
+                holder = await _split_series(s, ordered, first_moved, ctx.now, user.id)
+            for t, moved in moves:
                 row = rows[t.id]
                 assert moved is not None
                 if row.series_id and not split and row.original_start is None:
@@ -726,9 +728,10 @@ async def reschedule(
                 row.end_at = sl.from_minute(moved + duration)
                 row.sequence += 1
                 row.updated_at = ctx.now
-                if new_series is not None:
-                    row.series_id = new_series.id
-                    row.occurrence_index = n
+                if holder is not None:
+                    series, offset = holder
+                    row.series_id = series.id
+                    row.occurrence_index = (row.occurrence_index or 0) - offset
                     row.original_start = None
                 changed.append(row)
             await s.execute(
@@ -772,27 +775,31 @@ async def reschedule(
 
 
 async def _split_series(
-    s: AsyncSession,
-    b: Booking,
-    targets: Sequence[Booking],
-    new_start: int,
-    now: datetime,
-    user_id: str,
-) -> BookingSeries | None:
-    """Moving "this and following": the old series ends before them, a new one begins."""
-    old = await s.get(BookingSeries, b.series_id)
+    s: AsyncSession, targets: Sequence[Booking], first_start: int, now: datetime, user_id: str
+) -> tuple[BookingSeries, int] | None:
+    """Moving several occurrences of a series: the series from the first of them on.
+
+    When they begin with the series' first occurrence the series itself moves; else the
+    old series ends before them and a new one (same rule) holds them. Returns the
+    series holding them and the index offset of their occurrences in it.
+    """
+    old = await s.get(BookingSeries, targets[0].series_id)
     if old is None:
         return None
     first_index = min(t.occurrence_index or 0 for t in targets)
+    last_index = max(t.occurrence_index or 0 for t in targets)
+    if first_index == 0:
+        old.first_start = sl.from_minute(first_start)
+        return old, 0
     fresh = BookingSeries(
         id=new_id(),
         mentorship_id=old.mentorship_id,
         frequency=old.frequency,
         interval=old.interval,
-        count=len(targets),
+        count=last_index - first_index + 1,
         until=None,
         timezone=old.timezone,
-        first_start=sl.from_minute(new_start),
+        first_start=sl.from_minute(first_start),
         duration_minutes=old.duration_minutes,
         created_by=user_id,
         created_at=now,
@@ -800,7 +807,7 @@ async def _split_series(
     s.add(fresh)
     old.count, old.until = first_index, None
     await s.flush()
-    return fresh
+    return fresh, first_index
 
 
 def _stage_changed(

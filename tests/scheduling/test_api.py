@@ -389,3 +389,28 @@ async def test_berlin_evening_series_tells_the_new_york_mentee_ahead(
     )
     assert {i["problem"] for i in preview["items"]} == {"busy"}
     assert len(preview["shifts"]) == 2
+
+
+async def test_moving_a_whole_upcoming_series_keeps_it_one_series(pair: Pair) -> None:
+    created = await ok(
+        await book(
+            pair.mentee, pair, MONDAY_10_BERLIN, recurrence={"frequency": "weekly", "count": 3}
+        ),
+        201,
+    )
+    ids = [b["id"] for b in created["items"]]
+    moved = await ok(
+        await pair.mentor.client.post(
+            f"/api/bookings/{ids[1]}/reschedule",
+            json={"start": "2026-12-08T10:00:00Z", "scope": "all"},
+        )
+    )
+    assert [b["mentor_local"][:16] for b in moved["items"]] == [
+        "2026-12-01T11:00",
+        "2026-12-08T11:00",
+        "2026-12-15T11:00",
+    ]
+    assert {b["series_id"] for b in moved["items"]} == {created["series_id"]}
+    assert [b["occurrence_index"] for b in moved["items"]] == [0, 1, 2]
+    assert {b["original_start"] for b in moved["items"]} == {None}
+    assert {b["sequence"] for b in moved["items"]} == {1}
