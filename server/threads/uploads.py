@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
 
@@ -325,4 +327,48 @@ async def sweep(*, db: Database, store: MediaStore, now: datetime) -> int:
         swept += 1
     if swept:
         log.info("removed %d expired uploads", swept)
+    await _remove_orphans(db, store)
     return swept
+
+
+ORPHAN_AGE_SECONDS = 3600
+
+
+async def _remove_orphans(db: Database, store: MediaStore) -> None:
+    """Files a crash left behind: part files of uploads no longer open, unrecorded media.
+
+    Only files an hour old are touched, so a file whose row is being written right now
+    (creation makes the file first) is never taken for an orphan.
+    """
+    cutoff = time.time() - ORPHAN_AGE_SECONDS
+
+    def old_files(directory: Path) -> list[Path]:
+        if not directory.is_dir():
+            return []
+        return [p for p in directory.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+
+    parts = await asyncio.to_thread(old_files, store.uploads_dir)
+    recordings = await asyncio.to_thread(old_files, store.media_dir)
+    if not parts and not recordings:
+        return
+    async with db.read() as s:
+        open_ids = set(
+            await s.scalars(
+                select(Upload.id).where(
+                    Upload.id.in_([p.name.split(".")[0] for p in parts]), Upload.state == "open"
+                )
+            )
+        )
+        known = set(
+            await s.scalars(
+                select(MediaFile.id).where(
+                    MediaFile.id.in_([p.name.split(".")[0] for p in recordings]),
+                    MediaFile.removed_at.is_(None),
+                )
+            )
+        )
+    stale = [p for p in parts if p.name.split(".")[0] not in open_ids]
+    stale += [p for p in recordings if p.name.split(".")[0] not in known]
+    if stale:
+        await asyncio.to_thread(remove, *stale)
+        log.info("removed %d files left behind by interrupted uploads", len(stale))

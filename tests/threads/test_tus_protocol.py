@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -361,3 +362,21 @@ async def test_cross_site_patch_is_refused(client: Client) -> None:
     )
     assert resp.status == 403
     assert await _offset(client, location) == 0
+
+
+async def test_sweep_removes_files_a_crash_left_behind(client: Client, clock: FrozenClock) -> None:
+    await sign_up(client)
+    location = await create_upload(client, 10)
+    store = client.app[keys.MEDIA_STORE]
+    live_part = _part(client, location)
+    orphan_part = store.uploads_dir / "gone-upload.part"
+    orphan_media = store.media_dir / "gone-media.webm"
+    fresh_media = store.media_dir / "being-written.webm"
+    for path in (orphan_part, orphan_media, fresh_media):
+        path.write_bytes(b"x")
+    hour_ago = time.time() - 3700
+    for path in (orphan_part, orphan_media, live_part):
+        os.utime(path, (hour_ago, hour_ago))
+    await uploads.sweep(db=client.app[keys.DB], store=store, now=clock.now())
+    assert not orphan_part.exists() and not orphan_media.exists()
+    assert live_part.exists() and fresh_media.exists()
