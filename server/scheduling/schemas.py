@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from server.accounts.schemas import Strict, TimeZone
 from server.mentorship.hours import parse_clock
@@ -16,6 +23,17 @@ Scope = Literal["this", "following", "all"]
 Step = Literal[5, 10, 15, 20, 30, 45, 60, 90, 120]
 Comfort = Literal["inside", "early", "late"]
 assert tuple(Step.__args__) == STEPS  # type: ignore[attr-defined]
+EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _sane(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("give a time between 1971 and 2200")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_sane)]
 
 
 class Window(Strict):
@@ -81,8 +99,8 @@ class AvailabilityOut(BaseModel):
 
 
 class SlotsQuery(Strict):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     duration: int = Field(ge=5, le=480, description="Session length in minutes")
     tz: TimeZone | None = Field(None, description="The viewer's zone (default: their account's)")
 
@@ -121,7 +139,12 @@ class RecurrenceIn(Strict):
     frequency: Literal["weekly", "monthly"]
     interval: int = Field(1, ge=1, le=12)
     count: int | None = Field(None, ge=1, description="Number of periods, at most 200")
-    until: date | None = Field(None, description="Last date, in the mentor's zone")
+    until: date | None = Field(
+        None,
+        description="Last date, in the mentor's zone",
+        ge=date(1971, 1, 1),
+        le=date(2199, 1, 1),
+    )
 
     @model_validator(mode="after")
     def _one_end(self) -> RecurrenceIn:
@@ -132,14 +155,14 @@ class RecurrenceIn(Strict):
 
 class BookingIn(Strict):
     mentorship_id: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    start: AwareDatetime
+    start: Instant
     duration_minutes: int = Field(ge=5, le=480, multiple_of=5)
     recurrence: RecurrenceIn | None = None
     skip_conflicts: bool = False
 
 
 class RescheduleIn(Strict):
-    start: AwareDatetime
+    start: Instant
     scope: Scope = "this"
 
 
@@ -167,8 +190,8 @@ class FeedbackIn(Strict):
 
 
 class BookingsQuery(Strict):
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     include_cancelled: bool = False
 
     @model_validator(mode="after")

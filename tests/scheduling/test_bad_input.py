@@ -48,6 +48,8 @@ def slots_url(pair: Pair) -> str:
         ({"duration": "0"}, "duration", ()),
         ({"duration": "sixty"}, "duration", ()),
         ({"end": "2027-06-01T00:00:00Z", "start": "2027-01-01T00:00:00Z"}, "(body)", ("100",)),
+        ({"start": "0001-01-01T00:00:00Z", "end": "0001-01-02T00:00:00Z"}, "start", ("1971",)),
+        ({"start": "9999-12-30T00:00:00Z", "end": "9999-12-31T00:00:00Z"}, "start", ("1971",)),
     ],
 )
 async def test_bad_slot_queries_are_422(
@@ -102,6 +104,13 @@ async def test_range_beyond_the_horizon_is_422(pair: Pair) -> None:
         ({"recurrence": {"frequency": "weekly", "until": "2026-01-01"}}, "recurrence.until", 422),
         ({"recurrence": {"frequency": "weekly", "until": "2040-01-01"}}, "recurrence.until", 422),
         ({"recurrence": {"frequency": "weekly", "until": "soon"}}, "recurrence.until", 422),
+        ({"start": "9999-12-31T09:00:00Z"}, "start", 422),
+        (
+            {"start": "9999-12-31T09:00:00Z", "recurrence": {"frequency": "weekly", "count": 2}},
+            "start",
+            422,
+        ),
+        ({"recurrence": {"frequency": "monthly", "until": "9999-12-31"}}, "recurrence.until", 422),
         ({"recurrence": "weekly"}, "recurrence", 422),
         ({"surprise": True}, "surprise", 422),
     ],
@@ -182,6 +191,7 @@ async def test_bad_availability_changes_nothing(
     [
         ("reschedule", {"start": "2026-12-01T09:00:00Z", "scope": "everything"}, "scope"),
         ("reschedule", {"start": "2026-11-01T09:00:00Z"}, "start"),
+        ("reschedule", {"start": "9999-12-31T09:00:00Z"}, "start"),
         ("cancel", {"scope": "some"}, "scope"),
         ("cancel", {"reason": "x" * 1001}, "reason"),
         ("agenda", {"items": [{"text": ""}]}, "items.0.text"),
