@@ -26,7 +26,7 @@ from server import keys
 from server.core.api import Routes
 from server.core.auth import require_user
 from server.core.errors import Problem
-from server.db.models import Upload
+from server.db.models import Upload, User
 from server.threads import uploads
 from server.threads.storage import Locked, MediaStore, PartFile
 
@@ -53,6 +53,13 @@ def _problem(status: int, detail: str, *, title: str | None = None) -> Problem:
 def _tus(problem: Problem) -> Problem:
     problem.headers.setdefault("Tus-Resumable", TUS_VERSION)
     return problem
+
+
+async def _uploader(request: web.Request) -> User:
+    try:
+        return await require_user(request)
+    except Problem as problem:
+        raise _tus(problem) from None
 
 
 def _check_version(request: web.Request) -> None:
@@ -165,7 +172,7 @@ async def discover(request: web.Request) -> web.Response:
     responses={201: None},
 )
 async def create(request: web.Request) -> web.Response:
-    user = await require_user(request)
+    user = await _uploader(request)
     _check_version(request)
     length = _int_header(request, "Upload-Length")
     deferred = request.headers.get("Upload-Defer-Length")
@@ -208,7 +215,7 @@ async def create(request: web.Request) -> web.Response:
     responses={200: None},
 )
 async def head(request: web.Request) -> web.Response:
-    user = await require_user(request)
+    user = await _uploader(request)
     _check_version(request)
     upload = await _load(request, user.id)
     headers = {
@@ -233,7 +240,7 @@ async def head(request: web.Request) -> web.Response:
     responses={204: None},
 )
 async def patch(request: web.Request) -> web.Response:
-    user = await require_user(request)
+    user = await _uploader(request)
     _check_version(request)
     if request.content_type != OCTETS:
         raise _problem(415, f"Send the bytes with Content-Type: {OCTETS}.")
@@ -270,7 +277,7 @@ async def patch(request: web.Request) -> web.Response:
     responses={204: None},
 )
 async def terminate(request: web.Request) -> web.Response:
-    user = await require_user(request)
+    user = await _uploader(request)
     _check_version(request)
     upload = await _load(request, user.id)
     app = request.app

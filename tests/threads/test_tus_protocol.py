@@ -323,7 +323,9 @@ async def test_only_the_uploader_may_touch_an_upload(client: Client, another_cli
     assert (await outsider.delete(location, headers=TUS)).status == 404
     assert _part(client, location).read_bytes() == b"abc"
     anonymous = await another_client()
-    assert (await anonymous.head(location, headers=TUS)).status == 401
+    resp = await anonymous.head(location, headers=TUS)
+    assert resp.status == 401
+    assert resp.headers["Tus-Resumable"] == "1.0.0"
     resp = await anonymous.post("/api/uploads/", headers={**TUS, "Upload-Length": "4"})
     assert resp.status == 401
 
