@@ -109,13 +109,12 @@ class BookingPage extends HTMLElement {
     const cadence = agreement ? CADENCES[agreement.cadence] : null;
     const minutes = agreement?.session_minutes ?? 60;
     const lengths = [...new Set([30, 45, 60, 90, minutes])].sort((a, b) => a - b);
-    const mentorName = this.#mentor.name;
     const other = this.#mentorship.my_role === "mentor" ? this.#mentorship.mentee : this.#mentor;
     render(
       section,
       html`<h1 id="booking-title">Book a session with ${other.name}</h1>
         <p class="lead">Times are shown in <strong data-viewer-zone>${this.#zone}</strong>
-          (your zone) with ${mentorName}'s time in ${this.#mentor.timezone} beside them.
+          (your zone) with ${other.name}'s time in ${other.timezone} beside them.
           Shaded times fall outside someone's working hours.</p>
         <div class="card stack">
           <div class="settings-row">
@@ -254,15 +253,26 @@ class BookingPage extends HTMLElement {
   }
 
   #slotButton(slot) {
+    const asMentor = this.#mentorship.my_role === "mentor";
     const outside = slot.comfort.viewer !== "inside" || slot.comfort.host !== "inside";
     const marks = [];
     if (slot.comfort.viewer !== "inside") marks.push(`${slot.comfort.viewer} for you`);
-    if (slot.comfort.host !== "inside") marks.push(`${slot.comfort.host} for ${this.#mentor.name}`);
+    if (!asMentor && slot.comfort.host !== "inside") {
+      marks.push(`${slot.comfort.host} for ${this.#mentor.name}`);
+    }
+    // The other person's wall time: the mentor's comes with the slot; a mentor booking
+    // sees the mentee's, written by the browser in the mentee's zone.
+    const other = asMentor ? this.#mentorship.mentee : this.#mentor;
+    const theirs = asMentor
+      ? new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZone: other.timezone }).format(
+          new Date(slot.start),
+        )
+      : hhmm(slot.host_local);
     const pressed = this.#selected?.start === slot.start;
     return html`<button type="button" class="slot ${outside ? "outside" : ""}"
         data-start="${slot.start}" aria-pressed="${pressed ? "true" : "false"}">
       <span class="mine">${hhmm(slot.viewer_local)}</span>
-      <span class="theirs">${hhmm(slot.host_local)} in ${city(this.#mentor.timezone)}</span>
+      <span class="theirs">${theirs} in ${city(other.timezone)}</span>
       ${marks.length ? html`<span class="mark">${marks.join(", ")}</span>` : ""}
     </button>`;
   }
@@ -304,11 +314,15 @@ class BookingPage extends HTMLElement {
     if (fromNearest) render(form.querySelector("[data-nearest]"), "");
     const when = formatDate(start, this.#zone);
     const viewer = new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: this.#zone }).format(new Date(start));
-    const theirs = new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: this.#mentor.timezone }).format(new Date(start));
+    const other = this.#mentorship.my_role === "mentor" ? this.#mentorship.mentee : this.#mentor;
+    const theirs = new Intl.DateTimeFormat(undefined, {
+      timeStyle: "short",
+      timeZone: other.timezone,
+    }).format(new Date(start));
     render(
       form.querySelector("[data-chosen]"),
-      html`<strong>${when}, ${viewer}</strong> your time · ${theirs} for ${this.#mentor.name}
-        in ${city(this.#mentor.timezone)}`,
+      html`<strong>${when}, ${viewer}</strong> your time · ${theirs} for ${other.name}
+        in ${city(other.timezone)}`,
     );
     this.#schedulePreview(0);
   }
