@@ -382,3 +382,12 @@ async def test_sweep_removes_files_a_crash_left_behind(client: Client, clock: Fr
     await uploads.sweep(db=client.app[keys.DB], store=store, now=clock.now())
     assert not orphan_part.exists() and not orphan_media.exists()
     assert live_part.exists() and fresh_media.exists()
+
+
+async def test_more_bytes_than_the_declared_length_is_413(client: Client) -> None:
+    await sign_up(client)
+    location = await create_upload(client, 4)
+    resp = await client.patch(location, data=b"abcdef", headers=_patch_headers(0))
+    assert resp.status == 413
+    assert await _offset(client, location) == 0
+    assert _part(client, location).read_bytes() == b""
