@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
-
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaRelay
+from typing import TYPE_CHECKING, Any
 
 from server.core.ids import new_id
+
+if TYPE_CHECKING:
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,10 @@ class BadOffer(ValueError):
 
 
 def rtc_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
+    # aiortc (and its codecs) load on first use: a process that never runs a device
+    # check or a recording does not carry them.
+    from aiortc import RTCConfiguration, RTCIceServer
+
     return RTCConfiguration(
         iceServers=[
             RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
@@ -57,6 +61,9 @@ class EchoPeers:
             raise BadOffer("an offer is SDP (v=0) with an audio or video section")
         if len(self._peers) >= self.limit:
             raise EchoFull()
+        from aiortc import RTCPeerConnection, RTCSessionDescription
+        from aiortc.contrib.media import MediaRelay
+
         check_id = new_id()
         pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self._peers[check_id] = pc

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from sqlalchemy import select
 
 from server import keys
 from server.core.api import Routes, json_response, read_json
@@ -87,6 +88,31 @@ def _check_origin(request: web.Request) -> None:
     auth=False,
 )
 async def room_socket(request: web.Request) -> web.StreamResponse:
+    room, person = await _admit(request)
+    app = request.app
+    closes_in = (room.closes_at - app[keys.CLOCK].now()).total_seconds()
+    ws = web.WebSocketResponse(
+        heartbeat=HEARTBEAT_SECONDS, compress=False, max_msg_size=MAX_MESSAGE_BYTES
+    )
+    if not ws.can_prepare(request).ok:
+        raise Problem(426, "This address speaks WebSocket only.", headers={"Upgrade": "websocket"})
+    await ws.prepare(request)
+    # The upgrade's headers are sent; keeping them costs a kilobyte per socket for hours.
+    ws.headers.clear()
+    app[keys.WEBSOCKETS].add(ws)
+    metrics = app[keys.METRICS]
+    metrics.websockets.inc()
+    try:
+        await _converse(app, ws, room, person, closes_in)
+    finally:
+        app[keys.WEBSOCKETS].discard(ws)
+        metrics.websockets.dec()
+    return ws
+
+
+async def _admit(request: web.Request) -> tuple[RoomInfo, Person]:
+    """Every check of the socket, before the upgrade. (A function of its own, so that
+    nothing it loads stays referenced for the hours a socket may live.)"""
     app = request.app
     settings, now = app[keys.SETTINGS], app[keys.CLOCK].now()
     _check_origin(request)
@@ -111,38 +137,24 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     if now >= room.closes_at:
         raise Forbidden("The room has closed.", extra={"closed_at": room.closes_at.isoformat()})
     async with app[keys.DB].read() as s:
-        user = await s.get(User, claim.user_id)
-    if user is None:
+        found = (
+            await s.execute(select(User.name, User.timezone).where(User.id == claim.user_id))
+        ).first()
+    if found is None:
         raise Forbidden("This account no longer exists.")
-    person = Person(user_id=user.id, name=user.name, timezone=user.timezone)
-
-    ws = web.WebSocketResponse(
-        heartbeat=HEARTBEAT_SECONDS, compress=False, max_msg_size=MAX_MESSAGE_BYTES
-    )
-    if not ws.can_prepare(request).ok:
-        raise Problem(426, "This address speaks WebSocket only.", headers={"Upgrade": "websocket"})
-    await ws.prepare(request)
-    app[keys.WEBSOCKETS].add(ws)
-    metrics = app[keys.METRICS]
-    metrics.websockets.inc()
-    try:
-        await _converse(request, ws, room, person, (room.closes_at - now).total_seconds())
-    finally:
-        app[keys.WEBSOCKETS].discard(ws)
-        metrics.websockets.dec()
-    return ws
+    return room, Person(user_id=claim.user_id, name=found.name, timezone=found.timezone)
 
 
 async def _converse(
-    request: web.Request,
+    app: web.Application,
     ws: web.WebSocketResponse,
     room: RoomInfo,
     person: Person,
     closes_in: float,
 ) -> None:
-    hub = request.app[keys.HUB]
+    hub = app[keys.HUB]
     conn = BatchedSocket(ws)
-    limit = request.app[keys.SETTINGS].signal_rate_limit
+    limit = app[keys.SETTINGS].signal_rate_limit
     bucket = TokenBucket(limit.count / limit.seconds, limit.count)
     member: Member | None = None
     left = False

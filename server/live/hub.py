@@ -68,7 +68,7 @@ class Person:
     timezone: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Member:
     room_id: str
     info: PeerInfo
@@ -82,7 +82,7 @@ class Member:
 ConsentHook = Callable[["Hub", RoomInfo, dict[str, PeerInfo]], Awaitable[None]]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class LocalRoom:
     info: RoomInfo
     local: dict[str, Member] = field(default_factory=dict)
