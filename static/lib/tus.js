@@ -104,8 +104,17 @@ export class TusUpload extends EventTarget {
 
   /** Wait for every chunk, then fix the length; resolves with the upload id. */
   async finish() {
+    let failures = 0;
     for (;;) {
-      await this.#drain();
+      try {
+        await this.#drain();
+      } catch (error) {
+        // A long outage used up one round of retries; stopping is worth one more.
+        failures += 1;
+        if (failures > 1) throw error;
+        this.#pump();
+        continue;
+      }
       if (this.#offset < this.#total) {
         this.#pump();
         continue;
@@ -152,6 +161,7 @@ export class TusUpload extends EventTarget {
 
   #pump() {
     if (this.#pumping || !this.#url) return;
+    this.#failure = null; // new chunks are a new chance for the connection to come back
     this.#pumping = this.#sendAll()
       .catch((error) => {
         this.#failure = error;
