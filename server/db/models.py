@@ -298,9 +298,7 @@ class Message(Base):
     """
 
     __tablename__ = "messages"
-    __table_args__ = (
-        Index("ix_messages_mentorship_id_created_at", "mentorship_id", "created_at"),
-    )
+    __table_args__ = (Index("ix_messages_mentorship_id_created_at", "mentorship_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     mentorship_id: Mapped[str] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"))
@@ -310,9 +308,7 @@ class Message(Base):
     media_id: Mapped[str | None] = mapped_column(
         ForeignKey("media_files.id", ondelete="SET NULL"), index=True
     )
-    reply_to_id: Mapped[str | None] = mapped_column(
-        ForeignKey("messages.id", ondelete="SET NULL")
-    )
+    reply_to_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     goal_id: Mapped[str | None] = mapped_column(ForeignKey("goals.id", ondelete="SET NULL"))
     action_item_id: Mapped[str | None] = mapped_column(
         ForeignKey("action_items.id", ondelete="SET NULL")
