@@ -225,3 +225,37 @@ async def test_the_mentee_is_told_a_week_before_a_dst_shift(
     sent = await settle(app, "shift", 2)
     assert len(sent) == 2
     assert "12:00 your time instead of 13:00" in sorted(n.body for n in sent)[0]
+
+
+async def test_a_dead_mail_server_costs_the_email_not_the_reminder(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    clock: FrozenClock,
+    aiohttp_client: Callable[..., Any],
+) -> None:
+    """Only this app runs here, so its reminder task alone can send."""
+    from tests.services import free_port
+
+    dead = make_settings(
+        database_url,
+        reminder_interval_seconds=0.05,
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),  # nothing listens there
+        smtp_starttls=False,
+    )
+    client = await aiohttp_client(create_app(dead, clock=clock))
+    pair = await make_pair(client, await aiohttp_client(client.server))
+    await ok(
+        await pair.mentee.client.post(
+            "/api/bookings",
+            json={
+                "mentorship_id": pair.mentorship_id,
+                "start": START.isoformat(),
+                "duration_minutes": 60,
+            },
+        ),
+        201,
+    )
+    clock.set(START - timedelta(minutes=10))
+    sent = await settle(client.app, "15m", 2)
+    assert sorted(n.user_id for n in sent) == sorted([pair.mentor.id, pair.mentee.id])
