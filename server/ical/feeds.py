@@ -209,7 +209,7 @@ class FeedBuilder:
             prints = {i: "\x1f".join(astuple(w)) for i, w in people.items()}
             plan = self._plan(marks, prints)
             if plan.missing_bookings or plan.missing_series:
-                await self._load(s, plan)
+                await self._load(s, plan, people)
         plan.order.sort(key=itemgetter(0))
         pieces = [
             piece if piece is not None else self.cache.get(key, plan.builders[key])
@@ -277,7 +277,7 @@ class FeedBuilder:
                 plan.missing_series[series_id] = series_key
         return plan
 
-    async def _load(self, s: AsyncSession, plan: _Plan) -> None:
+    async def _load(self, s: AsyncSession, plan: _Plan, people: dict[str, Who]) -> None:
         """Whole rows for the sessions whose bytes are not cached, and their builders."""
         wanted = set(plan.missing_bookings)
         series: dict[str, SeriesRow] = {}
@@ -296,11 +296,6 @@ class FeedBuilder:
                 )
             )
         )
-        people_ids = {r.mentor_id for r in rows} | {r.mentee_id for r in rows}
-        people = {
-            u.id: Who(u.id, u.name, u.email, u.timezone)
-            for u in await s.scalars(select(User).where(User.id.in_(list(people_ids))))
-        }
         members: dict[str, list[BookingRow]] = {}
         for r in rows:
             row = booking_row(r)
@@ -442,8 +437,12 @@ class Feeds:
                 )
             )
 
-    async def write_files(self, user_id: str, now: datetime) -> int:
-        """Rewrite every feed file of ``user_id``; return how many files changed."""
+    async def write_files(self, user_id: str, now: datetime, *, recheck: bool = True) -> int:
+        """Rewrite every feed file of ``user_id``; return how many files changed.
+
+        ``recheck`` looks again for feeds revoked while the file was being written. The
+        listener skips it: it handles the revocation's announcement after this write.
+        """
         async with self._lock:
             hashes = await self.hashes(user_id)
             if not hashes:
@@ -452,6 +451,8 @@ class Feeds:
             if data is None:
                 return 0
             changed = sum(self.files.write(h, data) for h in hashes)
+            if not recheck:
+                return changed
             # A feed revoked while this one was being written must not come back.
             still = set(await self.hashes(user_id))
             for h in hashes:
@@ -476,75 +477,101 @@ class Feeds:
 # --- the listener -----------------------------------------------------------------------
 
 
-async def _drain(sub: Subscription, first: BusEvent, seconds: float) -> list[BusEvent]:
-    """``first`` and whatever else arrives within ``seconds``: one rewrite per person."""
-    found = [first]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while (left := deadline - loop.time()) > 0:
+class _Inbox:
+    """Events of several subscriptions in one queue; channels are only ever added.
+
+    Adding a channel opens one more subscription next to the open ones, so no event
+    published meanwhile can fall between an old subscription and a new one.
+    """
+
+    def __init__(self, bus: EventBus, stack: contextlib.AsyncExitStack) -> None:
+        self.bus = bus
+        self.stack = stack
+        self.queue: asyncio.Queue[BusEvent | None] = asyncio.Queue()
+        self.channels: set[str] = set()
+        self.readers: list[asyncio.Task[None]] = []
+        self.open = 0
+
+    async def add(self, channels: Iterable[str]) -> None:
+        fresh = sorted(set(channels) - self.channels)
+        if not fresh:
+            return
+        sub = await self.stack.enter_async_context(self.bus.subscribe(*fresh))
+        self.channels.update(fresh)
+        self.open += 1
+        self.readers.append(asyncio.create_task(self._forward(sub)))
+
+    async def _forward(self, sub: Subscription) -> None:
         try:
-            found.append(await asyncio.wait_for(sub.get(), left))
-        except TimeoutError:
-            break
-    return found
+            async for event in sub:
+                self.queue.put_nowait(event)
+        finally:
+            self.queue.put_nowait(None)
+
+    async def batch(self, seconds: float) -> list[BusEvent] | None:
+        """The next event and whatever else arrives within ``seconds``; None once closed."""
+        first = await self.queue.get()
+        if first is None:
+            return None
+        found = [first]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (left := deadline - loop.time()) > 0:
+            try:
+                item = await asyncio.wait_for(self.queue.get(), left)
+            except TimeoutError:
+                break
+            if item is None:
+                self.queue.put_nowait(None)
+                break
+            found.append(item)
+        return found
+
+    def cancel(self) -> None:
+        for task in self.readers:
+            task.cancel()
 
 
 async def listen(app: web.Application, ready: asyncio.Event) -> None:
     """Rewrite feed files when ``calendar:<user id>`` is published, in every process.
 
-    The listener holds one channel per feed owner. When feeds appear or go, it opens
-    the new subscription before closing the old one and only then rewrites the
-    owner's files, so a change published meanwhile is never lost.
+    The listener holds one channel per feed owner. When a feed appears, the owner's
+    channel is subscribed first and the owner's files written after, so a change
+    published meanwhile is never lost. Revoked feeds' files are removed here too, after
+    any rewrite that was under way.
     """
     feeds = app[keys.FEEDS]
-    bus = app[keys.BUS]
     clock = app[keys.CLOCK]
-    stack: contextlib.AsyncExitStack | None = None
-    pending: set[str] = set()
-    try:
-        while True:
-            owners = await feeds.owners()
-            fresh = contextlib.AsyncExitStack()
-            sub = await fresh.enter_async_context(
-                bus.subscribe(FEEDS_CHANNEL, *(channel(u) for u in owners))
-            )
-            if stack is not None:
-                await stack.aclose()
-            stack = fresh
+    async with contextlib.AsyncExitStack() as stack:
+        inbox = _Inbox(app[keys.BUS], stack)
+        try:
+            await inbox.add([FEEDS_CHANNEL, *(channel(u) for u in await feeds.owners())])
             if not ready.is_set():
                 await feeds.repair(clock.now())
             ready.set()
-            await _rewrite(feeds, pending, clock.now())
-            pending.clear()
-            resubscribe = False
-            async for first in sub:
+            while (events := await inbox.batch(COALESCE_SECONDS)) is not None:
                 users: set[str] = set()
-                for event in await _drain(sub, first, COALESCE_SECONDS):
+                for event in events:
                     user_id = event.data.get("user_id")
-                    if event.channel == FEEDS_CHANNEL:
-                        resubscribe = True
-                        removed = event.data.get("removed")
-                        for h in removed if isinstance(removed, list) else []:
-                            if isinstance(h, str) and len(h) == 64 and h.isalnum():
-                                feeds.files.remove(h)
-                        if isinstance(user_id, str):
-                            pending.add(user_id)
-                    else:
+                    if event.channel != FEEDS_CHANNEL:
                         users.add(event.channel.removeprefix("calendar:"))
-                await _rewrite(feeds, users - pending, clock.now())
-                if resubscribe:
-                    break
-            if not resubscribe:
-                return  # the bus closed
-    finally:
-        if stack is not None:
-            await stack.aclose()
+                        continue
+                    removed = event.data.get("removed")
+                    for h in removed if isinstance(removed, list) else []:
+                        if isinstance(h, str) and len(h) == 64 and h.isalnum():
+                            feeds.files.remove(h)
+                    if isinstance(user_id, str):
+                        await inbox.add([channel(user_id)])
+                        users.add(user_id)
+                await _rewrite(feeds, users, clock.now())
+        finally:
+            inbox.cancel()
 
 
 async def _rewrite(feeds: Feeds, users: Iterable[str], now: datetime) -> None:
     for user_id in users:
         try:
-            await feeds.write_files(user_id, now)
+            await feeds.write_files(user_id, now, recheck=False)
         except Exception:
             log.exception("could not rewrite the calendar feeds of a user")
 
