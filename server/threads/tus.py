@@ -200,7 +200,13 @@ async def create(request: web.Request) -> web.Response:
         raise _tus(problem) from None
     headers = {"Tus-Resumable": TUS_VERSION, "Location": f"/api/uploads/{upload.id}"}
     if with_data:
-        await _receive(request, upload, checksum)
+        try:
+            await _receive(request, upload, checksum)
+        except Problem as problem:
+            # The upload exists even when its first bytes were refused: say where it is.
+            problem.headers["Location"] = headers["Location"]
+            problem.headers["Upload-Offset"] = str(upload.received)
+            raise
     if upload.length is not None and upload.received == upload.length:
         await _finish(request, upload)
     headers["Upload-Offset"] = str(upload.received)

@@ -391,3 +391,27 @@ async def test_more_bytes_than_the_declared_length_is_413(client: Client) -> Non
     assert resp.status == 413
     assert await _offset(client, location) == 0
     assert _part(client, location).read_bytes() == b""
+
+
+async def test_creation_with_a_bad_checksum_still_says_where_the_upload_is(client: Client) -> None:
+    await sign_up(client)
+    resp = await client.post(
+        "/api/uploads/",
+        data=b"hello",
+        headers={
+            **TUS,
+            "Upload-Length": "10",
+            "Content-Type": OCTETS,
+            "Upload-Checksum": sha1_header(b"other"),
+        },
+    )
+    assert resp.status == 460
+    location = resp.headers["Location"]
+    assert resp.headers["Upload-Offset"] == "0"
+    assert await _offset(client, location) == 0
+    resp = await client.patch(
+        location,
+        data=b"hello",
+        headers=_patch_headers(0, **{"Upload-Checksum": sha1_header(b"hello")}),
+    )
+    assert resp.status == 204 and resp.headers["Upload-Offset"] == "5"
