@@ -737,16 +737,17 @@ async def reschedule(
             await s.execute(
                 delete(BookingParticipant).where(BookingParticipant.booking_id.in_(list(exclude)))
             )
+            # A moved session is reminded afresh, even if its old time was reminded of.
             await s.execute(
-                delete(BookingReminder).where(
-                    BookingReminder.booking_id.in_(list(exclude)), BookingReminder.sent_at.is_(None)
-                )
+                delete(BookingReminder).where(BookingReminder.booking_id.in_(list(exclude)))
             )
             await s.flush()
             for row in changed:
                 s.add_all(_participants(row, host.rules))
                 s.add_all(_reminders(row, ctx.now))
             people_map = await people_by_id(s, set(people))
+            await s.flush()
+            s.add_all(await _moved_shift_reminders(s, changed, people_map, ctx.now))
             notes = _stage_changed(s, ctx.now, user, people_map, changed, "moved")
     except _Refused as refused_:
         raise await _conflict(
@@ -772,6 +773,33 @@ async def reschedule(
         ) from None
     await _announce(ctx, notes, people, [r.id for r in changed])
     return {"items": [booking_out(r, people_map) for r in changed]}
+
+
+async def _moved_shift_reminders(
+    s: AsyncSession, changed: Sequence[Booking], people: dict[str, User], now: datetime
+) -> list[BookingReminder]:
+    """DST-shift notices for moved occurrences, judged against their series as it now is."""
+    out: list[BookingReminder] = []
+    ids = {b.id for b in changed}
+    for series_id in {b.series_id for b in changed if b.series_id}:
+        rows = list(
+            await s.scalars(
+                select(Booking)
+                .where(Booking.series_id == series_id, Booking.status == "confirmed")
+                .order_by(Booking.start_at)
+            )
+        )
+        if len(rows) < 2:
+            continue
+        mentor, mentee = people[rows[0].mentor_id], people[rows[0].mentee_id]
+        shifts = rec.guest_shifts(
+            [(b.occurrence_index or 0, sl.to_minute(b.start_at)) for b in rows],
+            mentor.timezone,
+            mentee.timezone,
+        )
+        moved = [b for b in rows if b.id in ids]
+        out.extend(_shift_reminders(moved, shifts, mentee.id, now))
+    return out
 
 
 async def _split_series(

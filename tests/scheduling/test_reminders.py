@@ -259,3 +259,32 @@ async def test_a_dead_mail_server_costs_the_email_not_the_reminder(
     clock.set(START - timedelta(minutes=10))
     sent = await settle(client.app, "15m", 2)
     assert sorted(n.user_id for n in sent) == sorted([pair.mentor.id, pair.mentee.id])
+
+
+async def test_a_session_moved_after_its_reminder_is_reminded_again(
+    pair: Pair, second_app: web.Application, clock: FrozenClock
+) -> None:
+    app = pair.mentor.client.app
+    assert app is not None
+    created = await ok(
+        await pair.mentee.client.post(
+            "/api/bookings",
+            json={
+                "mentorship_id": pair.mentorship_id,
+                "start": START.isoformat(),
+                "duration_minutes": 60,
+            },
+        ),
+        201,
+    )
+    clock.set(START - timedelta(hours=20))
+    assert len(await settle(app, "24h", 2)) == 2
+    await ok(
+        await pair.mentee.client.post(
+            f"/api/bookings/{created['booking']['id']}/reschedule",
+            json={"start": (START + timedelta(days=2)).isoformat()},
+        )
+    )
+    clock.set(START + timedelta(days=1, hours=1))
+    sent = await settle(app, "24h", 4)
+    assert len(sent) == 4
