@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 from sqlalchemy import delete, select, update
+from yarl import URL
 
 from server import keys
 from server.config import Settings
@@ -39,6 +40,7 @@ HORIZON = timedelta(days=365)
 PAST = timedelta(days=1)
 POLL_TICK_SECONDS = 30.0
 CLAIM_BATCH = 10
+MAX_REDIRECTS = 5
 USER_AGENT = "Meridian calendar import (+https://meridian.example)"
 
 
@@ -114,40 +116,59 @@ class BusyCalendars:
     # --- fetching -------------------------------------------------------------------
 
     async def fetch(self, url: str, etag: str | None, last_modified: str | None) -> Fetched:
-        assert self._http is not None
-        await check_host(url, allow_private=self.allow_private)
+        """One conditional GET, redirects followed by hand so each hop's host is checked."""
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        limit = self.settings.busy_max_bytes
+        seconds = self.settings.busy_fetch_timeout_seconds
         try:
-            async with self._http.get(url, headers=headers, allow_redirects=True) as resp:
-                if resp.status == 304:
-                    return Fetched(None, etag, last_modified)
-                if resp.status != 200:
-                    raise FetchError(f"The calendar server answered {resp.status} {resp.reason}.")
-                if resp.content_length is not None and resp.content_length > limit:
-                    raise FetchError(_too_large(limit))
-                chunks, size = [], 0
-                async for chunk in resp.content.iter_chunked(64 * 1024):
-                    size += len(chunk)
-                    if size > limit:
-                        raise FetchError(_too_large(limit))
-                    chunks.append(chunk)
-                return Fetched(
-                    b"".join(chunks),
-                    resp.headers.get("ETag"),
-                    resp.headers.get("Last-Modified"),
-                )
+            async with asyncio.timeout(seconds):
+                for _ in range(MAX_REDIRECTS + 1):
+                    found = await self._get(url, headers)
+                    if isinstance(found, Fetched):
+                        if found.data is None:
+                            return Fetched(None, etag, last_modified)
+                        return found
+                    url = found
         except TimeoutError:
             raise FetchError(
-                f"The calendar server did not answer within "
-                f"{self.settings.busy_fetch_timeout_seconds} seconds."
+                f"The calendar server did not answer within {seconds} seconds."
             ) from None
         except aiohttp.ClientError as exc:
             raise FetchError(f"The calendar could not be fetched: {_reason(exc)}.") from None
+        raise FetchError(f"The calendar address redirected more than {MAX_REDIRECTS} times.")
+
+    async def _get(self, url: str, headers: dict[str, str]) -> Fetched | str:
+        """The calendar, or the address a redirect points to."""
+        assert self._http is not None
+        await check_host(url, allow_private=self.allow_private)
+        limit = self.settings.busy_max_bytes
+        async with self._http.get(url, headers=headers, allow_redirects=False) as resp:
+            if resp.status in (301, 302, 303, 307, 308):
+                location = resp.headers.get("Location", "")
+                target = str(resp.url.join(URL(location))) if location else ""
+                if urlsplit(target).scheme not in ("http", "https"):
+                    raise FetchError(
+                        "The calendar server redirected to an address Meridian cannot use."
+                    )
+                return target
+            if resp.status == 304:
+                return Fetched(None, None, None)
+            if resp.status != 200:
+                raise FetchError(f"The calendar server answered {resp.status} {resp.reason}.")
+            if resp.content_length is not None and resp.content_length > limit:
+                raise FetchError(_too_large(limit))
+            chunks, size = [], 0
+            async for chunk in resp.content.iter_chunked(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(_too_large(limit))
+                chunks.append(chunk)
+            return Fetched(
+                b"".join(chunks), resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+            )
 
     # --- use cases ------------------------------------------------------------------
 

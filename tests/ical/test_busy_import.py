@@ -70,6 +70,13 @@ class Remote:
         return web.Response(text="too late")
 
 
+def _to(location: str) -> Callable[[web.Request], Any]:
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound(location)
+
+    return redirect
+
+
 @pytest.fixture
 async def remote(aiohttp_server: Callable[..., Any]) -> Remote:
     state = Remote()
@@ -77,6 +84,8 @@ async def remote(aiohttp_server: Callable[..., Any]) -> Remote:
     app.router.add_get("/cal.ics", state.ics)
     app.router.add_get("/big.ics", state.big)
     app.router.add_get("/hang.ics", state.hang)
+    app.router.add_get("/moved.ics", _to("/cal.ics"))
+    app.router.add_get("/loop.ics", _to("/loop.ics"))
     server = await aiohttp_server(app)
     state.base = str(server.make_url("")).rstrip("/")
     return state
@@ -195,6 +204,14 @@ async def test_unreachable_and_missing_calendars_show_their_error(
     person = await sign_up(client)
     _, missing = await add(person, remote.url("nothing-here.ics"))
     assert missing["status"] == "error" and "404" in missing["error"]
+
+
+async def test_redirects_are_followed_a_few_times(client: Client, remote: Remote) -> None:
+    person = await sign_up(client)
+    _, moved = await add(person, remote.url("moved.ics"))
+    assert moved["status"] == "ok" and moved["event_count"] > 0
+    _, looping = await add(person, remote.url("loop.ics"))
+    assert looping["status"] == "error" and "redirected more than 5 times" in looping["error"]
 
 
 async def test_uploaded_file_counts_and_bad_uploads_store_nothing(client: Client) -> None:
