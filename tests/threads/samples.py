@@ -12,6 +12,8 @@ from pathlib import Path
 import av
 
 RATE = 48_000
+# SVT-AV1 prints a banner to stderr unless told to log only errors.
+os.environ.setdefault("SVT_LOG", "1")
 
 
 def record(
