@@ -399,12 +399,13 @@ async def busy_context(app: web.Application) -> AsyncIterator[None]:
     sources = app.get(keys.BUSY_SOURCES)
     if sources is not None:
         sources.append(imported)
-    if keys.SLOT_CACHE in app:
+    bus = app[keys.BUS]
 
-        async def changed(user_id: str) -> None:
-            await slot_cache.changed(app, [user_id])
+    async def changed(user_id: str) -> None:
+        # The slot engine's cache listens on this channel in every process.
+        await bus.publish(slot_cache.CHANNEL, {"users": [user_id]})
 
-        service.on_change = changed
+    service.on_change = changed
     task = asyncio.create_task(service.poll_forever(), name="busy-calendar-poller")
     yield
     task.cancel()
