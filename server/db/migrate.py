@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 from pathlib import Path
 
 from alembic import command
@@ -20,11 +21,32 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
-    """Bring the schema to ``revision``; blocking, so call it outside the event loop."""
-    from server.core.db import ensure_sqlite_parent
+    """Bring the schema to ``revision``; blocking, so call it outside the event loop.
 
-    ensure_sqlite_parent(database_url)
-    command.upgrade(alembic_config(database_url), revision)
+    Several processes may start at once on one database: on SQLite a file lock beside
+    the database makes them take turns (PostgreSQL uses an advisory lock in env.py), so
+    the first migrates and the others find the schema already current.
+    """
+    path = sqlite_path(database_url)
+    if path is None:
+        command.upgrade(alembic_config(database_url), revision)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            command.upgrade(alembic_config(database_url), revision)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    if not database_url.startswith("sqlite"):
+        return None
+    path = database_url.split("///", 1)[1] if "///" in database_url else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return Path(path)
 
 
 async def upgrade_async(database_url: str, revision: str = "heads") -> None:

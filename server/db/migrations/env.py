@@ -15,7 +15,13 @@ config = context.config
 target_metadata = Base.metadata
 
 
+MIGRATION_LOCK = 7_302_446  # an arbitrary advisory-lock key for schema changes
+
+
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Processes starting together take turns; the later ones find nothing to do.
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
