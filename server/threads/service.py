@@ -1,4 +1,4 @@
-"""Thread use cases: post, list, see, delete, play; notices in working hours; retention.
+"""Thread use cases: post, list, see, delete, play, count unread.
 
 Every change is published on the bus channel ``thread:<mentorship id>`` after its
 transaction commits, so open thread pages in any process see it live.
@@ -10,12 +10,9 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from email.message import EmailMessage
+from datetime import datetime
 from typing import Any
 
-import aiosmtplib
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,19 +24,16 @@ from server.core.errors import Conflict, Forbidden, NotFound, Problem, field_err
 from server.core.ids import new_id
 from server.db.models import (
     ActionItem,
-    AgreementVersion,
     Goal,
     MediaFile,
     Mentorship,
     Message,
     MessageNotice,
     MessageSeen,
-    Profile,
     Upload,
     User,
 )
-from server.notifications import service as notifications
-from server.threads import quiet
+from server.threads import notices
 from server.threads.schemas import (
     MediaOut,
     MessageIn,
@@ -107,7 +101,7 @@ def media_out(record: MediaFile) -> MediaOut:
     )
 
 
-async def _wire(s: AsyncSession, messages: Sequence[Message]) -> list[MessageOut]:
+async def wire(s: AsyncSession, messages: Sequence[Message]) -> list[MessageOut]:
     ids = [m.id for m in messages]
     media_ids = [m.media_id for m in messages if m.media_id and m.removed_at is None]
     media: dict[str, MediaFile] = {}
@@ -210,18 +204,18 @@ async def post_message(
         recipient_id = (
             mentorship.mentee_id if user.id == mentorship.mentor_id else mentorship.mentor_id
         )
-        due = await _delivery_time(s, recipient_id, now)
+        due = await notices.delivery_time(s, recipient_id, now)
         notice = MessageNotice(
             id=new_id(), message_id=message.id, user_id=recipient_id, due_at=due, delivered_at=None
         )
         s.add(notice)
         await s.flush()
-        (out,) = await _wire(s, [message])
+        (out,) = await wire(s, [message])
     await bus.publish(
         channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
     )
     if due <= now:
-        await deliver_due_notices(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
+        await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
     return out
 
 
@@ -267,20 +261,6 @@ async def _claim_upload(
     return record.id
 
 
-async def _delivery_time(s: AsyncSession, user_id: str, now: datetime) -> datetime:
-    row = (
-        await s.execute(
-            select(User.timezone, Profile.working_hours)
-            .outerjoin(Profile, Profile.user_id == User.id)
-            .where(User.id == user_id)
-        )
-    ).first()
-    if row is None:
-        return now
-    zone, hours = row
-    return quiet.next_delivery(now, zone, quiet.weekly_hours(hours or []))
-
-
 async def list_messages(
     *, db: Database, user_id: str, mentorship_id: str, before: str | None, limit: int
 ) -> MessagePage:
@@ -304,7 +284,7 @@ async def list_messages(
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        items = await _wire(s, rows)
+        items = await wire(s, rows)
         unread = await _unread(s, user_id, mentorship_id)
     return MessagePage(
         items=items, next_before=rows[-1].id if more and rows else None, unread_count=unread
@@ -358,14 +338,14 @@ async def delete_message(
         if message.author_id != user_id:
             raise Forbidden("Only its author can delete a message.")
         if message.removed_at is not None:
-            (out,) = await _wire(s, [message])
+            (out,) = await wire(s, [message])
             return out
-        paths = await _remove_media(s, store, message.media_id, now)
+        paths = await remove_media(s, store, message.media_id, now)
         message.removed_at = now
         message.removed_reason = "deleted"
         message.body = ""
         await s.flush()
-        (out,) = await _wire(s, [message])
+        (out,) = await wire(s, [message])
     await asyncio.to_thread(remove, *paths)
     await bus.publish(
         channel(mentorship.id), {"type": "removed", "message": out.model_dump(mode="json")}
@@ -373,7 +353,7 @@ async def delete_message(
     return out
 
 
-async def _remove_media(
+async def remove_media(
     s: AsyncSession, store: MediaStore, media_id: str | None, now: datetime
 ) -> list[Any]:
     if media_id is None:
@@ -440,173 +420,3 @@ async def unread_counts(*, db: Database, user_id: str) -> list[ThreadUnread]:
         )
         for i in ids
     ]
-
-
-# --- background work ---------------------------------------------------------------------
-
-
-async def deliver_due_notices(
-    *,
-    db: Database,
-    bus: EventBus,
-    now: datetime,
-    only: Sequence[str] | None = None,
-    settings: Settings | None = None,
-) -> int:
-    """Turn each due notice into an in-app notification, exactly once across processes.
-
-    The claim and the notification commit together; the email (when SMTP is set up)
-    follows the commit, so a crash between the two can cost an email, never double it.
-    """
-    async with db.read() as s:
-        query = select(MessageNotice.id).where(
-            MessageNotice.delivered_at.is_(None), MessageNotice.due_at <= now
-        )
-        if only is not None:
-            query = query.where(MessageNotice.id.in_(list(only)))
-        due = list(await s.scalars(query.order_by(MessageNotice.due_at).limit(200)))
-    delivered = 0
-    for notice_id in due:
-        note = None
-        mail: _Mail | None = None
-        async with db.write() as s:
-            claimed = await s.execute(
-                update(MessageNotice)
-                .where(MessageNotice.id == notice_id, MessageNotice.delivered_at.is_(None))
-                .values(delivered_at=now)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                continue
-            row = (
-                await s.execute(
-                    select(MessageNotice, Message, User)
-                    .join(Message, Message.id == MessageNotice.message_id)
-                    .join(User, User.id == Message.author_id)
-                    .where(MessageNotice.id == notice_id)
-                )
-            ).first()
-            if row is None:
-                continue
-            notice, message, author = row
-            recipient = await s.get(User, notice.user_id)
-            if message.removed_at is None and recipient is not None:
-                mail = _Mail(
-                    to=recipient.email,
-                    subject=_title(author.name, message.kind),
-                    body=_preview(message),
-                    link=f"/mentorships/{message.mentorship_id}/thread",
-                )
-                note = notifications.stage(
-                    s,
-                    now=now,
-                    user_id=notice.user_id,
-                    kind="thread.message",
-                    title=_title(author.name, message.kind),
-                    body=_preview(message),
-                    link=f"/mentorships/{message.mentorship_id}/thread",
-                    data={"mentorship_id": message.mentorship_id, "message_id": message.id},
-                )
-        if note is not None:
-            delivered += 1
-            await notifications.announce(bus, [note])
-            if mail is not None and settings is not None and settings.smtp_host:
-                await _send_email(settings, mail)
-    return delivered
-
-
-@dataclass(frozen=True, slots=True)
-class _Mail:
-    to: str
-    subject: str
-    body: str
-    link: str
-
-
-async def _send_email(settings: Settings, mail: _Mail) -> bool:
-    message = EmailMessage()
-    message["From"] = settings.smtp_from
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
-    text = (mail.body + "\n\n") if mail.body else ""
-    message.set_content(f"{text}Open the thread: {settings.public_url}{mail.link}\n")
-    try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_starttls,
-            timeout=20,
-        )
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        log.warning("could not email a message notice to %s: %s", mail.to.split("@")[-1], exc)
-        return False
-    return True
-
-
-def _title(name: str, kind: str) -> str:
-    what = {"text": "a message", "audio": "a voice message", "video": "a video message"}[kind]
-    return f"{name} sent you {what}"
-
-
-def _preview(message: Message) -> str:
-    if message.kind == "text":
-        body = " ".join(message.body.split())
-        return body if len(body) <= 140 else body[:139] + "…"
-    return ""
-
-
-async def apply_retention(*, db: Database, bus: EventBus, store: MediaStore, now: datetime) -> int:
-    """Remove recordings older than their agreement's retention; the message says so."""
-    async with db.read() as s:
-        rows = (
-            await s.execute(
-                select(Message.id, Message.created_at, AgreementVersion.media_retention_days)
-                .join(Mentorship, Mentorship.id == Message.mentorship_id)
-                .join(
-                    AgreementVersion,
-                    and_(
-                        AgreementVersion.mentorship_id == Mentorship.id,
-                        AgreementVersion.version == Mentorship.agreed_version,
-                    ),
-                )
-                .where(
-                    Message.media_id.is_not(None),
-                    Message.removed_at.is_(None),
-                    AgreementVersion.media_retention_days.is_not(None),
-                )
-            )
-        ).all()
-    due = [
-        (message_id, days)
-        for message_id, created_at, days in rows
-        if created_at <= now - timedelta(days=days)
-    ]
-    removed = 0
-    for message_id, days in due:
-        async with db.write() as s:
-            tombstone = (
-                f"This recording was removed after {days} day{'s' if days != 1 else ''}, "
-                "as the mentorship's agreement says."
-            )
-            claimed = await s.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.removed_at.is_(None))
-                .values(removed_at=now, removed_reason="retention", body=tombstone)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                continue
-            message = await s.get(Message, message_id)
-            assert message is not None
-            paths = await _remove_media(s, store, message.media_id, now)
-            await s.flush()
-            (out,) = await _wire(s, [message])
-        await asyncio.to_thread(remove, *paths)
-        await bus.publish(
-            channel(out.mentorship_id), {"type": "removed", "message": out.model_dump(mode="json")}
-        )
-        removed += 1
-    if removed:
-        log.info("removed %d recordings past their retention", removed)
-    return removed

@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server import keys
-from server.threads import service as thread_service
-from server.threads import uploads
+from server.threads import notices, retention, uploads
 from server.threads.storage import MediaStore
 
 log = logging.getLogger(__name__)
@@ -55,10 +54,8 @@ async def run_due_work(app: web.Application, *, sweep: bool = True) -> None:
     """One pass: deliver due notifications; with ``sweep``, expire uploads and old media."""
     db = app[keys.DB]
     now = app[keys.CLOCK].now()
-    await thread_service.deliver_due_notices(
-        db=db, bus=app[keys.BUS], now=now, settings=app[keys.SETTINGS]
-    )
+    await notices.deliver_due(db=db, bus=app[keys.BUS], now=now, settings=app[keys.SETTINGS])
     if sweep:
         store = app[keys.MEDIA_STORE]
         await uploads.sweep(db=db, store=store, now=now)
-        await thread_service.apply_retention(db=db, bus=app[keys.BUS], store=store, now=now)
+        await retention.apply(db=db, bus=app[keys.BUS], store=store, now=now)

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from server import keys
 from server.core.clock import FrozenClock
-from server.threads import service
+from server.threads import retention
 from tests.factories import sign_up
 from tests.threads.conftest import make_mentorship, upload_file
 
@@ -35,7 +35,7 @@ async def test_retention_removes_old_recordings_and_leaves_a_tombstone(
 
     async def sweep(later: timedelta) -> int:
         # The sweeper runs later; the people stay signed in on today's clock.
-        return await service.apply_retention(
+        return await retention.apply(
             db=app[keys.DB], bus=app[keys.BUS], store=store, now=clock.now() + later
         )
 
@@ -69,7 +69,7 @@ async def test_no_retention_keeps_recordings(
     )
     assert resp.status == 201
     clock.advance(timedelta(days=3650))
-    removed = await service.apply_retention(
+    removed = await retention.apply(
         db=app[keys.DB], bus=app[keys.BUS], store=app[keys.MEDIA_STORE], now=clock.now()
     )
     assert removed == 0
