@@ -556,3 +556,20 @@ class BusyInterval(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
+
+
+class CalendarInvitation(Base):
+    """An invitation email sent for one version (SEQUENCE) of a session or series.
+
+    Inserting the row claims the email, so with several processes it is sent once.
+    ``subject_id`` is the booking's id, or the series' id for a series.
+    """
+
+    __tablename__ = "calendar_invitations"
+
+    subject_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    sent_at: Mapped[datetime]

@@ -1,4 +1,4 @@
-"""calendars: subscribable feeds, imported busy calendars and their intervals
+"""calendars: feeds, imported busy calendars and their intervals, invitation emails
 
 Revision ID: 0006
 Revises: 0003
@@ -96,8 +96,26 @@ def upgrade() -> None:
             "ix_busy_intervals_user_id_start_at", ["user_id", "start_at"], unique=False
         )
 
+    op.create_table(
+        "calendar_invitations",
+        sa.Column("subject_id", sa.String(length=32), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("sent_at", UTC_DATETIME, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_calendar_invitations_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "subject_id", "sequence", "user_id", name=op.f("pk_calendar_invitations")
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("calendar_invitations")
     with op.batch_alter_table("busy_intervals", schema=None) as batch_op:
         batch_op.drop_index("ix_busy_intervals_user_id_start_at")
         batch_op.drop_index(batch_op.f("ix_busy_intervals_calendar_id"))

@@ -1,0 +1,117 @@
+"""Invitation emails with invite.ics attached: once per version and participant, even
+with two processes, REQUEST then CANCEL, through a small SMTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import icalendar
+import pytest
+from aiohttp import web
+
+from server import keys
+from server.app import create_app
+from server.config import Settings
+from server.core.clock import FrozenClock
+from server.ical.mail import send_due
+from tests.factories import sign_up
+from tests.ical.helpers import book, book_series, change
+from tests.ical.helpers import eventually as settle
+from tests.scheduling.test_reminders import SmtpSink, smtp  # noqa: F401  (the fixture)
+
+START = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    smtp: SmtpSink,  # noqa: F811
+) -> Settings:
+    return make_settings(
+        database_url, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False
+    )
+
+
+def subject(message: Any) -> str:
+    return " ".join(str(message["Subject"]).split())
+
+
+def attachment(message: Any) -> icalendar.Calendar:
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert part.get_filename() == "invite.ics"
+    return icalendar.Calendar.from_ical(part.get_payload(decode=True))
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    async def ready() -> bool:
+        return check()
+
+    await settle(ready, seconds)
+
+
+async def mail_once(app: web.Application) -> int:
+    return await send_due(app[keys.DB], app[keys.SETTINGS], app[keys.CLOCK].now())
+
+
+async def test_each_version_is_mailed_once_to_each_participant(
+    client: Any,
+    another_client: Callable[[], Any],
+    smtp: SmtpSink,  # noqa: F811
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    mentor = await sign_up(client, name="Maria Mentor", timezone="Europe/Berlin")
+    mentee = await sign_up(await another_client(), name="Sam Mentee", timezone="Asia/Kolkata")
+    booking = await book(client.app, mentor.id, mentee.id, START)
+    second = create_app(settings, clock=clock)  # another process on the same database
+    runner = web.AppRunner(second)
+    await runner.setup()
+    try:
+        # Both processes' background mailers run too; every sender races for each email.
+        await asyncio.gather(mail_once(client.app), mail_once(second))
+        await eventually(lambda: len(smtp.messages) == 2)
+        assert await mail_once(client.app) == 0 and await mail_once(second) == 0
+        assert len(smtp.messages) == 2
+    finally:
+        await runner.cleanup()
+    assert sorted(m["To"] for m in smtp.messages) == sorted([mentor.email, mentee.email])
+    to_mentee = next(m for m in smtp.messages if m["To"] == mentee.email)
+    assert "Thursday 03 December 2026, 22:30 (Asia/Kolkata)" in subject(to_mentee)
+    cal = attachment(to_mentee)
+    assert str(cal["METHOD"]) == "REQUEST"
+    (event,) = cal.walk("VEVENT")
+    assert event["DTSTART"].dt.astimezone(UTC) == START
+
+    await change(client.app, booking, status="cancelled")
+    await mail_once(client.app)
+    await eventually(lambda: len(smtp.messages) == 4)
+    cancels = [attachment(m) for m in smtp.messages[2:]]
+    assert [str(c["METHOD"]) for c in cancels] == ["CANCEL", "CANCEL"]
+    assert all(subject(m).startswith("Cancelled:") for m in smtp.messages[2:])
+
+
+async def test_a_series_is_mailed_as_one_invitation(
+    client: Any,
+    another_client: Callable[[], Any],
+    smtp: SmtpSink,  # noqa: F811
+) -> None:
+    mentor = await sign_up(client, name="Maria Mentor")
+    mentee = await sign_up(await another_client(), name="Sam Mentee")
+    _, ids = await book_series(
+        client.app, mentor.id, mentee.id, START, zone="Europe/Berlin", count=8
+    )
+    await mail_once(client.app)
+    await eventually(lambda: len(smtp.messages) == 2)
+    (event,) = attachment(smtp.messages[0]).walk("VEVENT")
+    assert "RRULE" in event
+    moved = START + timedelta(days=7, hours=1)
+    await change(client.app, ids[1], start_at=moved, end_at=moved + timedelta(hours=1))
+    await mail_once(client.app)
+    await eventually(lambda: len(smtp.messages) == 4)
+    updated = attachment(smtp.messages[2])
+    assert len(list(updated.walk("VEVENT"))) == 2  # the rule and the moved occurrence
+    assert subject(smtp.messages[2]).startswith("Updated:")
