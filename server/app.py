@@ -11,6 +11,7 @@ from server import keys
 from server.accounts.http import routes as account_routes
 from server.config import Settings
 from server.core import health, middlewares, static
+from server.core.auth import identity_cache
 from server.core.bus import EventBus, MemoryBus, RedisBus
 from server.core.clock import Clock, SystemClock
 from server.core.db import Database
@@ -25,6 +26,7 @@ from server.mentorship.profiles import FactsCache
 from server.mentorship.sweeper import expiry_sweeper
 from server.notifications.http import routes as notification_routes
 from server.notifications.stream import Streams, close_streams
+from server.scheduling.cache import SlotCache, slot_cache
 from server.scheduling.http import routes as scheduling_routes
 from server.scheduling.reminders import reminder_task
 from server.threads.http import routes as thread_routes
@@ -53,7 +55,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or SystemClock()
     app[keys.METRICS] = Metrics()
     app[keys.WEBSOCKETS] = weakref.WeakSet()
-    app.cleanup_ctx.extend([database, event_bus, rate_limiter])
+    app.cleanup_ctx.extend([database, event_bus, rate_limiter, identity_cache])
     app[keys.MENTOR_FACTS] = FactsCache()
     app[keys.NOTIFICATION_STREAMS] = Streams()
     app.on_shutdown.append(close_streams)
@@ -63,7 +65,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.middlewares.append(touch.calendar_touch)
     app.cleanup_ctx.append(mail.invitation_mailer)
     app[keys.BUSY_SOURCES] = []
-    app.cleanup_ctx.append(reminder_task)
+    app[keys.SLOT_CACHE] = SlotCache()
+    app.cleanup_ctx.extend([reminder_task, slot_cache])
     app[keys.ROOMS] = live.default_directory(app)
     app.cleanup_ctx.append(live.live)
     app.on_shutdown.append(close_websockets)

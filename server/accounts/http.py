@@ -22,7 +22,13 @@ from server.accounts.schemas import (
 )
 from server.config import known_timezones
 from server.core.api import Routes, json_response, read_json
-from server.core.auth import SESSION_COOKIE, current_identity, require_user
+from server.core.auth import (
+    SESSION_COOKIE,
+    current_identity,
+    forget_credential,
+    forget_user,
+    require_user,
+)
 from server.core.requests import client_ip, enforce_rate
 from server.db.models import User
 
@@ -113,6 +119,7 @@ async def logout(request: web.Request) -> web.Response:
     identity = await current_identity(request)
     if identity is not None and identity.via == "cookie":
         await service.end_session(db=request.app[keys.DB], session_id=identity.credential_id)
+        await forget_credential(request.app, identity.credential_id)
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
@@ -134,6 +141,7 @@ async def update_me(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, AccountUpdate)
     updated = await service.update_account(db=request.app[keys.DB], user_id=user.id, data=data)
+    await forget_user(request.app, user.id)
     return json_response(_user(updated))
 
 
@@ -172,6 +180,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     await service.revoke_token(
         db=request.app[keys.DB], user_id=user.id, token_id=request.match_info["token_id"]
     )
+    await forget_user(request.app, user.id)
     return web.Response(status=204)
 
 

@@ -1,12 +1,21 @@
 """Who is asking: a session cookie (browsers) or a bearer token (scripts).
 
-Resolution is lazy and cached on the request, so static files and health checks never
-touch the database.
+Resolution is lazy, so static files and health checks never touch the database, and
+cached twice: on the request, and per credential in ``IdentityCache`` for up to
+``IDENTITY_SECONDS`` so a page making many calls does not pay a lookup for each.
+Whatever ends or changes a credential — sign-out, a revoked token, an account edit —
+calls ``forget_credential``/``forget_user``, which drops the entry here at once and, through
+the event bus, in every other process.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 from aiohttp import web
@@ -18,6 +27,9 @@ from server.core.ids import hash_token
 from server.db.models import ApiToken, User, UserSession
 
 SESSION_COOKIE = "meridian_session"
+IDENTITY_SECONDS = 30
+CHANNEL = "auth"
+MAX_ENTRIES = 10_000
 _CACHE: web.RequestKey[Identity | None] = web.RequestKey("identity")
 
 
@@ -26,6 +38,69 @@ class Identity:
     user: User
     via: Literal["cookie", "bearer"]
     credential_id: str
+
+
+class IdentityCache:
+    """Resolved credentials by digest, each valid until a deadline on the app's clock."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[datetime, Identity]] = OrderedDict()
+
+    def get(self, digest: str, now: datetime) -> Identity | None:
+        found = self._entries.get(digest)
+        if found is None:
+            return None
+        if found[0] <= now:
+            del self._entries[digest]
+            return None
+        self._entries.move_to_end(digest)
+        return found[1]
+
+    def put(self, digest: str, identity: Identity, until: datetime) -> None:
+        self._entries[digest] = (until, identity)
+        self._entries.move_to_end(digest)
+        while len(self._entries) > MAX_ENTRIES:
+            self._entries.popitem(last=False)
+
+    def forget(self, *, digest: str | None = None, user_id: str | None = None) -> None:
+        if digest is not None:
+            self._entries.pop(digest, None)
+        if user_id is not None:
+            for key in [k for k, (_, i) in self._entries.items() if i.user.id == user_id]:
+                del self._entries[key]
+
+
+async def forget_credential(app: web.Application, digest: str) -> None:
+    """A session or token has ended: no process may honour it from its cache."""
+    app[keys.IDENTITY_CACHE].forget(digest=digest)
+    await app[keys.BUS].publish(CHANNEL, {"digest": digest})
+
+
+async def forget_user(app: web.Application, user_id: str) -> None:
+    """A user's account changed (name, zone) or lost a credential: re-read it everywhere."""
+    app[keys.IDENTITY_CACHE].forget(user_id=user_id)
+    await app[keys.BUS].publish(CHANNEL, {"user_id": user_id})
+
+
+async def identity_cache(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: the cache, and a listener applying other processes' forgets."""
+    cache = IdentityCache()
+    app[keys.IDENTITY_CACHE] = cache
+    async with app[keys.BUS].subscribe(CHANNEL) as sub:
+
+        async def listen() -> None:
+            async for event in sub:
+                digest, user_id = event.data.get("digest"), event.data.get("user_id")
+                cache.forget(
+                    digest=digest if isinstance(digest, str) else None,
+                    user_id=user_id if isinstance(user_id, str) else None,
+                )
+
+        task = asyncio.create_task(listen(), name="identity-cache-forgets")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -52,34 +127,55 @@ async def require_user(request: web.Request) -> User:
 
 
 async def _resolve(request: web.Request) -> Identity | None:
-    db = request.app[keys.DB]
-    now = request.app[keys.CLOCK].now()
+    app = request.app
+    now = app[keys.CLOCK].now()
     token = bearer_token(request)
-    if token is not None:
-        digest = hash_token(token)
-        async with db.read() as s:
-            row = (
-                await s.execute(
-                    select(ApiToken, User)
-                    .join(User, User.id == ApiToken.user_id)
-                    .where(ApiToken.token_hash == digest)
-                )
-            ).first()
-        if row is None:
-            raise Unauthorized("This bearer token is not valid.")
-        api_token, user = row
-        last = api_token.last_used_at
-        if last is None or (now - last).total_seconds() > 60:
-            async with db.write() as s:
-                await s.execute(
-                    update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
-                )
-        return Identity(user, "bearer", api_token.id)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
+    secret = token if token is not None else request.cookies.get(SESSION_COOKIE)
+    if not secret:
         return None
-    digest = hash_token(cookie)
+    digest = hash_token(secret)
+    cache = app[keys.IDENTITY_CACHE]
+    cached = cache.get(digest, now)
+    if cached is not None and cached.via == ("bearer" if token is not None else "cookie"):
+        return cached
+    if token is not None:
+        identity = await _from_token(app, digest, now)
+        cache.put(digest, identity, now + timedelta(seconds=IDENTITY_SECONDS))
+        return identity
+    found = await _from_session(app, digest, now)
+    if found is not None:
+        identity, expires = found
+        cache.put(digest, identity, min(expires, now + timedelta(seconds=IDENTITY_SECONDS)))
+        return identity
+    return None
+
+
+async def _from_token(app: web.Application, digest: str, now: datetime) -> Identity:
+    db = app[keys.DB]
     async with db.read() as s:
+        row = (
+            await s.execute(
+                select(ApiToken, User)
+                .join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == digest)
+            )
+        ).first()
+    if row is None:
+        raise Unauthorized("This bearer token is not valid.")
+    api_token, user = row
+    last = api_token.last_used_at
+    if last is None or (now - last).total_seconds() > 60:
+        async with db.write() as s:
+            await s.execute(
+                update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
+            )
+    return Identity(user, "bearer", api_token.id)
+
+
+async def _from_session(
+    app: web.Application, digest: str, now: datetime
+) -> tuple[Identity, datetime] | None:
+    async with app[keys.DB].read() as s:
         found = (
             await s.execute(
                 select(UserSession, User)
@@ -90,4 +186,4 @@ async def _resolve(request: web.Request) -> Identity | None:
     if found is None:
         return None
     session, user = found
-    return Identity(user, "cookie", session.id)
+    return Identity(user, "cookie", session.id), session.expires_at

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from server import keys
 from server.core.api import Handler, Routes, json_response, read_json, read_query
-from server.core.auth import require_user
+from server.core.auth import forget_user, require_user
 from server.mentorship import profiles, service
 from server.mentorship.lifecycle import Action
 from server.mentorship.schemas import (
@@ -61,6 +61,8 @@ async def put_profile(request: web.Request) -> web.Response:
     profile = await profiles.put_profile(
         db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id, data=data
     )
+    if data.timezone is not None:
+        await forget_user(request.app, user.id)
     return json_response(profile)
 
 

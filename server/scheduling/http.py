@@ -112,7 +112,7 @@ async def mentor_availability(request: web.Request) -> web.Response:
     responses={200: SlotsOut},
 )
 async def slots(request: web.Request) -> web.Response:
-    user = await cache.viewer(request)
+    user = await require_user(request)
     app = request.app
     mentor_id = request.match_info["mentor_id"]
     now = app[keys.CLOCK].now()
