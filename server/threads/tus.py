@@ -16,6 +16,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import logging
 import time
 from datetime import datetime
 from email.utils import format_datetime
@@ -40,6 +41,7 @@ LOCK_WAIT_SECONDS = 3.0
 MAX_METADATA = 4096
 
 routes = Routes("uploads")
+log = logging.getLogger(__name__)
 
 
 def store_of(app: web.Application) -> MediaStore:
@@ -444,7 +446,10 @@ async def _stream(
                 title="Checksum Mismatch",
             )
     # Keep whatever arrived intact, even when the client went away mid-request.
-    await asyncio.shield(receiver.sync_now())
+    try:
+        await asyncio.shield(receiver.sync_now())
+    except OSError as exc:
+        raise _interrupted(exc, receiver.acked) from None
     if failure is not None:
         raise _interrupted(failure, receiver.acked)
     if exceeded:
@@ -546,6 +551,14 @@ class _Receiver:
 def _interrupted(failure: BaseException, kept: int) -> BaseException:
     if isinstance(failure, asyncio.CancelledError):
         return failure
+    if isinstance(failure, OSError) and not isinstance(failure, ConnectionError):
+        log.error("could not store upload bytes: %s", failure)
+        return _problem(
+            507,
+            f"The server could not store more of this upload ({failure.strerror or failure}); "
+            f"it has {kept} bytes. Try again later.",
+            title="Insufficient Storage",
+        )
     return _problem(
         400,
         f"The request body ended before it was complete; the upload has {kept} bytes. "

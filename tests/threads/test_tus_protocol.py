@@ -415,3 +415,15 @@ async def test_creation_with_a_bad_checksum_still_says_where_the_upload_is(clien
         headers=_patch_headers(0, **{"Upload-Checksum": sha1_header(b"hello")}),
     )
     assert resp.status == 204 and resp.headers["Upload-Offset"] == "5"
+
+
+async def test_a_full_disk_is_507_and_acknowledges_nothing(client: Client) -> None:
+    await sign_up(client)
+    location = await create_upload(client, None)
+    part = _part(client, location)
+    part.unlink()
+    part.symlink_to("/dev/full")  # every write fails with ENOSPC
+    resp = await client.patch(location, data=os.urandom(3 << 20), headers=_patch_headers(0))
+    assert resp.status == 507
+    assert resp.content_type == "application/problem+json"
+    assert await _offset(client, location) == 0
