@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ async def elsewhere(aiohttp_server: Callable[..., Any]) -> str:
 
 
 async def test_person_creates_copies_and_revokes_a_feed_and_imports_busy_time(
-    open_page: OpenPage, elsewhere: str
+    open_page: OpenPage, elsewhere: str, tmp_path: Path
 ) -> None:
     watched = await open_page(
         timezone_id="Europe/Berlin", permissions=["clipboard-read", "clipboard-write"]
@@ -70,6 +71,13 @@ async def test_person_creates_copies_and_revokes_a_feed_and_imports_busy_time(
     assert feed.headers["content-type"].startswith("text/calendar")
     assert "METHOD:PUBLISH" in await feed.text()
 
+    await page.get_by_role("button", name="New link").click()
+    await expect(link).not_to_have_value(url)
+    rotated = await link.input_value()
+    assert (await request.get(watched.base_url + path)).status == 404
+    path = "/calendars/" + rotated.rsplit("/calendars/", 1)[1]
+    assert (await request.get(watched.base_url + path)).status == 200
+
     await page.get_by_role("button", name="Revoke").click()
     await expect(page.get_by_text("You have no feed link.")).to_be_visible()
     await expect(link).to_have_count(0)
@@ -93,6 +101,14 @@ async def test_person_creates_copies_and_revokes_a_feed_and_imports_busy_time(
     broken = page.locator("li", has_text="Old team")
     await expect(broken.locator(".sync-status")).to_have_text("Sync failed")
     await expect(broken).to_contain_text("The calendar server answered 404")
+
+    upload = tmp_path / "Holidays.ics"
+    upload.write_bytes(sample())
+    await page.get_by_label("Or upload an .ics file").set_input_files(str(upload))
+    await page.get_by_role("button", name="Upload calendar").click()
+    holidays = page.locator("li", has_text="Holidays")
+    await expect(holidays.locator(".sync-status")).to_have_text("Synced")
+    await expect(holidays).to_contain_text("uploaded file")
 
     await page.get_by_label("Calendar address (https:// or webcal://)").fill("ftp://nope")
     await page.get_by_role("button", name="Add calendar").click()
