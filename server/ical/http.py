@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from urllib.parse import unquote
+
+from aiohttp import BodyPartReader, web
 
 from server import keys
 from server.accounts.schemas import Strict
@@ -190,10 +192,14 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
 async def add_busy(request: web.Request) -> web.Response:
     user = await require_user(request)
     service = request.app[keys.BUSY_CALENDARS]
-    if request.content_type == CALENDAR:
+    if request.content_type in (CALENDAR, "multipart/form-data"):
         query = read_query(request, UploadQuery)
-        data = await _read_upload(request)
-        row = await service.add_upload(user_id=user.id, data=data, name=query.name)
+        if request.content_type == CALENDAR:
+            data, filename = await _read_upload(request), None
+        else:
+            data, filename = await _read_form_file(request)
+        name = query.name or (filename.rsplit(".", 1)[0][:100] if filename else None)
+        row = await service.add_upload(user_id=user.id, data=data, name=name)
     else:
         body = await read_json(request, BusyUrlIn)
         row = await service.add_url(user_id=user.id, url=body.url, name=body.name)
@@ -201,25 +207,50 @@ async def add_busy(request: web.Request) -> web.Response:
     return json_response(_busy(row), status=201)
 
 
+def _too_large(limit: int) -> Problem:
+    return Problem(
+        413, f"The calendar is larger than the {limit // (1024 * 1024)} MiB Meridian accepts."
+    )
+
+
 async def _read_upload(request: web.Request) -> bytes:
     """The uploaded file, streamed with a cap rather than read whole and then checked."""
     limit = request.app[keys.SETTINGS].busy_max_bytes
     if request.content_length is not None and request.content_length > limit:
-        raise Problem(
-            413, f"The calendar is larger than the {limit // (1024 * 1024)} MiB Meridian accepts."
-        )
+        raise _too_large(limit)
     chunks, size = [], 0
     async for chunk in request.content.iter_chunked(64 * 1024):
         size += len(chunk)
         if size > limit:
-            raise Problem(
-                413,
-                f"The calendar is larger than the {limit // (1024 * 1024)} MiB Meridian accepts.",
-            )
+            raise _too_large(limit)
         chunks.append(chunk)
     if not size:
         raise field_error("file", "The uploaded calendar is empty.")
     return b"".join(chunks)
+
+
+async def _read_form_file(request: web.Request) -> tuple[bytes, str | None]:
+    """The form's ``file`` part (as ``curl -F file=@work.ics`` sends it), with the same cap."""
+    limit = request.app[keys.SETTINGS].busy_max_bytes
+    if request.content_length is not None and request.content_length > limit + 64 * 1024:
+        raise _too_large(limit)
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.name != "file":
+                continue
+            chunks, size = [], 0
+            while chunk := await part.read_chunk(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+            if not size:
+                raise field_error("file", "The uploaded calendar is empty.")
+            return b"".join(chunks), unquote(part.filename) if part.filename else None
+    except (ValueError, AssertionError) as exc:
+        raise Problem(400, f"The form could not be read: {exc}.") from None
+    raise field_error("file", "Send the calendar as the form field named file.")
 
 
 @routes.route(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import func, select
@@ -234,6 +235,24 @@ async def test_uploaded_file_counts_and_bad_uploads_store_nothing(client: Client
         assert resp.status == 422, await resp.text()
         problem = await resp.json()
         assert problem["errors"][0]["field"] == "file"
+    assert await stored(client) == before
+
+
+async def test_a_form_upload_works_like_a_file_upload(client: Client) -> None:
+    person = await sign_up(client)
+    form = aiohttp.FormData()
+    form.add_field("file", sample(), filename="Team holidays.ics", content_type="text/calendar")
+    resp = await person.client.post("/api/me/busy-calendars", data=form)
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    assert body["name"] == "Team holidays" and body["status"] == "ok"
+
+    before = await stored(client)
+    form = aiohttp.FormData(default_to_multipart=True)
+    form.add_field("notes", "no file here")
+    resp = await person.client.post("/api/me/busy-calendars", data=form)
+    assert resp.status == 422
+    assert (await resp.json())["errors"][0]["field"] == "file"
     assert await stored(client) == before
 
 
