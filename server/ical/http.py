@@ -185,7 +185,7 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
 @routes.route(
     "POST",
     "/api/me/busy-calendars",
-    summary="Import busy time: JSON {url} to poll, or an .ics file as text/calendar",
+    summary="Import busy time: JSON {url} to poll, or an .ics file (text/calendar or form)",
     body=BusyUrlIn,
     responses={201: BusyCalendarOut},
 )
