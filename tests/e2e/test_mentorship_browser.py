@@ -124,6 +124,14 @@ async def test_mentee_finds_asks_mentor_accepts_both_agree_and_work(open_page: O
     await expect(page.locator("[data-items] li").get_by_role("checkbox")).to_be_checked()
     await mpage.screenshot(path="/tmp/meridian-mentorship.png", full_page=True)
 
+    # From the mentorship page both people reach its thread and its booking page.
+    links = page.locator("[data-links]")
+    await expect(links.get_by_role("link", name="Book a session")).to_have_attribute(
+        "href", mentorship_path + "/book"
+    )
+    await links.get_by_role("link", name="Messages").click()
+    await expect(page).to_have_url(mentee.base_url + mentorship_path + "/thread")
+
     # The mentee's other pages: the list, the answer, and the mentor's public profile.
     await mentee.goto("/mentorships")
     listed = page.locator("[data-mentorship]")

@@ -87,6 +87,11 @@ class MentorshipPage extends HTMLElement {
     render(
       section,
       html`<h1>${m.my_role === "mentor" ? `Mentoring ${other.name}` : `Mentored by ${other.name}`}</h1>
+        <nav class="actions" aria-label="This mentorship" data-links>
+          <a href="/mentorships/${m.id}/thread">Messages</a>
+          ${m.state === "active" && html`<a href="/mentorships/${m.id}/book">Book a session</a>`}
+          <a href="/sessions">Sessions</a>
+        </nav>
         <div class="card stack" data-lifecycle>
           <p class="actions">State: ${stateBadge(m.state)}
             ${m.state === "requested" && html`<span class="hint">Waiting for an answer until ${formatInstant(m.expires_at, zone)}</span>`}</p>
