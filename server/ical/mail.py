@@ -15,11 +15,9 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiosmtplib
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +28,7 @@ from server.core.db import Database
 from server.core.errors import NotFound
 from server.db.models import Booking, CalendarInvitation, User
 from server.ical.invites import invitation_for
+from server.notifications import email
 
 log = logging.getLogger(__name__)
 
@@ -164,14 +163,13 @@ async def send(
     when = booking.start_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M")
     verb = "Cancelled" if cancelled else ("Invitation" if first else "Updated")
     method = "CANCEL" if b"METHOD:CANCEL" in data else "REQUEST"
-    message = EmailMessage()
-    message["From"] = settings.smtp_from
-    message["To"] = person.email
-    message["Subject"] = f"{verb}: mentoring session, {when} ({person.timezone})"
-    message.set_content(
-        f"{verb}: your mentoring session on {when}, {person.timezone} time.\n\n"
+    message = email.new_message(
+        settings,
+        to=person.email,
+        subject=f"{verb}: mentoring session, {when} ({person.timezone})",
+        text=f"{verb}: your mentoring session on {when}, {person.timezone} time.\n\n"
         f"The attached invitation adds it to (or, if cancelled, removes it from) your "
-        f"calendar.\n\n{settings.public_url}/sessions\n"
+        f"calendar.\n\n{settings.public_url}/sessions\n",
     )
     message.add_attachment(
         data,
@@ -180,20 +178,7 @@ async def send(
         filename="invite.ics",
         params={"method": method},
     )
-    try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_starttls,
-            timeout=20,
-        )
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        log.warning("could not email an invitation to %s: %s", person.email.split("@")[-1], exc)
-        return False
-    return True
+    return await email.send(settings, message, what="an invitation")
 
 
 async def invitation_mailer(app: web.Application) -> AsyncIterator[None]:

@@ -18,10 +18,8 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-import aiosmtplib
 from aiohttp import web
 from sqlalchemy import select, update
 
@@ -31,6 +29,7 @@ from server.core.bus import EventBus
 from server.core.clock import Clock
 from server.core.db import Database
 from server.db.models import Booking, BookingReminder, Notification, User
+from server.notifications import email as mail
 from server.notifications import service as notifications
 
 log = logging.getLogger(__name__)
@@ -123,25 +122,9 @@ async def send_due(
 
 
 async def send_email(settings: Settings, email: Email) -> bool:
-    message = EmailMessage()
-    message["From"] = settings.smtp_from
-    message["To"] = email.to
-    message["Subject"] = email.subject
-    message.set_content(email.body + "\n\n" + settings.public_url + "/sessions\n")
-    try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_starttls,
-            timeout=20,
-        )
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        log.warning("could not email a reminder to %s: %s", email.to.split("@")[-1], exc)
-        return False
-    return True
+    text = email.body + "\n\n" + settings.public_url + "/sessions\n"
+    message = mail.new_message(settings, to=email.to, subject=email.subject, text=text)
+    return await mail.send(settings, message, what="a reminder")
 
 
 async def _loop(app: web.Application, clock: Clock, every: float) -> None:

@@ -12,9 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 
-import aiosmtplib
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +20,7 @@ from server.config import Settings
 from server.core.bus import EventBus
 from server.core.db import Database
 from server.db.models import Message, MessageNotice, Profile, User
+from server.notifications import email
 from server.notifications import service as notifications
 from server.threads import quiet
 
@@ -116,26 +115,10 @@ class _Mail:
 
 
 async def _send_email(settings: Settings, mail: _Mail) -> bool:
-    message = EmailMessage()
-    message["From"] = settings.smtp_from
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
     text = (mail.body + "\n\n") if mail.body else ""
-    message.set_content(f"{text}Open the thread: {settings.public_url}{mail.link}\n")
-    try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_starttls,
-            timeout=20,
-        )
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        log.warning("could not email a message notice to %s: %s", mail.to.split("@")[-1], exc)
-        return False
-    return True
+    text += f"Open the thread: {settings.public_url}{mail.link}\n"
+    message = email.new_message(settings, to=mail.to, subject=mail.subject, text=text)
+    return await email.send(settings, message, what="a message notice")
 
 
 def _title(name: str, kind: str) -> str:
