@@ -573,3 +573,20 @@ class CalendarInvitation(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     sent_at: Mapped[datetime]
+
+
+class BookingRecording(Base):
+    """A consented recording of a booking's live session (the file is a media file)."""
+
+    __tablename__ = "booking_recordings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    booking_id: Mapped[str] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    # A media_files id; no foreign key because 0005 does not descend from 0004.
+    media_id: Mapped[str] = mapped_column(String(32))
+    # Whose camera and microphone: one file per participant.
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]

@@ -28,8 +28,14 @@ from server.live.protocol import (
     to_json,
 )
 from server.live.rooms import RoomInfo
-from server.live.schemas import DeviceCheckIn, DeviceCheckOut, RoomOut, SocketQuery
-from server.live.service import room_details
+from server.live.schemas import (
+    DeviceCheckIn,
+    DeviceCheckOut,
+    RecordingList,
+    RoomOut,
+    SocketQuery,
+)
+from server.live.service import recordings_of, room_details
 from server.live.socket import BatchedSocket
 from server.live.turn import ice_servers
 
@@ -57,6 +63,24 @@ async def booking_room(request: web.Request) -> web.Response:
         ws_base=_ws_base(request),
     )
     return json_response(details)
+
+
+@routes.route(
+    "GET",
+    "/api/bookings/{booking_id}/recordings",
+    summary="Consented recordings of the booking's live session",
+    responses={200: RecordingList, 404: "not a participant, or no such booking"},
+)
+async def booking_recordings(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    app = request.app
+    found = await recordings_of(
+        db=app[keys.DB],
+        directory=app[keys.ROOMS],
+        booking_id=request.match_info["booking_id"],
+        user_id=user.id,
+    )
+    return json_response(found)
 
 
 def _ws_base(request: web.Request) -> str:

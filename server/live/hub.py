@@ -66,6 +66,7 @@ class Person:
     user_id: str
     name: str
     timezone: str
+    recorder: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -79,7 +80,8 @@ class Member:
         return self.info.peer_id
 
 
-ConsentHook = Callable[["Hub", RoomInfo, dict[str, PeerInfo]], Awaitable[None]]
+# (hub, room, roster, local): ``local`` is False when the change happened in another process.
+ConsentHook = Callable[["Hub", RoomInfo, dict[str, PeerInfo], bool], Awaitable[None]]
 
 
 @dataclass(eq=False, slots=True)
@@ -166,6 +168,7 @@ class Hub:
             timezone=person.timezone,
             joined=joined,
             media=message.media,
+            recorder=person.recorder,
         )
         member = Member(room_info.room_id, info, conn)
         room.local[peer_id] = member
@@ -302,10 +305,10 @@ class Hub:
         room = self.rooms.get(room_id)
         return dict(room.roster) if room else {}
 
-    async def _consent_changed(self, room: LocalRoom) -> None:
+    async def _consent_changed(self, room: LocalRoom, *, local: bool = True) -> None:
         for hook in self.consent_hooks:
             try:
-                await hook(self, room.info, dict(room.roster))
+                await hook(self, room.info, dict(room.roster), local)
             except Exception:
                 log.exception("a consent hook failed in room %s", room.info.room_id)
 
@@ -421,6 +424,8 @@ class Hub:
                 room.roster[sender] = replace(room.roster[sender], consent=bool(message["consent"]))
         elif kind == "recording":
             room.recording = bool(message["active"])
+        if kind in ("peer-left", "peer-reconnecting", "record-consent"):
+            await self._consent_changed(room, local=False)
         await self._maybe_drop(room)
 
     # --- rooms ------------------------------------------------------------------------------------

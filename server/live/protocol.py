@@ -57,6 +57,7 @@ class PeerInfo:
     joined: float
     media: Media = field(default_factory=Media)
     consent: bool = False
+    recorder: bool = False  # the server's recording peer, not a person
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +68,7 @@ class PeerInfo:
             "joined": self.joined,
             "media": self.media.to_dict(),
             "consent": self.consent,
+            "recorder": self.recorder,
         }
 
     @classmethod
@@ -79,6 +81,7 @@ class PeerInfo:
             joined=float(raw.get("joined", 0)),
             media=Media.from_dict(raw.get("media")),
             consent=raw.get("consent") is True,
+            recorder=raw.get("recorder") is True,
         )
 
 

@@ -44,3 +44,19 @@ class DeviceCheckOut(BaseModel):
     id: str
     sdp: str
     type: str
+
+
+class RecordingOut(BaseModel):
+    id: str
+    media_id: str
+    user_id: str = Field(description="Whose camera and microphone this file holds.")
+    url: str = Field(description="Where the WebM file plays (GET /api/media/{id}).")
+    content_type: str
+    started_at: datetime
+    ended_at: datetime
+    duration_seconds: float
+    size: int
+
+
+class RecordingList(BaseModel):
+    items: list[RecordingOut]

@@ -8,16 +8,20 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from aiohttp import web
+from sqlalchemy import select
 
 from server import keys
 from server.config import Settings
+from server.core.db import Database
 from server.core.errors import NotFound
+from server.db.models import BookingRecording, MediaFile
 from server.live import tokens
 from server.live.echo import EchoPeers
 from server.live.hub import Hub
 from server.live.presence import RedisPresence
+from server.live.recording import Recordings
 from server.live.rooms import BookingRooms, RoomDirectory
-from server.live.schemas import IceServer, RoomOut
+from server.live.schemas import IceServer, RecordingList, RecordingOut, RoomOut
 from server.live.turn import ice_servers
 
 TOKEN_TTL = timedelta(minutes=5)
@@ -86,12 +90,49 @@ async def live(app: web.Application) -> AsyncIterator[None]:
     app[keys.HUB] = hub
     echo = EchoPeers(limit=settings.device_check_max, max_seconds=DEVICE_CHECK_SECONDS)
     app[keys.ECHO] = echo
+    recordings = Recordings(app)
+    hub.consent_hooks.append(recordings.consent_changed)
+    app[keys.RECORDINGS] = recordings
     # Everything imported and built at startup lives as long as the process: keep it out
     # of the collector's way, or every full collection walks it and stalls relaying for
     # tens of milliseconds.
     gc.collect()
     gc.freeze()
     yield
+    await recordings.close()
     await asyncio.gather(echo.close(), hub.close())
     if presence is not None:
         await presence.close()
+
+
+async def recordings_of(
+    *, db: Database, directory: RoomDirectory, booking_id: str, user_id: str
+) -> RecordingList:
+    room = await directory.room(booking_id)
+    if room is None or user_id not in room.participants:
+        raise NotFound("There is no such session among yours.")
+    async with db.read() as s:
+        rows = (
+            await s.execute(
+                select(BookingRecording, MediaFile)
+                .join(MediaFile, MediaFile.id == BookingRecording.media_id)
+                .where(BookingRecording.booking_id == booking_id, MediaFile.removed_at.is_(None))
+                .order_by(BookingRecording.started_at)
+            )
+        ).all()
+    return RecordingList(
+        items=[
+            RecordingOut(
+                id=recording.id,
+                media_id=media.id,
+                user_id=recording.user_id,
+                url=f"/api/media/{media.id}",
+                content_type=media.content_type,
+                started_at=recording.started_at,
+                ended_at=recording.ended_at,
+                duration_seconds=media.duration_seconds,
+                size=media.size,
+            )
+            for recording, media in rows
+        ]
+    )

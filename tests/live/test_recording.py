@@ -1,0 +1,200 @@
+"""Consented recording, with two real aiortc peers as the participants."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+from aiohttp import web
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+from server import keys
+from tests.factories import Person, sign_up
+from tests.live.conftest import Client, add_room, join
+
+
+class SmallVideo(VideoStreamTrack):
+    """A camera of 160x120: real VP8 both ways, without a test machine's CPU falling behind."""
+
+    async def recv(self) -> Any:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame(width=160, height=120, format="yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes([pts // 3000 % 256]) * plane.buffer_size)
+        frame.pts = pts
+        frame.time_base = time_base
+        return frame
+
+
+@dataclass
+class Participant:
+    """A participant's page, reduced to what recording needs: it sends media to the recorder."""
+
+    ws: Any
+    peer_id: str
+    inbox: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    pcs: list[RTCPeerConnection] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        links: dict[str, RTCPeerConnection] = {}
+        async for msg in self.ws:
+            message = json.loads(msg.data)
+            if message["type"] == "peer-joined" and message["peer"]["recorder"]:
+                pc = RTCPeerConnection()
+                pc.addTrack(AudioStreamTrack())
+                pc.addTrack(SmallVideo())
+                await pc.setLocalDescription(await pc.createOffer())
+                links[message["peer"]["peer_id"]] = pc
+                self.pcs.append(pc)
+                offer = {"type": "offer", "sdp": pc.localDescription.sdp}
+                await self.ws.send_json(
+                    {
+                        "type": "signal",
+                        "to": message["peer"]["peer_id"],
+                        "data": {"description": offer},
+                    }
+                )
+            elif message["type"] == "signal" and message["from"] in links:
+                answer = message["data"]["description"]
+                await links[message["from"]].setRemoteDescription(
+                    RTCSessionDescription(sdp=answer["sdp"], type=answer["type"])
+                )
+            self.inbox.put_nowait(message)
+
+    async def expect(self, kind: str, wait: float = 30.0, **fields: Any) -> dict[str, Any]:
+        async with asyncio.timeout(wait):
+            while True:
+                message = await self.inbox.get()
+                if message["type"] == kind and all(message.get(k) == v for k, v in fields.items()):
+                    return message
+
+    async def close(self) -> None:
+        for pc in self.pcs:
+            await pc.close()
+        await self.ws.close()
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
+async def participant(person: Person, booking_id: str) -> Participant:
+    ws, peers = await join(person, booking_id)
+    p = Participant(ws, peers["you"]["peer_id"])
+    p.task = asyncio.create_task(p.run())
+    return p
+
+
+def measure(path: Path) -> dict[str, list[float]]:
+    """Seconds of media in each stream, by kind, from the packets themselves."""
+    found: dict[str, list[float]] = {"audio": [], "video": []}
+    with av.open(str(path)) as container:
+        ends: dict[int, float] = {}
+        starts: dict[int, float] = {}
+        for packet in container.demux():
+            if packet.pts is None or packet.stream.type not in found:
+                continue
+            t = float(packet.pts * packet.time_base)
+            starts.setdefault(packet.stream.index, t)
+            ends[packet.stream.index] = max(ends.get(packet.stream.index, 0.0), t)
+        for stream in container.streams:
+            if stream.index in ends:
+                found[stream.type].append(ends[stream.index])
+    return found
+
+
+async def test_both_consent_media_flows_then_one_withdraws(
+    client: Client, another_client: Callable[[], Any], app: web.Application
+) -> None:
+    mentor = await sign_up(client, name="Maria Mentor")
+    mentee = await sign_up(await another_client(), name="Sam Mentee")
+    room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
+    first = await participant(mentor, room.booking_id)
+    second = await participant(mentee, room.booking_id)
+    try:
+        await first.expect("peer-joined")
+        await first.ws.send_json({"type": "record-consent", "consent": True})
+        assert (await second.expect("record-consent"))["consent"] is True
+        assert app[keys.RECORDINGS].active == {}  # one consent is not enough
+        await second.ws.send_json({"type": "record-consent", "consent": True})
+
+        # The recorder joins, both send it their media, and the indicator goes on for both.
+        for p in (first, second):
+            await p.expect("recording", active=True)
+        started = asyncio.get_running_loop().time()
+        await asyncio.sleep(3)
+        await second.ws.send_json({"type": "record-consent", "consent": False})
+        # What was recorded ends the moment consent is withdrawn.
+        recorded = asyncio.get_running_loop().time() - started
+        for p in (first, second):
+            left = await p.expect("peer-left", wait=10)
+            assert left["peer_id"] not in (first.peer_id, second.peer_id)  # the recorder left
+            await p.expect("recording", wait=10, active=False)
+
+        async with asyncio.timeout(30):
+            while True:
+                listed = await (
+                    await client.get(f"/api/bookings/{room.booking_id}/recordings")
+                ).json()
+                if len(listed["items"]) == 2:
+                    break
+                await asyncio.sleep(0.2)
+        # One file per participant, each with their picture and sound for the whole take.
+        assert {item["user_id"] for item in listed["items"]} == {mentor.id, mentee.id}
+        for item in listed["items"]:
+            assert item["content_type"] == "video/webm"
+            assert abs(item["duration_seconds"] - recorded) <= 1.0
+            path = app[keys.MEDIA_STORE].media(item["media_id"], "webm")
+            assert path.exists()
+            streams = await asyncio.to_thread(measure, path)
+            assert len(streams["audio"]) == 1 and len(streams["video"]) == 1
+            for seconds in streams["audio"] + streams["video"]:
+                assert abs(seconds - recorded) <= 1.0, (seconds, recorded)
+        # The other participant sees the listing too; outsiders do not.
+        theirs = await mentee.client.get(f"/api/bookings/{room.booking_id}/recordings")
+        assert (await theirs.json())["items"] == listed["items"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_recording_stops_when_a_participant_leaves(
+    client: Client, another_client: Callable[[], Any], app: web.Application
+) -> None:
+    mentor = await sign_up(client, name="Maria Mentor")
+    mentee = await sign_up(await another_client(), name="Sam Mentee")
+    room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
+    first = await participant(mentor, room.booking_id)
+    second = await participant(mentee, room.booking_id)
+    try:
+        for p in (first, second):
+            await p.ws.send_json({"type": "record-consent", "consent": True})
+        await first.expect("recording", active=True)
+        await asyncio.sleep(1)
+        await second.ws.send_json({"type": "bye"})
+        await first.expect("recording", wait=10, active=False)
+        assert app[keys.RECORDINGS].active == {}
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_outsiders_see_no_recordings(
+    client: Client, another_client: Callable[[], Any], app: web.Application
+) -> None:
+    mentor = await sign_up(client, name="Maria Mentor")
+    mentee = await sign_up(await another_client(), name="Sam Mentee")
+    stranger = await sign_up(await another_client(), name="Eve Outsider")
+    room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
+    resp = await stranger.client.get(f"/api/bookings/{room.booking_id}/recordings")
+    assert resp.status == 404
+    mine = await mentor.client.get(f"/api/bookings/{room.booking_id}/recordings")
+    assert (await mine.json()) == {"items": []}
