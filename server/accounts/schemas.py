@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated
 
@@ -16,17 +18,35 @@ def _timezone(value: str) -> str:
     return value
 
 
+# Addresses end up in mail headers and calendar properties: only the characters an
+# ordinary address uses, so nothing can smuggle a line break or a second address in.
+_EMAIL = re.compile(r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9-]+(\.[a-z0-9-]+)+")
+
+
 def _email(value: str) -> str:
     value = value.strip().lower()
-    local, at, domain = value.partition("@")
-    if not at or not local or "." not in domain or " " in value or domain.startswith("."):
+    if not _EMAIL.fullmatch(value) or ".." in value:
         raise ValueError("enter an email address like ada@example.org")
+    return value
+
+
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(value: str) -> str:
+    """Names are shown in mail subjects and calendars: no control characters."""
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI for c in value):
+        raise ValueError("use letters, spaces and punctuation only (no line breaks)")
     return value
 
 
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_printable),
+]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 
 

@@ -33,7 +33,7 @@ async def send(settings: Settings, message: EmailMessage, *, what: str) -> bool:
             start_tls=settings.smtp_starttls,
             timeout=20,
         )
-    except (aiosmtplib.SMTPException, OSError) as exc:
+    except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
         domain = str(message["To"]).rsplit("@", 1)[-1]
         log.warning("could not email %s to %s: %s", what, domain, exc)
         return False

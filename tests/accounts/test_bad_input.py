@@ -94,6 +94,30 @@ async def test_short_password_and_bad_email_are_422(client: Client) -> None:
     assert await users(client) == 0
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "ada\r\nBcc: all@example.org"),
+        ("email", "ada@example.org\nX-EVIL:1"),
+        ("email", "ada@@example.org"),
+        ("name", "Ada\r\nSubject: you won"),
+        ("name", "Ada\u202eecilA"),
+    ],
+)
+async def test_line_breaks_and_controls_cannot_reach_headers(
+    client: Client, field: str, value: str
+) -> None:
+    resp = await client.post("/api/auth/signup", json={**GOOD, field: value})
+    problem = await assert_problem(resp, 422)
+    assert problem["errors"][0]["field"] == field
+    assert await users(client) == 0
+
+
+async def test_names_in_any_script_are_welcome(client: Client) -> None:
+    resp = await client.post("/api/auth/signup", json={**GOOD, "name": "Zoë O'Brien-李 (ശ്രീ)"})
+    assert resp.status == 201
+
+
 async def test_unknown_field_is_refused(client: Client) -> None:
     resp = await client.post("/api/auth/signup", json={**GOOD, "is_admin": True})
     problem = await assert_problem(resp, 422)
