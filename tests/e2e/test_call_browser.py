@@ -166,3 +166,37 @@ async def test_two_people_on_two_processes_meet_through_redis(
     await survive_reload(mentor, mentee)
     mentor.assert_no_errors()
     mentee.assert_no_errors()
+
+
+async def test_both_allow_recording_see_the_indicator_and_withdraw(
+    person: Callable[..., Any], live_server: str, app: web.Application
+) -> None:
+    mentor, mentor_id = await person(live_server, name="Maria Mentor", timezone="Europe/Berlin")
+    mentee, mentee_id = await person(live_server, name="Sam Mentee", timezone="America/Sao_Paulo")
+    room = await add_room(app, mentor_id, mentee_id, recording_allowed=True)
+    await meet(mentor, mentee, room.booking_id)
+    indicator = "[data-role=recording]"
+    await mentor.page.get_by_role("button", name="Allow recording").click()
+    await expect(mentee.page.locator("[data-badge=consent]")).to_be_visible()
+    await expect(mentor.page.locator(indicator)).to_be_hidden()  # one consent is not enough
+    await mentee.page.get_by_role("button", name="Allow recording").click()
+    for watched in (mentor, mentee):
+        await expect(watched.page.locator(indicator)).to_be_visible(timeout=20_000)
+    await mentor.page.wait_for_timeout(2000)
+    await mentee.page.get_by_role("button", name="Withdraw recording consent").click()
+    for watched in (mentor, mentee):
+        await expect(watched.page.locator(indicator)).to_be_hidden(timeout=15_000)
+    # The call itself goes on, and the take is listed on the booking: one file each.
+    await expect(mentor.page.locator(".call-tile")).to_have_count(1)
+    for _ in range(100):
+        listed = await mentor.page.context.request.get(
+            f"{live_server}/api/bookings/{room.booking_id}/recordings"
+        )
+        items = (await listed.json())["items"]
+        if len(items) == 2:
+            break
+        await mentor.page.wait_for_timeout(200)
+    assert {item["user_id"] for item in items} == {mentor_id, mentee_id}
+    assert all(item["duration_seconds"] > 1 for item in items)
+    mentor.assert_no_errors()
+    mentee.assert_no_errors()

@@ -287,15 +287,17 @@ class CallPage extends HTMLElement {
         this.#closeLinks();
         for (const peer of message.peers) this.#addPeer(peer);
         this.#showRecording(message.recording);
-        this.#status(message.peers.length ? "In the session." : "You are in the room.");
+        this.#status(this.#people().length ? "In the session." : "You are in the room.");
         break;
       case "peer-joined":
         this.#addPeer(message.peer);
-        this.#status(`${message.peer.name} ${message.resumed ? "is back" : "joined"}.`);
+        if (!message.peer.recorder) {
+          this.#status(`${message.peer.name} ${message.resumed ? "is back" : "joined"}.`);
+        }
         break;
       case "peer-reconnecting": {
         const peer = this.#peers.get(message.peer_id);
-        if (peer) {
+        if (peer?.tile) {
           peer.tile.dataset.reconnecting = "true";
           this.#status(`${peer.info.name} is reconnecting…`);
           this.#renderBadges(peer);
@@ -315,7 +317,7 @@ class CallPage extends HTMLElement {
         break;
       case "media-state": {
         const peer = this.#peers.get(message.from);
-        if (peer) {
+        if (peer?.tile) {
           peer.info.media = { audio: message.audio, video: message.video, screen: message.screen };
           this.#renderBadges(peer);
         }
@@ -323,7 +325,7 @@ class CallPage extends HTMLElement {
       }
       case "record-consent": {
         const peer = this.#peers.get(message.from);
-        if (peer) {
+        if (peer?.tile) {
           peer.info.consent = message.consent;
           this.#renderBadges(peer);
         }
@@ -347,6 +349,12 @@ class CallPage extends HTMLElement {
       polite: isPolite(this.#me, info),
       send: (data) => this.#sendSignal({ type: "signal", to: info.peer_id, data }),
     });
+    if (info.recorder) {
+      // Meridian's recorder: it receives our camera and microphone, and shows nothing.
+      link.addStream(this.#outgoing());
+      this.#peers.set(info.peer_id, { info, link, tile: null });
+      return;
+    }
     const tile = document.createElement("figure");
     tile.className = "call-tile";
     tile.dataset.peer = info.peer_id;
@@ -380,11 +388,7 @@ class CallPage extends HTMLElement {
         this.#renderBadges(peer);
       }
     });
-    const outgoing = new MediaStream([
-      ...this.#local.getAudioTracks(),
-      ...(this.#screen ? [this.#screen] : this.#local.getVideoTracks()),
-    ]);
-    link.addStream(outgoing);
+    link.addStream(this.#outgoing());
     const peer = { info, link, tile };
     this.#peers.set(info.peer_id, peer);
     const quality = this.querySelector('[data-role="quality"]');
@@ -400,15 +404,27 @@ class CallPage extends HTMLElement {
     this.#updateClocks();
   }
 
+  #outgoing() {
+    return new MediaStream([
+      ...this.#local.getAudioTracks(),
+      ...(this.#screen ? [this.#screen] : this.#local.getVideoTracks()),
+    ]);
+  }
+
+  /** The people in the call (not Meridian's recorder). */
+  #people() {
+    return [...this.#peers.values()].filter((p) => !p.info.recorder);
+  }
+
   #removePeer(peerId, { quiet = false } = {}) {
     const peer = this.#peers.get(peerId);
     if (!peer) return;
     peer.link.close();
-    peer.tile.remove();
+    peer.tile?.remove();
     this.#peers.delete(peerId);
-    if (!quiet) {
+    if (!quiet && !peer.info.recorder) {
       this.#status(`${peer.info.name} left the session.`);
-      if (this.#peers.size === 0) {
+      if (this.#people().length === 0) {
         this.querySelector('[data-role="waiting"]')?.removeAttribute("hidden");
       }
     }
@@ -419,6 +435,7 @@ class CallPage extends HTMLElement {
   }
 
   #renderBadges(peer) {
+    if (!peer.tile) return;
     const { media, consent } = peer.info;
     const badges = [];
     if (peer.tile.dataset.reconnecting) badges.push(html`<span class="badge" data-badge="reconnecting">Reconnecting…</span>`);
@@ -430,7 +447,7 @@ class CallPage extends HTMLElement {
   }
 
   #updateClocks() {
-    for (const peer of this.#peers.values()) {
+    for (const peer of this.#people()) {
       const el = peer.tile.querySelector('[data-role="local-time"]');
       try {
         el.textContent = `${formatInstant(new Date(), peer.info.timezone, { timeStyle: "short" })} there (${peer.info.timezone.replaceAll("_", " ")})`;
@@ -442,7 +459,7 @@ class CallPage extends HTMLElement {
 
   async #measure() {
     const el = this.querySelector('[data-role="quality"]');
-    const peer = this.#peers.values().next().value;
+    const peer = this.#people()[0];
     if (!el || !peer) return;
     const stats = await linkStats(peer.link.pc);
     el.dataset.quality = stats.quality;
