@@ -82,19 +82,30 @@ _HTTP_DETAILS = {
 @web.middleware
 async def same_site_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse cross-site unsafe requests unless they carry a bearer token (no ambient cookie)."""
-    if request.method in UNSAFE and bearer_token(request) is None:
-        site = request.headers.get("Sec-Fetch-Site")
-        origin = request.headers.get("Origin")
-        if site == "cross-site":
-            raise Forbidden("Requests from other sites are refused.")
-        if origin is not None:
-            allowed = {
-                request.app[keys.SETTINGS].public_origin,
-                f"{request.scheme}://{request.host}",
-            }
-            if origin not in allowed:
-                raise Forbidden(f"Requests from {origin} are refused.")
+    if request.method in UNSAFE:
+        refuse_cross_site(request)
     return await handler(request)
+
+
+def refuse_cross_site(request: web.Request) -> None:
+    """Forbidden unless the request comes from this site or carries a bearer token.
+
+    Unsafe methods get this from ``same_site_only``; a WebSocket handshake is a GET, so
+    its handler calls this before upgrading (browsers send Origin on every handshake).
+    """
+    if bearer_token(request) is not None:
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if site == "cross-site":
+        raise Forbidden("Requests from other sites are refused.")
+    if origin is not None:
+        allowed = {
+            request.app[keys.SETTINGS].public_origin,
+            f"{request.scheme}://{request.host}",
+        }
+        if origin not in allowed:
+            raise Forbidden(f"Requests from {origin} are refused.")
 
 
 @web.middleware

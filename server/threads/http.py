@@ -12,6 +12,7 @@ from server import keys
 from server.core.api import Routes, json_response, read_json, read_query
 from server.core.auth import require_user
 from server.core.bus import BusClosed
+from server.core.middlewares import refuse_cross_site
 from server.threads import service
 from server.threads.schemas import (
     MessageIn,
@@ -174,6 +175,8 @@ def _file(path: object, content_type: str) -> web.FileResponse:
     responses={101: None},
 )
 async def thread_socket(request: web.Request) -> web.StreamResponse:
+    # A page on another site must not open this socket with the visitor's cookie.
+    refuse_cross_site(request)
     user = await require_user(request)
     app = request.app
     mentorship_id = request.match_info["mentorship_id"]
