@@ -87,11 +87,13 @@ async def serve(
                 kind = str(event.data.get("type", "message"))
                 payload = json.dumps(event.data, separators=(",", ":"))
                 await response.write(f"event: {kind}\ndata: {payload}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionError:
+        # The page went away; CancelledError (shutdown, a cancelled handler) is not
+        # caught here so it reaches the caller once ``finally`` has cleaned up.
         pass
     finally:
         stop.cancel()
         streams.open -= 1
-    with contextlib.suppress(ConnectionResetError):
+    with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 
 from server import keys
@@ -73,3 +75,61 @@ async def test_others_notifications_are_not_streamed(client: Client, another_cli
 async def test_signed_out_stream_is_401(client: Client) -> None:
     resp = await client.get("/api/notifications/events")
     assert resp.status == 401
+
+
+async def test_a_cancelled_stream_handler_stays_cancelled(
+    aiohttp_client: Any, make_settings: Any, database_url: str, clock: Any
+) -> None:
+    """Cancellation (shutdown, a dropped connection) ends the stream and propagates."""
+    from aiohttp import web
+
+    from server.app import create_app
+
+    handlers: list[asyncio.Task[Any]] = []
+
+    @web.middleware
+    async def remember(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path == "/api/notifications/events":
+            task = asyncio.current_task()
+            assert task is not None
+            handlers.append(task)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    app = create_app(make_settings(database_url), clock=clock)
+    app.middlewares.append(remember)
+    client = await aiohttp_client(app)
+    grace = await mentor(client)
+    resp = await grace.client.get("/api/notifications/events")
+    await wait_connected(resp)
+    streams = client.app[keys.NOTIFICATION_STREAMS]
+    assert streams.open == 1 and len(handlers) == 1
+
+    handlers[0].cancel()
+    done, _ = await asyncio.wait(handlers, timeout=5)
+    assert done, "the cancelled stream handler kept running"
+    assert handlers[0].cancelled(), "the stream handler swallowed its cancellation"
+    assert streams.open == 0
+    # The connection ends (cut short: the handler did not finish the response).
+    with contextlib.suppress(aiohttp.ClientPayloadError):
+        assert (await asyncio.wait_for(resp.content.read(), 5)).strip() == b""
+    resp.close()
+
+
+async def test_shutdown_with_an_open_stream_is_prompt(
+    aiohttp_client: Any, make_settings: Any, database_url: str, clock: Any
+) -> None:
+    from server.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(database_url), clock=clock))
+    grace = await mentor(client)
+    resp = await grace.client.get("/api/notifications/events")
+    await wait_connected(resp)
+    streams = client.app[keys.NOTIFICATION_STREAMS]
+    assert streams.open == 1
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(client.server.close(), 10)
+    assert asyncio.get_running_loop().time() - started < 5
+    assert streams.open == 0
+    assert (await asyncio.wait_for(resp.content.read(), 5)).strip() == b""
+    resp.close()
