@@ -38,6 +38,7 @@ WRITE_BATCH = 1024 * 1024
 SYNC_BYTES = 64 * 1024 * 1024
 CHECKPOINT_SECONDS = 1.0
 LOCK_WAIT_SECONDS = 3.0
+FINISH_WAIT_SECONDS = 30.0  # inspecting a recording and making its poster takes a while
 MAX_METADATA = 4096
 
 routes = Routes("uploads")
@@ -306,6 +307,14 @@ def _offset_headers(upload: Upload) -> dict[str, str]:
     return {"Tus-Resumable": TUS_VERSION, "Upload-Offset": str(received), **_expires(upload)}
 
 
+def _locked() -> Problem:
+    return _problem(
+        423,
+        "Another request is still writing to this upload. Ask with HEAD and try again.",
+        title="Locked",
+    )
+
+
 def _conflict(upload: Upload) -> Problem:
     problem = _problem(
         409,
@@ -329,11 +338,40 @@ async def _load(request: web.Request, user_id: str) -> Upload:
 
 
 async def _finish(request: web.Request, upload: Upload) -> None:
+    """Turn the complete upload into media, holding the part file's lock throughout.
+
+    Two requests may both find the upload complete (say an empty PATCH at the final
+    offset while the last bytes are being finished): the lock makes them take turns,
+    and the second finds the upload already complete instead of finishing it again.
+    """
     app = request.app
+    store = store_of(app)
     try:
-        await uploads.finish(db=app[keys.DB], store=store_of(app), upload=upload, now=_now(request))
+        part: PartFile | None = await PartFile.open(store.part(upload.id), wait=FINISH_WAIT_SECONDS)
+    except Locked:
+        raise _locked() from None
+    except FileNotFoundError:
+        part = None  # finished by another request meanwhile, or really missing
+    try:
+        fresh = await uploads.load(
+            db=app[keys.DB], upload_id=upload.id, user_id=upload.user_id, now=_now(request)
+        )
+        if fresh.state != "open":
+            upload.state, upload.length, upload.media_id = (
+                fresh.state,
+                fresh.length,
+                fresh.media_id,
+            )
+            return
+        if fresh.received != upload.received or fresh.length != upload.length:
+            upload.received = fresh.received
+            raise _conflict(fresh)
+        await uploads.finish(db=app[keys.DB], store=store, upload=upload, now=_now(request))
     except Problem as problem:
         raise _tus(problem) from None
+    finally:
+        if part is not None:
+            part.close()
 
 
 async def _receive(
@@ -363,11 +401,7 @@ async def _receive(
     try:
         part = await PartFile.open(store_of(app).part(upload.id), wait=LOCK_WAIT_SECONDS)
     except Locked:
-        raise _problem(
-            423,
-            "Another request is still writing to this upload. Ask with HEAD and try again.",
-            title="Locked",
-        ) from None
+        raise _locked() from None
     except FileNotFoundError:
         raise _tus(uploads.Gone("The bytes of this upload are missing.")) from None
     try:

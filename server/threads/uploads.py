@@ -184,16 +184,21 @@ async def acknowledge(
 
 
 async def finish(*, db: Database, store: MediaStore, upload: Upload, now: datetime) -> MediaFile:
-    """Accept the complete file as media, or refuse it (422) and delete every trace of it."""
+    """Accept the complete file as media, or refuse it (422) and delete every trace of it.
+
+    The caller holds the part file's lock (``PartFile``) and has seen the upload still
+    open under it, so no other request finishes, appends to or removes it meanwhile.
+    """
     part = store.part(upload.id)
     try:
         info = await asyncio.to_thread(media.inspect, part)
     except media.Refused as refused:
-        await _forget(db, upload.id)
-        await asyncio.to_thread(remove, part)
+        if await _forget(db, upload.id):
+            await asyncio.to_thread(remove, part)
         raise Unplayable(str(refused)) from None
     except FileNotFoundError:
-        await _forget(db, upload.id)
+        if not await _forget(db, upload.id):
+            raise Conflict("This upload was finished or removed by another request.") from None
         raise Gone("The bytes of this upload are missing. Start a new upload.") from None
     media_id = new_id()
     destination = store.media(media_id, info.extension)
@@ -243,9 +248,12 @@ async def finish(*, db: Database, store: MediaStore, upload: Upload, now: dateti
     return record
 
 
-async def _forget(db: Database, upload_id: str) -> None:
+async def _forget(db: Database, upload_id: str) -> bool:
+    """Delete a refused upload's row, only while it is still open: a row another request
+    completed meanwhile owns a recording and must stay. True if the row was deleted."""
     async with db.write() as s:
-        await s.execute(delete(Upload).where(Upload.id == upload_id))
+        done = await s.execute(delete(Upload).where(Upload.id == upload_id, Upload.state == "open"))
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def terminate(*, db: Database, store: MediaStore, upload: Upload, now: datetime) -> None:

@@ -1,0 +1,129 @@
+"""Requests racing on one upload: finishing twice, and parallel uploads against the quota."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from server import keys
+from server.db.models import MediaFile, Upload
+from server.threads import media, uploads
+from tests.threads.conftest import OCTETS, TUS, Pair, create_upload
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def _until(flag: threading.Event, what: str) -> None:
+    for _ in range(500):
+        if flag.is_set():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+async def test_a_second_finishing_request_keeps_the_first_ones_recording(
+    pair: Pair, samples: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty PATCH at the final offset while the last bytes are being finished.
+
+    The second request reads the upload while it is still open and reaches ``finish``
+    only after the first one turned it into media and removed the part file.
+    """
+    client = pair.mentee.client
+    app = client.app
+    data = samples["audio.ogg"].read_bytes()
+    location = await create_upload(client, len(data))
+    upload_id = location.rsplit("/", 1)[1]
+    part = app[keys.MEDIA_STORE].part(upload_id)
+
+    first_inspecting = threading.Event()
+    second_loaded = threading.Event()
+    real_inspect, real_load = media.inspect, uploads.load
+    inspections = 0
+
+    def inspect(path: Path) -> media.Info:
+        nonlocal inspections
+        inspections += 1
+        if inspections == 1:
+            first_inspecting.set()
+            assert second_loaded.wait(5), "the second request never read the upload"
+        else:
+            deadline = time.monotonic() + 5
+            while path.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return real_inspect(path)
+
+    async def load(**kwargs: Any) -> Upload:
+        upload = await real_load(**kwargs)
+        if first_inspecting.is_set():
+            second_loaded.set()
+        return upload
+
+    monkeypatch.setattr(media, "inspect", inspect)
+    monkeypatch.setattr(uploads, "load", load)
+
+    headers = {**TUS, "Content-Type": OCTETS}
+    first = asyncio.ensure_future(
+        client.patch(location, data=data, headers={**headers, "Upload-Offset": "0"})
+    )
+    await _until(first_inspecting, "the first request inspects the recording")
+    second = await client.patch(location, headers={**headers, "Upload-Offset": str(len(data))})
+    first_resp = await asyncio.wait_for(first, 20)
+    assert first_resp.status == 204, await first_resp.text()
+    assert second.status == 204, await second.text()
+    assert second.headers["Upload-Offset"] == str(len(data))
+    assert not part.exists()
+
+    async with app[keys.DB].read() as s:
+        rows = list(await s.scalars(select(Upload).where(Upload.user_id == pair.mentee.id)))
+        records = list(
+            await s.scalars(select(MediaFile).where(MediaFile.owner_id == pair.mentee.id))
+        )
+    assert [(r.id, r.state) for r in rows] == [(upload_id, "complete")]
+    assert [r.id for r in records] == [rows[0].media_id]
+    assert await uploads.used_bytes(app[keys.DB], pair.mentee.id) == len(data)
+    media_dir = app[keys.MEDIA_STORE].media_dir
+    assert sorted(p.name for p in media_dir.iterdir()) == [Path(records[0].path).name]
+
+    resp = await client.post(
+        f"/api/mentorships/{pair.mentorship_id}/messages",
+        json={"kind": "audio", "upload_id": upload_id},
+    )
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["media"]["id"] == records[0].id
+
+
+async def test_a_late_finish_never_removes_a_completed_upload(
+    client: Client, samples: dict[str, Path]
+) -> None:
+    from tests.factories import sign_up
+    from tests.threads.conftest import upload_file
+
+    person = await sign_up(client)
+    app = client.app
+    data = samples["audio.ogg"].read_bytes()
+    upload_id = await upload_file(client, data)
+    async with app[keys.DB].read() as s:
+        done = await s.get(Upload, upload_id)
+    assert done is not None and done.state == "complete"
+    # A finisher that read the upload while it was open finds its bytes gone.
+    stale = Upload(
+        id=upload_id, user_id=person.id, length=len(data), received=len(data), state="open"
+    )
+    with pytest.raises(uploads.Conflict):
+        await uploads.finish(
+            db=app[keys.DB], store=app[keys.MEDIA_STORE], upload=stale, now=app[keys.CLOCK].now()
+        )
+    async with app[keys.DB].read() as s:
+        kept = await s.get(Upload, upload_id)
+        record = await s.get(MediaFile, done.media_id)
+    assert kept is not None and kept.state == "complete" and kept.media_id == done.media_id
+    assert record is not None and record.removed_at is None
