@@ -71,10 +71,13 @@ async def person(browser: Any) -> AsyncIterator[Callable[..., Any]]:
 
 
 async def meet(mentor: Watched, mentee: Watched, booking_id: str) -> None:
-    """Both open the session, see the preview, join, and really connect."""
+    """Both open the session from their session list, see the preview, join, connect."""
     for watched in (mentor, mentee):
-        await watched.goto(f"/sessions/{booking_id}/call")
+        await watched.goto("/sessions")
         page = watched.page
+        session = page.locator(f"[data-booking='{booking_id}']")
+        await session.get_by_role("link", name="Open the live session").click()
+        await expect(page).to_have_url(f"{watched.base_url}/sessions/{booking_id}/call")
         await expect(page.get_by_label("Camera")).to_be_visible()
         await page.wait_for_function(
             "() => document.querySelector('[data-role=preview]').videoWidth > 0"

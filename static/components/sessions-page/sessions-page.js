@@ -104,6 +104,7 @@ class SessionsPage extends HTMLElement {
       <span class="when" data-when>${when}–${until}</span>
       <span>with ${other.name} · <span data-theirs>${theirs}</span> in ${city(other.timezone)}
         ${series ? html` · part of a series` : ""}</span>
+      <a class="button" href="/sessions/${b.id}/call" data-join>Open the live session</a>
       ${shift
         ? html`<p class="dst-notice" data-dst-notice>Daylight saving: from this session on it starts at
             ${shift.local} instead of ${shift.previous_local} your time; ${other.name}'s time stays the same.</p>`
