@@ -58,6 +58,7 @@ ENV_VARS: Final[tuple[str, ...]] = (
     "BUSY_POLL_MINUTES",
     "BUSY_FETCH_TIMEOUT_SECONDS",
     "BUSY_MAX_BYTES",
+    "BUSY_ALLOW_PRIVATE_ADDRESSES",
     "REMINDER_INTERVAL_SECONDS",
 )
 
@@ -112,6 +113,7 @@ class Settings:
     busy_poll_minutes: int = 30
     busy_fetch_timeout_seconds: int = 20
     busy_max_bytes: int = 10 * 1024 * 1024
+    busy_allow_private_addresses: bool = False
     reminder_interval_seconds: float = 30
 
     @property
@@ -171,6 +173,7 @@ class Settings:
             busy_poll_minutes=r.integer("BUSY_POLL_MINUTES", 30, 5, 24 * 60),
             busy_fetch_timeout_seconds=r.integer("BUSY_FETCH_TIMEOUT_SECONDS", 20, 1, 300),
             busy_max_bytes=r.integer("BUSY_MAX_BYTES", 10 * 1024 * 1024, 64 * 1024, GIB),
+            busy_allow_private_addresses=r.boolean("BUSY_ALLOW_PRIVATE_ADDRESSES", False),
             reminder_interval_seconds=r.integer("REMINDER_INTERVAL_SECONDS", 30, 1, 3600),
         )
         settings.check()

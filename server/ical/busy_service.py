@@ -21,14 +21,16 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import delete, select, update
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+from sqlalchemy import delete, func, select, update
 from yarl import URL
 
 from server import keys
 from server.config import Settings
 from server.core.clock import Clock
 from server.core.db import Database
-from server.core.errors import NotFound, field_error
+from server.core.errors import NotFound, Problem, field_error
 from server.core.ids import new_id
 from server.db.models import BusyCalendar, BusyInterval, User
 from server.ical.busy import BusyCalendarError, Interval, busy_intervals, parse_calendar
@@ -41,6 +43,7 @@ PAST = timedelta(days=1)
 POLL_TICK_SECONDS = 30.0
 CLAIM_BATCH = 10
 MAX_REDIRECTS = 5
+MAX_CALENDARS = 20
 USER_AGENT = "Meridian calendar import (+https://meridian.example)"
 
 
@@ -68,32 +71,115 @@ def normalize_url(raw: str) -> str:
     return url
 
 
+# Ranges ``ipaddress`` calls global although they lead somewhere else: NAT64 prefixes
+# carry an IPv4 address that a gateway connects to, and ::a.b.c.d is the deprecated
+# IPv4-compatible form. (6to4, 2002::/16, and IPv4-mapped addresses are judged by the
+# IPv4 address they embed.)
+NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+PRIVATE_HOST = (
+    "The host {host} is inside a private network; Meridian only fetches public calendars."
+)
+
+
+class PrivateAddress(FetchError):
+    """The host leads only to addresses inside a private network."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(PRIVATE_HOST.format(host=host))
+
+
+def is_public_address(text: str) -> bool:
+    """Whether an address is on the public internet, including any IPv4 address it embeds."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if address.is_multicast or not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public_address(str(address.ipv4_mapped))
+        if address.sixtofour is not None:
+            return is_public_address(str(address.sixtofour))
+        if any(address in net for net in NAT64) or address in IPV4_COMPATIBLE:
+            return False
+    return True
+
+
+class PublicResolver(AbstractResolver):
+    """Resolves each name once and hands the connector only the addresses it checked.
+
+    The connector connects to exactly what ``resolve`` returns, so a name that answers
+    a public address to a first look-up and 127.0.0.1 to the next (DNS rebinding) never
+    reaches the private one. aiohttp skips the resolver for IP literals; ``check_literal``
+    covers those.
+    """
+
+    def __init__(self, *, allow_private: bool, dns: AbstractResolver | None = None) -> None:
+        self.allow_private = allow_private
+        self._dns = dns if dns is not None else DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._dns.resolve(host, port, family)
+        if self.allow_private:
+            return found
+        kept = [r for r in found if is_public_address(r["host"])]
+        if not kept:
+            raise PrivateAddress(host.rstrip("."))
+        return kept
+
+    def check_literal(self, host: str) -> None:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return
+        if not self.allow_private and not is_public_address(host):
+            raise PrivateAddress(host)
+
+    async def check(self, url: str) -> None:
+        """Refuse a URL whose host leads only inside a private network.
+
+        A host that cannot be resolved right now passes: its fetch reports that.
+        """
+        host = urlsplit(url).hostname or ""
+        self.check_literal(host)
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            with contextlib.suppress(OSError):
+                await self.resolve(host, 0, socket.AF_UNSPEC)
+
+    async def close(self) -> None:
+        await self._dns.close()
+
+
 async def check_host(url: str, *, allow_private: bool) -> None:
     """Refuse addresses inside the server's own network unless the operator allows them."""
-    if allow_private:
-        return
-    host = urlsplit(url).hostname or ""
+    resolver = PublicResolver(allow_private=allow_private)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        raise FetchError(f"The host {host} could not be found.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise FetchError(
-                f"The host {host} is inside a private network; Meridian only fetches public "
-                "calendars."
-            )
+        await resolver.check(url)
+    finally:
+        await resolver.close()
 
 
 class BusyCalendars:
     """Busy-calendar imports of one process: an HTTP client and the polling task."""
 
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        *,
+        dns: AbstractResolver | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
-        self.allow_private = settings.environment != "production"
+        self.resolver = PublicResolver(allow_private=settings.busy_allow_private_addresses, dns=dns)
         self._http: aiohttp.ClientSession | None = None
         self.wake = asyncio.Event()
         self.on_change: Callable[[str], Awaitable[None]] | None = None
@@ -104,7 +190,11 @@ class BusyCalendars:
             await self.on_change(user_id)
 
     async def start(self) -> None:
+        # Every connection, redirects included, goes through this connector and so
+        # connects only to addresses the resolver checked; no cache keeps stale answers.
+        connector = aiohttp.TCPConnector(resolver=self.resolver, use_dns_cache=False)
         self._http = aiohttp.ClientSession(
+            connector=connector,
             headers={"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"},
             timeout=aiohttp.ClientTimeout(total=self.settings.busy_fetch_timeout_seconds),
         )
@@ -112,6 +202,7 @@ class BusyCalendars:
     async def close(self) -> None:
         if self._http is not None:
             await self._http.close()
+        await self.resolver.close()
 
     # --- fetching -------------------------------------------------------------------
 
@@ -143,7 +234,7 @@ class BusyCalendars:
     async def _get(self, url: str, headers: dict[str, str]) -> Fetched | str:
         """The calendar, or the address a redirect points to."""
         assert self._http is not None
-        await check_host(url, allow_private=self.allow_private)
+        self.resolver.check_literal(urlsplit(url).hostname or "")
         limit = self.settings.busy_max_bytes
         async with self._http.get(url, headers=headers, allow_redirects=False) as resp:
             if resp.status in (301, 302, 303, 307, 308):
@@ -172,8 +263,27 @@ class BusyCalendars:
 
     # --- use cases ------------------------------------------------------------------
 
+    async def _check_room(self, user_id: str) -> None:
+        async with self.db.read() as s:
+            count = await s.scalar(
+                select(func.count())
+                .select_from(BusyCalendar)
+                .where(BusyCalendar.user_id == user_id)
+            )
+        if (count or 0) >= MAX_CALENDARS:
+            raise Problem(
+                409,
+                f"You already import {MAX_CALENDARS} calendars, the most Meridian keeps per "
+                "person; remove one before adding another.",
+            )
+
     async def add_url(self, *, user_id: str, url: str, name: str | None) -> BusyCalendar:
         url = normalize_url(url)
+        await self._check_room(user_id)
+        try:
+            await self.resolver.check(url)
+        except PrivateAddress as exc:
+            raise field_error("url", str(exc)) from None
         now = self.clock.now()
         row = BusyCalendar(
             id=new_id(),
@@ -192,6 +302,7 @@ class BusyCalendars:
 
     async def add_upload(self, *, user_id: str, data: bytes, name: str | None) -> BusyCalendar:
         """Store an uploaded file's busy time; a file that cannot be read stores nothing."""
+        await self._check_room(user_id)
         zone = await self._zone(user_id)
         now = self.clock.now()
         try:

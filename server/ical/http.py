@@ -8,10 +8,12 @@ from aiohttp import BodyPartReader, web
 
 from server import keys
 from server.accounts.schemas import Strict
+from server.config import RateLimit
 from server.core.api import Routes, json_response, read_json, read_query
 from server.core.auth import require_user
 from server.core.errors import NotFound, Problem, field_error
 from server.core.ids import hash_token
+from server.core.requests import enforce_rate
 from server.db.models import BusyCalendar, CalendarFeed
 from server.ical import invites
 from server.ical.feeds import CreatedFeed, calendars_changed, feed_urls
@@ -27,6 +29,9 @@ from server.ical.schemas import (
 routes = Routes("calendars")
 CALENDAR = "text/calendar"
 TOKEN_PATTERN = "[A-Za-z0-9_-]{43,128}"
+# Adding and refreshing busy calendars makes this server fetch other people's URLs
+# (and parse what comes back), so each person gets a budget for both together.
+BUSY_RATE = RateLimit(20, 600)
 
 
 class UploadQuery(Strict):
@@ -191,6 +196,7 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
 )
 async def add_busy(request: web.Request) -> web.Response:
     user = await require_user(request)
+    await enforce_rate(request, f"busy-calendars:{user.id}", BUSY_RATE, "calendar import")
     service = request.app[keys.BUSY_CALENDARS]
     if request.content_type in (CALENDAR, "multipart/form-data"):
         query = read_query(request, UploadQuery)
@@ -273,6 +279,7 @@ async def list_busy(request: web.Request) -> web.Response:
 )
 async def refresh_busy(request: web.Request) -> web.Response:
     user = await require_user(request)
+    await enforce_rate(request, f"busy-calendars:{user.id}", BUSY_RATE, "calendar import")
     service = request.app[keys.BUSY_CALENDARS]
     row = await service.owned(user_id=user.id, calendar_id=request.match_info["calendar_id"])
     if row.url is None:
