@@ -29,6 +29,8 @@ CRLF = b"\r\n"
 MAX_OCTETS = 75
 Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# RFC 5545 3.1: no control character but HTAB may appear in a content line.
+_LINE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +114,23 @@ def param_value(value: str) -> str:
     return '"' + _CONTROL.sub("", value.replace('"', "'").replace("\n", " ")) + '"'
 
 
+def raw_value(value: str) -> str:
+    """A value written as is (a URI, an id): control characters, CR and LF removed."""
+    return _LINE_CONTROL.sub("", value)
+
+
+def mailto(email: str) -> str:
+    return "mailto:" + raw_value(email)
+
+
 def fold(line: str) -> bytes:
     """One content line as UTF-8, folded so no physical line exceeds 75 octets.
 
     Folds never split a multi-octet character; continuation lines start with a space.
+    A CR, LF or other control character a value still holds is dropped here, so no
+    value can end its line and start a property of its own.
     """
-    raw = line.encode()
+    raw = _LINE_CONTROL.sub("", line).encode()
     if len(raw) <= MAX_OCTETS:
         return raw + CRLF
     pieces = []
@@ -147,11 +160,11 @@ def local_text(instant: datetime, zone: str) -> str:
 
 def _people(event: Event) -> list[str]:
     org = event.organizer
-    lines = [f"ORGANIZER;CN={param_value(org.name)}:mailto:{org.email}"]
+    lines = [f"ORGANIZER;CN={param_value(org.name)}:{mailto(org.email)}"]
     for person in event.attendees:
         lines.append(
             f"ATTENDEE;CN={param_value(person.name)};CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;"
-            f"PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:{person.email}"
+            f"PARTSTAT=ACCEPTED;RSVP=FALSE:{mailto(person.email)}"
         )
     return lines
 
@@ -170,7 +183,7 @@ def _component(
     tz = event.timezone
     return [
         "BEGIN:VEVENT",
-        f"UID:{event.uid}",
+        f"UID:{raw_value(event.uid)}",
         *head,
         f"SEQUENCE:{sequence}",
         f"DTSTAMP:{utc_text(dtstamp)}",
@@ -180,7 +193,7 @@ def _component(
         f"DTEND;TZID={tz}:{local_text(end, tz)}",
         f"SUMMARY:{escape_text(event.summary)}",
         *([f"DESCRIPTION:{escape_text(description)}"] if description else []),
-        f"URL:{event.url}",
+        f"URL:{raw_value(event.url)}",
         *_people(event),
         f"STATUS:{event.status}",
         "TRANSP:OPAQUE",
