@@ -10,11 +10,18 @@ import pytest
 from aiohttp import web
 from playwright.async_api import expect
 
+from server.config import Settings
 from tests.e2e.conftest import OpenPage
 from tests.factories import PASSWORD, unique_email
 from tests.ical.ics import sample
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], database_url: str) -> Settings:
+    """The other calendar service below lives on loopback, which is refused by default."""
+    return make_settings(database_url, busy_allow_private_addresses=True)
 
 
 @pytest.fixture
