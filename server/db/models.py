@@ -260,6 +260,9 @@ class Upload(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     length: Mapped[int | None] = mapped_column(BigInteger)
     received: Mapped[int] = mapped_column(BigInteger, default=0)
+    # While a PATCH streams into a deferred-length upload: the most bytes it may reach,
+    # counted against the quota until the request ends (migration 0007).
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     meta: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(10), default="open")
     media_id: Mapped[str | None] = mapped_column(

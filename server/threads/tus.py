@@ -385,19 +385,13 @@ async def _receive(
     app = request.app
     db = app[keys.DB]
     limits = _limits(request)
-    limit = upload.length
-    if limit is None:
-        used = await uploads.used_bytes(db, upload.user_id, excluding=upload.id)
-        limit = min(limits.max_bytes, max(0, limits.quota_bytes - used))
-        over: Problem = (
-            uploads.max_size_problem(limits)
-            if limit == limits.max_bytes
-            else uploads.quota_problem(limits, used)
-        )
-    else:
+    if upload.length is not None:
         over = _problem(413, f"The upload is {upload.length} bytes long; this is more.")
-    if request.content_length is not None and upload.received + request.content_length > limit:
-        raise _tus(over)
+        if (
+            request.content_length is not None
+            and upload.received + request.content_length > upload.length
+        ):
+            raise over
     try:
         part = await PartFile.open(store_of(app).part(upload.id), wait=LOCK_WAIT_SECONDS)
     except Locked:
@@ -414,7 +408,21 @@ async def _receive(
         ):
             upload.received = fresh.received
             raise _conflict(fresh)
-        await _stream(request, upload, part, checksum, limit, over, limits)
+        if upload.length is not None:
+            await _stream(request, upload, part, checksum, upload.length, over, limits)
+            return
+        # Deferred length: the room this body may take is reserved against the quota
+        # first, so parallel uploads of one person cannot each count on the same room.
+        try:
+            limit, too_large = await uploads.reserve(
+                db=db, upload=upload, incoming=request.content_length, limits=limits
+            )
+        except Problem as problem:
+            raise _tus(problem) from None
+        try:
+            await _stream(request, upload, part, checksum, limit, _tus(too_large), limits)
+        finally:
+            await asyncio.shield(uploads.release(db=db, upload=upload))
     finally:
         part.close()
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.core.db import Database
 from server.core.errors import Conflict, NotFound, Problem
 from server.core.ids import new_id
-from server.db.models import MediaFile, Message, Upload
+from server.db.models import MediaFile, Message, Upload, User
 from server.threads import media
 from server.threads.storage import MediaStore, create_empty, remove, sync_directory
 
@@ -64,17 +65,34 @@ class Limits:
 async def used_bytes(db: Database, user_id: str, *, excluding: str | None = None) -> int:
     """What counts against a person's quota: kept media plus unfinished uploads."""
     async with db.read() as s:
-        open_q = select(func.coalesce(func.sum(func.coalesce(Upload.length, Upload.received)), 0))
-        open_q = open_q.where(Upload.user_id == user_id, Upload.state == "open")
-        if excluding is not None:
-            open_q = open_q.where(Upload.id != excluding)
-        kept = await s.scalar(
-            select(func.coalesce(func.sum(MediaFile.size), 0)).where(
-                MediaFile.owner_id == user_id, MediaFile.removed_at.is_(None)
-            )
+        return await _used(s, user_id, excluding=excluding)
+
+
+async def _used(s: AsyncSession, user_id: str, *, excluding: str | None = None) -> int:
+    """Kept media, plus each open upload's declared length or, while its length is
+    deferred, the larger of its received bytes and what a running PATCH reserved."""
+    held = case((Upload.reserved > Upload.received, Upload.reserved), else_=Upload.received)
+    open_q = select(func.coalesce(func.sum(func.coalesce(Upload.length, held)), 0))
+    open_q = open_q.where(Upload.user_id == user_id, Upload.state == "open")
+    if excluding is not None:
+        open_q = open_q.where(Upload.id != excluding)
+    kept = await s.scalar(
+        select(func.coalesce(func.sum(MediaFile.size), 0)).where(
+            MediaFile.owner_id == user_id, MediaFile.removed_at.is_(None)
         )
-        pending = await s.scalar(open_q)
+    )
+    pending = await s.scalar(open_q)
     return int(kept or 0) + int(pending or 0)
+
+
+async def _hold_quota(s: AsyncSession, user_id: str) -> None:
+    """Serialize quota checks of one person inside a write transaction.
+
+    SQLite already runs write transactions one at a time (BEGIN IMMEDIATE); on
+    PostgreSQL the person's row lock makes a second check wait until the first
+    transaction has stored what it granted, so two grants never share the same room.
+    """
+    await s.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 def quota_problem(limits: Limits, used: int) -> TooLarge:
@@ -110,14 +128,12 @@ async def create(
 ) -> Upload:
     if length is not None and length > limits.max_bytes:
         raise max_size_problem(limits)
-    used = await used_bytes(db, user_id)
-    if used + (length or 0) > limits.quota_bytes:
-        raise quota_problem(limits, used)
     upload = Upload(
         id=new_id(),
         user_id=user_id,
         length=length,
         received=0,
+        reserved=0,
         meta=meta,
         state="open",
         media_id=None,
@@ -126,9 +142,18 @@ async def create(
         expires_at=now + limits.expiry,
     )
     await asyncio.to_thread(store.prepare)
-    await asyncio.to_thread(create_empty, store.part(upload.id))
-    async with db.write() as s:
-        s.add(upload)
+    part = store.part(upload.id)
+    await asyncio.to_thread(create_empty, part)
+    try:
+        async with db.write() as s:
+            await _hold_quota(s, user_id)
+            used = await _used(s, user_id)
+            if used + (length or 0) > limits.quota_bytes:
+                raise quota_problem(limits, used)
+            s.add(upload)
+    except BaseException:
+        await asyncio.to_thread(remove, part)
+        raise
     return upload
 
 
@@ -150,10 +175,11 @@ async def set_length(*, db: Database, upload: Upload, length: int, limits: Limit
         )
     if length > limits.max_bytes:
         raise max_size_problem(limits)
-    used = await used_bytes(db, upload.user_id, excluding=upload.id)
-    if used + length > limits.quota_bytes:
-        raise quota_problem(limits, used)
     async with db.write() as s:
+        await _hold_quota(s, upload.user_id)
+        used = await _used(s, upload.user_id, excluding=upload.id)
+        if used + length > limits.quota_bytes:
+            raise quota_problem(limits, used)
         done = await s.execute(
             update(Upload)
             .where(Upload.id == upload.id, Upload.length.is_(None))
@@ -164,6 +190,41 @@ async def set_length(*, db: Database, upload: Upload, length: int, limits: Limit
             if current != length:
                 raise Problem(400, "Upload-Length was already set and cannot change.")
     upload.length = length
+
+
+async def reserve(
+    *, db: Database, upload: Upload, incoming: int | None, limits: Limits
+) -> tuple[int, TooLarge]:
+    """Reserve room for a PATCH into a deferred-length upload, before any byte is stored.
+
+    ``incoming`` is the request's Content-Length; a body of unknown length (chunked)
+    reserves all the room left. Returns the size the upload may reach during this
+    request, and the problem to answer if the body goes past it. The caller holds the
+    part file's lock, so it alone sets this upload's reservation, and calls
+    ``release`` when the request ends.
+    """
+    async with db.write() as s:
+        await _hold_quota(s, upload.user_id)
+        used = await _used(s, upload.user_id, excluding=upload.id)
+        room = min(limits.max_bytes, max(0, limits.quota_bytes - used))
+        over = max_size_problem(limits) if room == limits.max_bytes else quota_problem(limits, used)
+        wanted = room if incoming is None else upload.received + incoming
+        if wanted > room:
+            raise over
+        await s.execute(
+            update(Upload)
+            .where(Upload.id == upload.id, Upload.state == "open")
+            .values(reserved=wanted)
+        )
+    upload.reserved = wanted
+    return wanted, over
+
+
+async def release(*, db: Database, upload: Upload) -> None:
+    """End a PATCH's reservation: the upload counts with the bytes it received."""
+    async with db.write() as s:
+        await s.execute(update(Upload).where(Upload.id == upload.id).values(reserved=0))
+    upload.reserved = 0
 
 
 async def acknowledge(

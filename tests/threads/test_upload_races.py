@@ -127,3 +127,120 @@ async def test_a_late_finish_never_removes_a_completed_upload(
         record = await s.get(MediaFile, done.media_id)
     assert kept is not None and kept.state == "complete" and kept.media_id == done.media_id
     assert record is not None and record.removed_at is None
+
+
+async def test_parallel_uploads_cannot_share_the_same_room_in_the_quota(
+    aiohttp_client: Any, make_settings: Any, database_url: str, clock: Any
+) -> None:
+    """Two deferred-length uploads, each under the quota, together over it."""
+    from server.app import create_app
+    from tests.factories import sign_up
+
+    client = await aiohttp_client(
+        create_app(make_settings(database_url, upload_quota_bytes=10_000), clock=clock)
+    )
+    person = await sign_up(client)
+    app = client.app
+    store = app[keys.MEDIA_STORE]
+    first = await create_upload(client, None)
+    second = await create_upload(client, None)
+    first_part = store.part(first.rsplit("/", 1)[1])
+    second_part = store.part(second.rsplit("/", 1)[1])
+
+    rest_may_go = asyncio.Event()
+
+    async def slow_body() -> Any:
+        yield b"a" * 3000
+        await rest_may_go.wait()
+        yield b"b" * 3000
+
+    headers = {**TUS, "Content-Type": OCTETS, "Upload-Offset": "0"}
+    sending = asyncio.ensure_future(
+        client.patch(first, data=slow_body(), headers={**headers, "Content-Length": "6000"})
+    )
+    # The first request is streaming: part of its body is on disk, the rest on the way.
+    for _ in range(500):
+        if first_part.stat().st_size >= 3000:
+            break
+        await asyncio.sleep(0.01)
+    assert first_part.stat().st_size == 3000
+
+    resp = await client.patch(second, data=b"c" * 6000, headers=headers)
+    assert resp.status == 413, await resp.text()
+    assert resp.headers["Content-Type"].startswith("application/problem+json")
+    assert resp.headers["Tus-Resumable"] == "1.0.0"
+    problem = await resp.json(content_type=None)
+    assert problem["title"] == "Quota exceeded"
+    assert "quota of 9.8 KiB" in problem["detail"]
+    assert second_part.stat().st_size == 0
+    head = await client.head(second, headers=TUS)
+    assert head.headers["Upload-Offset"] == "0"
+
+    rest_may_go.set()
+    done = await asyncio.wait_for(sending, 10)
+    assert done.status == 204, await done.text()
+    assert done.headers["Upload-Offset"] == "6000"
+    assert first_part.stat().st_size == 6000
+    assert await uploads.used_bytes(app[keys.DB], person.id) == 6000
+    async with app[keys.DB].read() as s:
+        reserved = list(await s.scalars(select(Upload.reserved)))
+    assert reserved == [0, 0]  # every reservation ended with its request
+
+    # What is left still fits: 4000 more bytes are accepted, a byte beyond is not.
+    resp = await client.patch(second, data=b"c" * 4000, headers=headers)
+    assert resp.status == 204, await resp.text()
+    resp = await client.patch(second, data=b"c", headers={**headers, "Upload-Offset": "4000"})
+    assert resp.status == 413
+    assert second_part.stat().st_size == 4000
+
+
+async def test_refused_creation_leaves_no_file(
+    aiohttp_client: Any, make_settings: Any, database_url: str, clock: Any
+) -> None:
+    from server.app import create_app
+    from tests.factories import sign_up
+
+    client = await aiohttp_client(
+        create_app(make_settings(database_url, upload_quota_bytes=3000), clock=clock)
+    )
+    await sign_up(client)
+    await create_upload(client, 2500)
+    resp = await client.post("/api/uploads/", headers={**TUS, "Upload-Length": "1000"})
+    assert resp.status == 413
+    assert (await resp.json(content_type=None))["title"] == "Quota exceeded"
+    uploads_dir = client.app[keys.MEDIA_STORE].uploads_dir
+    assert len(list(uploads_dir.iterdir())) == 1
+    async with client.app[keys.DB].read() as s:
+        assert len(list(await s.scalars(select(Upload.id)))) == 1
+
+
+async def test_simultaneous_reservations_never_exceed_the_quota(
+    aiohttp_client: Any, make_settings: Any, database_url: str, clock: Any
+) -> None:
+    from server.app import create_app
+    from tests.factories import sign_up
+
+    client = await aiohttp_client(
+        create_app(make_settings(database_url, upload_quota_bytes=10_000), clock=clock)
+    )
+    person = await sign_up(client)
+    app = client.app
+    locations = [await create_upload(client, None) for _ in range(5)]
+    async with app[keys.DB].read() as s:
+        rows = list(
+            await s.scalars(
+                select(Upload).where(Upload.id.in_([loc.rsplit("/", 1)[1] for loc in locations]))
+            )
+        )
+    limits = uploads.Limits.from_settings(app[keys.SETTINGS])
+    results = await asyncio.gather(
+        *(
+            uploads.reserve(db=app[keys.DB], upload=row, incoming=3000, limits=limits)
+            for row in rows
+        ),
+        return_exceptions=True,
+    )
+    granted = [r for r in results if isinstance(r, tuple)]
+    refused = [r for r in results if isinstance(r, uploads.TooLarge)]
+    assert (len(granted), len(refused)) == (3, 2), results
+    assert await uploads.used_bytes(app[keys.DB], person.id) == 9000
