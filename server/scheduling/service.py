@@ -38,6 +38,7 @@ from server.scheduling import slots as sl
 from server.scheduling.availability import NO_MENTOR, Plan, load_plan, load_plans
 from server.scheduling.busy import BusySource as BusySource
 from server.scheduling.busy import Taken, imported_busy, load_taken
+from server.scheduling.cache import CHANNEL as SLOT_CHANNEL
 from server.scheduling.schemas import (
     BookingIn,
     CancelIn,
@@ -216,7 +217,12 @@ async def _nearest(
 ) -> list[dict[str, Any]]:
     """Up to three free slots closest to ``around``, from three days either side."""
     async with db.read() as s:
-        host = await load_plan(s, mentor_id)
+        plans, _ = await load_plans(s, mentor_id, viewer.id)
+        if mentor_id not in plans:
+            raise NotFound(NO_MENTOR)
+        host = plans[mentor_id]
+        # Comfort on the viewer's side is judged by the viewer's own hours, as in find_slots.
+        guest = plans.get(viewer.id, host)
         people = [mentor_id] if viewer.id == mentor_id else [mentor_id, viewer.id]
         lo, hi = around - 3 * sl.DAY, around + 3 * sl.DAY
         taken = await load_taken(
@@ -231,7 +237,7 @@ async def _nearest(
             sources, people, sl.from_minute(lo - sl.DAY), sl.from_minute(hi + sl.DAY)
         )
     )
-    viewer_person = sl.Person(viewer.timezone, host.comfort.weekly)
+    viewer_person = sl.Person(viewer.timezone, guest.comfort.weekly)
     found = sl.free_slots(
         host.rules,
         taken.busy(),
@@ -454,6 +460,8 @@ async def create_booking(ctx: Context, user: User, data: BookingIn) -> dict[str,
     series = data.recurrence is not None
     try:
         async with ctx.db.write() as s:
+            # Ending the mentorship cancels its sessions; none may be added as it ends.
+            _require_active(await _lock_mentorship(s, m.id), "booked")
             taken = await load_taken(s, host_id=m.mentor_id, user_ids=people, lo=lo, hi=hi)
             taken.padded.extend(imported)
             problems = judge(host.rules, taken, starts, duration, now_minute)
@@ -619,11 +627,17 @@ def _stage_created(
 async def _announce(
     ctx: Context, notes: Sequence[Notification], people: Sequence[str], booking_ids: list[str]
 ) -> None:
-    await notifications.announce(ctx.bus, notes)
+    await _publish(ctx.bus, notes, people, booking_ids)
+
+
+async def _publish(
+    bus: EventBus, notes: Sequence[Notification], people: Sequence[str], booking_ids: list[str]
+) -> None:
+    await notifications.announce(bus, notes)
     for user_id in people:
         event = {"type": "bookings-changed", "booking_ids": booking_ids}
-        await ctx.bus.publish(f"user:{user_id}", event)
-        await ctx.bus.publish(f"calendar:{user_id}", event)
+        await bus.publish(f"user:{user_id}", event)
+        await bus.publish(f"calendar:{user_id}", event)
 
 
 # --- bookings: changing ----------------------------------------------------------------------
@@ -653,13 +667,54 @@ def _require_changeable(b: Booking, now: datetime) -> None:
         raise Conflict("This session has already started; it cannot be changed.")
 
 
+def _require_active(m: Mentorship | None, what: str) -> None:
+    if m is None or m.state != "active":
+        state = m.state if m is not None else "gone"
+        raise Conflict(
+            f"Sessions can only be {what} in an active mentorship; this one is {state}.",
+            extra={"state": state},
+        )
+
+
+async def _lock_mentorship(s: AsyncSession, mentorship_id: str) -> Mentorship | None:
+    """The mentorship, share-locked on PostgreSQL so it cannot end until this commits."""
+    found: Mentorship | None = await s.scalar(
+        select(Mentorship).where(Mentorship.id == mentorship_id).with_for_update(read=True)
+    )
+    return found
+
+
+@dataclass
+class _Move:
+    """A reschedule worked out from one read: what moves where, still to be written."""
+
+    user: User
+    data: RescheduleIn
+    booking: Booking
+    host: Plan
+    targets: list[Booking]
+    moves: list[tuple[Booking, int]]
+    gaps: list[Problem_]
+    starts: list[tuple[int, int]]
+    new_start: int
+    duration: int
+    lo: datetime
+    hi: datetime
+    imported: list[sl.Interval]
+
+
 async def reschedule(
     ctx: Context, user: User, booking_id: str, data: RescheduleIn
 ) -> dict[str, Any]:
+    return await _apply_move(ctx, await _plan_move(ctx, user, booking_id, data))
+
+
+async def _plan_move(ctx: Context, user: User, booking_id: str, data: RescheduleIn) -> _Move:
     new_start = _check_start(data.start, ctx.now)
     async with ctx.db.read() as s:
         b = await participant_booking(s, booking_id, user.id)
         _require_changeable(b, ctx.now)
+        _require_active(await s.get(Mentorship, b.mentorship_id), "moved")
         host = await load_plan(s, b.mentor_id)
         targets = await _targets(s, b, data.scope, ctx.now)
     duration = int((b.end_at - b.start_at).total_seconds() // 60)
@@ -670,14 +725,15 @@ async def reschedule(
     )
     # Move every target by the same wall-clock step in the mentor's zone.
     delta = table.local(new_start) - table.local(sl.to_minute(b.start_at))
-    moves: list[tuple[Booking, int | None]] = []
-    for t in targets:
-        moved = (
+    found: list[tuple[Booking, int | None]] = [
+        (
+            t,
             new_start
             if t.id == b.id
-            else table.first_instant(table.local(sl.to_minute(t.start_at)) + delta)
+            else table.first_instant(table.local(sl.to_minute(t.start_at)) + delta),
         )
-        moves.append((t, moved))
+        for t in targets
+    ]
     gaps = [
         Problem_(
             t.occurrence_index or 0,
@@ -685,10 +741,11 @@ async def reschedule(
             sl.to_minute(t.end_at),
             "nonexistent-time",
         )
-        for t, moved in moves
+        for t, moved in found
         if moved is None
     ]
-    starts = [(n, moved) for n, (_, moved) in enumerate(moves) if moved is not None]
+    moves = [(t, moved) for t, moved in found if moved is not None]
+    starts = [(n, moved) for n, (_, moved) in enumerate(found) if moved is not None]
     if not available(host.rules, new_start, duration, sl.to_minute(ctx.now), True):
         raise field_error(
             "start",
@@ -696,32 +753,73 @@ async def reschedule(
         )
     starts.sort(key=lambda x: (x[1] != new_start, x[1]))
     lo, hi = _span(sorted(starts, key=lambda x: x[1]), duration)
+    imported = await imported_busy(ctx.sources, [b.mentor_id, b.mentee_id], lo, hi)
+    return _Move(
+        user, data, b, host, targets, moves, gaps, starts, new_start, duration, lo, hi, imported
+    )
+
+
+async def _current_targets(s: AsyncSession, plan: _Move, now: datetime) -> dict[str, Booking]:
+    """The targets locked as they are now; 409 if any was cancelled, moved or has started.
+
+    The plan was read in an earlier transaction; a cancel or another move may have
+    committed since, and writing over it would revive a cancelled session's hold on the
+    time. On PostgreSQL the rows stay locked until this transaction ends; on SQLite the
+    write transaction already excludes every other writer.
+    """
+    seen = {t.id: t.sequence for t in plan.targets}
+    rows = {
+        r.id: r
+        for r in await s.scalars(
+            select(Booking)
+            .where(
+                Booking.id.in_(list(seen)),
+                Booking.status == "confirmed",
+                Booking.start_at > now,
+            )
+            .order_by(Booking.id)
+            .with_for_update()
+        )
+    }
+    stale = sorted(
+        i for i, sequence in seen.items() if i not in rows or rows[i].sequence != sequence
+    )
+    if stale:
+        raise Conflict(
+            "This session was cancelled, moved or started while you were moving it; "
+            "nothing was changed. Reload it and try again.",
+            extra={"booking_ids": stale},
+        )
+    return rows
+
+
+async def _apply_move(ctx: Context, plan: _Move) -> dict[str, Any]:
+    b, user, data, host, duration = plan.booking, plan.user, plan.data, plan.host, plan.duration
+    moves, targets, new_start = plan.moves, plan.targets, plan.new_start
     people = [b.mentor_id, b.mentee_id]
-    imported = await imported_busy(ctx.sources, people, lo, hi)
     exclude = {t.id for t in targets}
     try:
         async with ctx.db.write() as s:
+            _require_active(await _lock_mentorship(s, b.mentorship_id), "moved")
+            rows = await _current_targets(s, plan, ctx.now)
             taken = await load_taken(
-                s, host_id=b.mentor_id, user_ids=people, lo=lo, hi=hi, exclude=exclude
+                s, host_id=b.mentor_id, user_ids=people, lo=plan.lo, hi=plan.hi, exclude=exclude
             )
-            taken.padded.extend(imported)
-            problems = gaps + judge(host.rules, taken, starts, duration, sl.to_minute(ctx.now))
+            taken.padded.extend(plan.imported)
+            problems = plan.gaps + judge(
+                host.rules, taken, plan.starts, duration, sl.to_minute(ctx.now)
+            )
             if problems:
                 raise _Refused(problems)
-            rows = {
-                r.id: r
-                for r in await s.scalars(select(Booking).where(Booking.id.in_(list(exclude))))
-            }
             changed = []
             split = data.scope != "this" and b.series_id is not None and len(targets) > 1
             holder = None
             if split:
                 ordered = [rows[t.id] for t, _ in moves]
-                first_moved = min(m for _, m in moves if m is not None)
+                first_moved = min(m for _, m in moves)
                 holder = await _split_series(s, ordered, first_moved, ctx.now, user.id)
             for t, moved in moves:
                 row = rows[t.id]
-                assert moved is not None
                 if row.series_id and not split and row.original_start is None:
                     row.original_start = row.start_at
                 row.start_at = sl.from_minute(moved)
@@ -875,25 +973,80 @@ def _stage_changed(
     return notes
 
 
+async def _cancel_rows(
+    s: AsyncSession, targets: Sequence[Booking], now: datetime, actor_id: str, reason: str
+) -> list[str]:
+    """Cancel these bookings: the time is freed and unsent reminders are dropped."""
+    ids = [t.id for t in targets]
+    for t in targets:
+        t.status = "cancelled"
+        t.sequence += 1
+        t.cancel_reason = reason
+        t.cancelled_by = actor_id
+        t.updated_at = now
+    await s.execute(delete(BookingParticipant).where(BookingParticipant.booking_id.in_(ids)))
+    await s.execute(
+        delete(BookingReminder).where(
+            BookingReminder.booking_id.in_(ids), BookingReminder.sent_at.is_(None)
+        )
+    )
+    return ids
+
+
 async def cancel(ctx: Context, user: User, booking_id: str, data: CancelIn) -> dict[str, Any]:
     async with ctx.db.write() as s:
         b = await participant_booking(s, booking_id, user.id)
         _require_changeable(b, ctx.now)
         targets = await _targets(s, b, data.scope, ctx.now)
-        ids = [t.id for t in targets]
-        for t in targets:
-            t.status = "cancelled"
-            t.sequence += 1
-            t.cancel_reason = data.reason
-            t.cancelled_by = user.id
-            t.updated_at = ctx.now
-        await s.execute(delete(BookingParticipant).where(BookingParticipant.booking_id.in_(ids)))
-        await s.execute(
-            delete(BookingReminder).where(
-                BookingReminder.booking_id.in_(ids), BookingReminder.sent_at.is_(None)
-            )
-        )
+        ids = await _cancel_rows(s, targets, ctx.now, user.id, data.reason)
         people = await people_by_id(s, {b.mentor_id, b.mentee_id})
         notes = _stage_changed(s, ctx.now, user, people, targets, "cancelled", data.reason)
     await _announce(ctx, notes, [b.mentor_id, b.mentee_id], ids)
     return {"items": [booking_out(t, people) for t in targets]}
+
+
+@dataclass
+class Cancelled:
+    """Sessions cancelled inside someone else's transaction, to announce after it commits."""
+
+    booking_ids: list[str]
+    people: list[str]
+    notes: list[Notification]
+
+
+async def cancel_upcoming(
+    s: AsyncSession, *, mentorship_id: str, now: datetime, actor: User, reason: str
+) -> Cancelled:
+    """Cancel every confirmed session of a mentorship that has not started yet.
+
+    Runs in the caller's transaction (a mentorship ending or completing), exactly as a
+    cancel would: status, sequence, freed time, dropped reminders, both people told.
+    """
+    targets = list(
+        await s.scalars(
+            select(Booking)
+            .where(
+                Booking.mentorship_id == mentorship_id,
+                Booking.status == "confirmed",
+                Booking.start_at > now,
+            )
+            .order_by(Booking.id)
+            .with_for_update()
+        )
+    )
+    if not targets:
+        return Cancelled([], [], [])
+    targets.sort(key=lambda t: t.start_at)
+    ids = await _cancel_rows(s, targets, now, actor.id, reason)
+    first = targets[0]
+    people = await people_by_id(s, {first.mentor_id, first.mentee_id})
+    notes = _stage_changed(s, now, actor, people, targets, "cancelled", reason)
+    return Cancelled(ids, [first.mentor_id, first.mentee_id], notes)
+
+
+async def announce_cancelled(bus: EventBus, cancelled: Cancelled) -> None:
+    """What a cancel announces: notifications, both calendars, and stale slot answers."""
+    if not cancelled.booking_ids:
+        return
+    await _publish(bus, cancelled.notes, cancelled.people, cancelled.booking_ids)
+    await bus.publish(SLOT_CHANNEL, {"users": sorted(cancelled.people)})
