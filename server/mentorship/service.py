@@ -44,6 +44,7 @@ from server.mentorship.schemas import (
     Party,
 )
 from server.notifications import service as notifications
+from server.scheduling import service as scheduling
 
 log = logging.getLogger(__name__)
 NO_MENTORSHIP = "There is no such mentorship."
@@ -460,6 +461,16 @@ async def act(
         m.state_changed_at = now
         m.state_changed_by = user.id
         m.state_reason = reason
+        cancelled = scheduling.Cancelled([], [], [])
+        if state in WORKING and move.after not in WORKING:
+            # Ended or completed: its upcoming sessions go with it (a pause keeps them).
+            cancelled = await scheduling.cancel_upcoming(
+                s,
+                mentorship_id=m.id,
+                now=now,
+                actor=user,
+                reason=_session_reason(move.after, reason),
+            )
         note = notifications.stage(
             s,
             now=now,
@@ -473,7 +484,13 @@ async def act(
         await s.flush()
         out = await _detail(s, m, user.id, now)
     await notifications.announce(bus, [note])
+    await scheduling.announce_cancelled(bus, cancelled)
     return out
+
+
+def _session_reason(after: str, reason: str) -> str:
+    why = "The mentorship ended." if after == "ended" else "The mentorship was completed."
+    return f"{why} {reason}" if reason else why
 
 
 # --- agreement ---------------------------------------------------------------------------
