@@ -20,7 +20,7 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "heads") -> None:
+def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the schema to ``revision``; blocking, so call it outside the event loop.
 
     Several processes may start at once on one database: on SQLite a file lock beside
@@ -49,5 +49,5 @@ def sqlite_path(database_url: str) -> Path | None:
     return Path(path)
 
 
-async def upgrade_async(database_url: str, revision: str = "heads") -> None:
+async def upgrade_async(database_url: str, revision: str = "head") -> None:
     await asyncio.to_thread(upgrade, database_url, revision)
