@@ -264,7 +264,8 @@ class Hub:
                     to_json(Error("peer-away", "That peer is reconnecting; try again soon."))
                 )
                 return
-            await self._send(room, Signal(target, message.data, sender=peer_id), to=target)
+            relayed = Signal(target, message.data, sender=peer_id, raw=message.raw)
+            await self._send(room, relayed, to=target)
         elif isinstance(message, Chat):
             await self._send(
                 room, Chat(message.text, sender=peer_id, at=self._wall()), exclude=peer_id

@@ -106,6 +106,9 @@ class Signal:
     to: str
     data: dict[str, Any]
     sender: str | None = None
+    # The client's own text when it holds exactly type, to and data: relaying it with
+    # ``from`` appended saves encoding a session description again (the hot path).
+    raw: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "to": self.to, "from": self.sender, "data": self.data}
@@ -242,6 +245,9 @@ CLIENT_TYPES: Final = ("join", "signal", "chat", "media-state", "record-consent"
 
 
 def to_json(message: ClientMessage | ServerMessage) -> str:
+    if isinstance(message, Signal) and message.raw is not None and message.sender is not None:
+        raw = message.raw
+        return raw[: raw.rindex("}")] + ',"from":' + json.dumps(message.sender) + "}"
     return json.dumps(message.to_dict(), separators=(",", ":"))
 
 
@@ -264,7 +270,8 @@ def from_json(text: str | bytes) -> ClientMessage:
             raise ProtocolError("invalid", "A signal needs `to`: the peer id it is for.")
         if not isinstance(data, dict):
             raise ProtocolError("invalid", "A signal needs `data`: a description or candidate.")
-        return Signal(to=to, data=data)
+        exact = isinstance(text, str) and len(raw) == 3  # exactly type, to and data
+        return Signal(to=to, data=data, raw=text if exact and isinstance(text, str) else None)
     if kind == "chat":
         text_ = raw.get("text")
         if not isinstance(text_, str) or not text_.strip():

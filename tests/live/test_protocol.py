@@ -112,3 +112,23 @@ def test_token_bucket_allows_bursts_then_the_rate() -> None:
     assert not bucket.allow(0.0)
     assert bucket.allow(0.1)  # one token back after 1/10 s
     assert not bucket.allow(0.1)
+
+
+def test_a_relayed_signal_keeps_the_clients_text_and_gains_only_from() -> None:
+    raw = '{"type":"signal","to":"p2","data":{"description":{"type":"offer","sdp":"v=0\\r\\n"}}}'
+    parsed = from_json(raw)
+    assert isinstance(parsed, Signal) and parsed.raw == raw
+    relayed = Signal(parsed.to, parsed.data, sender="p1", raw=parsed.raw)
+    assert json.loads(to_json(relayed)) == {
+        "type": "signal",
+        "to": "p2",
+        "from": "p1",
+        "data": {"description": {"type": "offer", "sdp": "v=0\r\n"}},
+    }
+
+
+def test_a_signal_with_extra_fields_is_rebuilt_so_nothing_else_is_relayed() -> None:
+    parsed = from_json('{"type":"signal","to":"p2","data":{},"from":"forged","x":1}')
+    assert isinstance(parsed, Signal) and parsed.raw is None
+    relayed = json.loads(to_json(Signal(parsed.to, parsed.data, sender="p1", raw=parsed.raw)))
+    assert relayed == {"type": "signal", "to": "p2", "from": "p1", "data": {}}
