@@ -425,7 +425,7 @@ async def idle_figures(
         sockets: list[aiohttp.ClientWebSocketResponse] = []
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
-            gate = asyncio.Semaphore(64)
+            gate = asyncio.Semaphore(16)
             seats = [seat for pair in rooms for seat in pair][:IDLE]
 
             async def open_one(seat: Seat) -> None:

@@ -42,8 +42,6 @@ from server.live.turn import ice_servers
 log = logging.getLogger(__name__)
 routes = Routes("live")
 
-HEARTBEAT_SECONDS = 20.0
-
 
 @routes.route(
     "GET",
@@ -115,9 +113,7 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     room, person = await _admit(request)
     app = request.app
     closes_in = (room.closes_at - app[keys.CLOCK].now()).total_seconds()
-    ws = web.WebSocketResponse(
-        heartbeat=HEARTBEAT_SECONDS, compress=False, max_msg_size=MAX_MESSAGE_BYTES
-    )
+    ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_MESSAGE_BYTES, autoping=False)
     if not ws.can_prepare(request).ok:
         raise Problem(426, "This address speaks WebSocket only.", headers={"Upgrade": "websocket"})
     await ws.prepare(request)
@@ -178,14 +174,18 @@ async def _converse(
 ) -> None:
     hub = app[keys.HUB]
     conn = BatchedSocket(ws)
+    app[keys.HEARTBEAT].sockets.add(conn)
     limit = app[keys.SETTINGS].signal_rate_limit
     bucket = TokenBucket(limit.count / limit.seconds, limit.count)
     member: Member | None = None
     left = False
     try:
         async for msg in ws:
+            conn.seen = time.monotonic()
             if msg.type != WSMsgType.TEXT:
-                if msg.type == WSMsgType.BINARY:
+                if msg.type == WSMsgType.PING:
+                    await ws.pong(msg.data)
+                elif msg.type == WSMsgType.BINARY:
                     await conn.send(to_json(Error("bad-frame", "Send JSON as text frames.")))
                 continue
             if not bucket.allow(time.monotonic()):

@@ -72,6 +72,9 @@ class BookingRooms:
         self._db = db
         self._before = opens_before_minutes
         self._after = closes_after_minutes
+        # An unchanged room is handed out as one shared object, however many sockets of
+        # it are open (each is read fresh from the database all the same).
+        self._interned: dict[str, RoomInfo] = {}
 
     async def room(self, room_id: str) -> RoomInfo | None:
         async with self._db().read() as s:
@@ -103,7 +106,7 @@ class BookingRooms:
             opens_before_minutes=self._before,
             closes_after_minutes=self._after,
         )
-        return RoomInfo(
+        room = RoomInfo(
             room_id=booking.id,
             booking_id=booking.id,
             mentorship_id=booking.mentorship_id,
@@ -114,3 +117,10 @@ class BookingRooms:
             closes_at=closes,
             recording_allowed=allowed,
         )
+        known = self._interned.get(room.room_id)
+        if known == room:
+            return known
+        if len(self._interned) > 50_000:
+            self._interned.clear()
+        self._interned[room.room_id] = room
+        return room

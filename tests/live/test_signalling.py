@@ -193,3 +193,41 @@ async def test_shutdown_closes_sockets_with_going_away(call: Call) -> None:
     await app.shutdown()
     msg = await asyncio.wait_for(ws1.receive(), 5)
     assert msg.type == WSMsgType.CLOSE and msg.data == WSCloseCode.GOING_AWAY
+
+
+async def test_the_server_pings_and_closes_a_socket_that_never_answers(call: Call) -> None:
+    heartbeat = call.mentor.client.app[keys.HEARTBEAT]  # type: ignore[index]
+    heartbeat.interval = 0.2
+    task = asyncio.create_task(heartbeat.run())
+    try:
+        # A client that answers pings (aiohttp does, while it reads) stays.
+        ws1, _ = await join(call.mentor, call.room.booking_id)
+        heard: list[str] = []
+
+        async def read() -> None:
+            async for message in ws1:
+                heard.append(json.loads(message.data)["type"])
+
+        reader = asyncio.create_task(read())
+        # One that does not (autoping off, never reads) is closed after two intervals.
+        from tests.live.conftest import connect
+
+        silent = await connect(call.mentee, call.room.booking_id, autoping=False)
+        await silent.send_json({"type": "join"})
+        await asyncio.sleep(1.0)
+        kinds = []
+        while True:
+            msg = await asyncio.wait_for(silent.receive(), 5)
+            kinds.append(msg.type)
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED):
+                break
+        assert WSMsgType.PING in kinds
+        assert msg.type == WSMsgType.CLOSE and msg.data == WSCloseCode.ABNORMAL_CLOSURE
+        await asyncio.sleep(0.3)
+        assert heard == ["peer-joined", "peer-reconnecting"]  # the silent one was dropped
+        await ws1.send_json({"type": "chat", "text": "still here"})
+        assert not ws1.closed
+        await ws1.close()
+        reader.cancel()
+    finally:
+        task.cancel()
