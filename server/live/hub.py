@@ -123,6 +123,7 @@ class Hub:
         # a burst costs one Redis round trip and each room's order is kept.
         self._outbox: dict[str, list[dict[str, Any]]] = {}
         self._publisher: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -217,7 +218,9 @@ class Hub:
     def _expire(self, room: LocalRoom, peer_id: str) -> None:
         room.timers.pop(peer_id, None)
         if peer_id in room.away:
-            asyncio.create_task(self._expired(room, peer_id))  # noqa: RUF006
+            task = asyncio.create_task(self._expired(room, peer_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def _expired(self, room: LocalRoom, peer_id: str) -> None:
         await self._forget(room, peer_id)
@@ -460,9 +463,12 @@ class Hub:
         if room is None or room.closer is not None:
             return
         loop = asyncio.get_running_loop()
-        room.closer = loop.call_later(
-            max(0.0, delay), lambda: asyncio.create_task(self._close_members(room))
-        )
+        room.closer = loop.call_later(max(0.0, delay), self._spawn_close, room)
+
+    def _spawn_close(self, room: LocalRoom) -> None:
+        task = asyncio.create_task(self._close_members(room))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _close_members(self, room: LocalRoom) -> None:
         for member in list(room.local.values()):

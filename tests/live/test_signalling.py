@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
-from aiohttp import WSCloseCode, WSMsgType
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from server import keys
 from server.live.protocol import MAX_MESSAGE_BYTES
-from tests.live.conftest import Call, join, receive
+from tests.live.conftest import Call, add_room, join, receive
 
 
 async def test_signals_are_relayed_with_the_sender_stamped_by_the_server(call: Call) -> None:
@@ -231,3 +232,16 @@ async def test_the_server_pings_and_closes_a_socket_that_never_answers(call: Cal
         reader.cancel()
     finally:
         task.cancel()
+
+
+async def test_sockets_are_closed_when_the_room_closes(call: Call, app: web.Application) -> None:
+    # A session that ended 29 minutes and 59 seconds ago: its room closes in a second.
+    ending = await add_room(
+        app,
+        call.mentor.id,
+        call.mentee.id,
+        starts_in=-timedelta(minutes=60 + 30) + timedelta(seconds=1),
+    )
+    ws, _ = await join(call.mentor, ending.booking_id)
+    msg = await asyncio.wait_for(ws.receive(), 5)
+    assert msg.type == WSMsgType.CLOSE and msg.data == 4002
