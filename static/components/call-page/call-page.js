@@ -289,12 +289,17 @@ class CallPage extends HTMLElement {
         this.#showRecording(message.recording);
         this.#status(this.#people().length ? "In the session." : "You are in the room.");
         break;
-      case "peer-joined":
+      case "peer-joined": {
+        const known = this.#peers.get(message.peer.peer_id);
+        // With several server processes, a peer who joined just as we did can be both in
+        // our `peers` and announced again; the same arrival must not restart the link.
+        if (known && !message.resumed && known.info.joined === message.peer.joined) break;
         this.#addPeer(message.peer);
         if (!message.peer.recorder) {
           this.#status(`${message.peer.name} ${message.resumed ? "is back" : "joined"}.`);
         }
         break;
+      }
       case "peer-reconnecting": {
         const peer = this.#peers.get(message.peer_id);
         if (peer?.tile) {
