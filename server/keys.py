@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from server.live.echo import EchoPeers
     from server.live.hub import Hub
     from server.live.recording import Recordings
-    from server.live.socket import Heartbeat
     from server.live.rooms import RoomDirectory
+    from server.live.socket import Heartbeat
     from server.mentorship.profiles import FactsCache
     from server.notifications.stream import Streams
     from server.scheduling.cache import SlotCache
