@@ -17,7 +17,7 @@ from server.core.clock import Clock, SystemClock
 from server.core.db import Database
 from server.core.metrics import Metrics
 from server.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from server.ical import busy_service, feeds, mail, touch
+from server.ical import busy_service, feeds, mail
 from server.ical.http import routes as calendar_routes
 from server.live import service as live
 from server.live.http import routes as live_routes
@@ -62,7 +62,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(expiry_sweeper)
     app.cleanup_ctx.append(thread_tasks)
     app.cleanup_ctx.extend([feeds.feed_context, busy_service.busy_context])
-    app.middlewares.append(touch.calendar_touch)
     app.cleanup_ctx.append(mail.invitation_mailer)
     app[keys.BUSY_SOURCES] = []
     app[keys.SLOT_CACHE] = SlotCache()

@@ -28,7 +28,9 @@ from server.db.models import ApiToken, User, UserSession
 
 SESSION_COOKIE = "meridian_session"
 IDENTITY_SECONDS = 30
-CHANNEL = "auth"
+# Account events, for every process: {"digest": d} a credential ended;
+# {"user_id": u} that person's account changed (name, zone) or lost a credential.
+ACCOUNTS_CHANNEL = "accounts"
 MAX_ENTRIES = 10_000
 _CACHE: web.RequestKey[Identity | None] = web.RequestKey("identity")
 
@@ -73,20 +75,20 @@ class IdentityCache:
 async def forget_credential(app: web.Application, digest: str) -> None:
     """A session or token has ended: no process may honour it from its cache."""
     app[keys.IDENTITY_CACHE].forget(digest=digest)
-    await app[keys.BUS].publish(CHANNEL, {"digest": digest})
+    await app[keys.BUS].publish(ACCOUNTS_CHANNEL, {"digest": digest})
 
 
 async def forget_user(app: web.Application, user_id: str) -> None:
     """A user's account changed (name, zone) or lost a credential: re-read it everywhere."""
     app[keys.IDENTITY_CACHE].forget(user_id=user_id)
-    await app[keys.BUS].publish(CHANNEL, {"user_id": user_id})
+    await app[keys.BUS].publish(ACCOUNTS_CHANNEL, {"user_id": user_id})
 
 
 async def identity_cache(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the cache, and a listener applying other processes' forgets."""
     cache = IdentityCache()
     app[keys.IDENTITY_CACHE] = cache
-    async with app[keys.BUS].subscribe(CHANNEL) as sub:
+    async with app[keys.BUS].subscribe(ACCOUNTS_CHANNEL) as sub:
 
         async def listen() -> None:
             async for event in sub:

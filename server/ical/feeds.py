@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import keys
 from server.config import Settings
+from server.core.auth import ACCOUNTS_CHANNEL
 from server.core.bus import Event as BusEvent
 from server.core.bus import EventBus, Subscription
 from server.core.db import Database
@@ -469,6 +470,18 @@ class Feeds:
             await self.write_files(user_id, now)
         return len(users)
 
+    async def people_sharing_sessions(self, user_id: str) -> list[str]:
+        """The person and everyone they have a session with: whose feeds show their name."""
+        async with self.db.read() as s:
+            rows = (
+                await s.execute(
+                    select(Booking.mentor_id, Booking.mentee_id)
+                    .where(or_(Booking.mentor_id == user_id, Booking.mentee_id == user_id))
+                    .distinct()
+                )
+            ).all()
+        return [user_id, *sorted({u for row in rows for u in row} - {user_id})]
+
     async def owners(self) -> list[str]:
         async with self.db.read() as s:
             return list(await s.scalars(select(CalendarFeed.user_id).distinct()))
@@ -545,7 +558,9 @@ async def listen(app: web.Application, ready: asyncio.Event) -> None:
     async with contextlib.AsyncExitStack() as stack:
         inbox = _Inbox(app[keys.BUS], stack)
         try:
-            await inbox.add([FEEDS_CHANNEL, *(channel(u) for u in await feeds.owners())])
+            await inbox.add(
+                [FEEDS_CHANNEL, ACCOUNTS_CHANNEL, *(channel(u) for u in await feeds.owners())]
+            )
             if not ready.is_set():
                 await feeds.repair(clock.now())
             ready.set()
@@ -553,6 +568,11 @@ async def listen(app: web.Application, ready: asyncio.Event) -> None:
                 users: set[str] = set()
                 for event in events:
                     user_id = event.data.get("user_id")
+                    if event.channel == ACCOUNTS_CHANNEL:
+                        # A name or zone shows in this person's feeds and their partners'.
+                        if isinstance(user_id, str):
+                            users.update(await feeds.people_sharing_sessions(user_id))
+                        continue
                     if event.channel != FEEDS_CHANNEL:
                         users.add(event.channel.removeprefix("calendar:"))
                         continue

@@ -250,6 +250,7 @@ async def put_agenda(request: web.Request) -> web.Response:
     return _json(
         await sessions.put_agenda(
             db=request.app[keys.DB],
+            bus=request.app[keys.BUS],
             now=request.app[keys.CLOCK].now(),
             user=user,
             booking_id=request.match_info["booking_id"],

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.bus import EventBus
 from server.core.db import Database
 from server.core.errors import Conflict, NotFound, field_error
 from server.db.models import Booking, BookingFeedback, User
@@ -188,7 +189,7 @@ async def get_booking(*, db: Database, user: User, booking_id: str) -> dict[str,
 
 
 async def put_agenda(
-    *, db: Database, now: datetime, user: User, booking_id: str, data: AgendaIn
+    *, db: Database, bus: EventBus, now: datetime, user: User, booking_id: str, data: AgendaIn
 ) -> dict[str, Any]:
     async with db.write() as s:
         b = await participant_booking(s, booking_id, user.id)
@@ -196,6 +197,11 @@ async def put_agenda(
             raise Conflict("This session was cancelled.")
         b.agenda = [i.model_dump() for i in data.items]
         b.updated_at = now
+        people = (b.mentor_id, b.mentee_id)
+    # The agenda is the description of the session in both people's calendars.
+    event = {"type": "agenda-changed", "booking_ids": [booking_id]}
+    for user_id in people:
+        await bus.publish(f"calendar:{user_id}", event)
     return await get_booking(db=db, user=user, booking_id=booking_id)
 
 
