@@ -125,6 +125,7 @@ class RoomRecorder:
         self._tasks: list[asyncio.Task[None]] = []
         self.started: float | None = None  # time.time() when recording began
         self.stopped: float | None = None
+        self._stopping: asyncio.Future[list[Take]] | None = None
 
     @property
     def recording(self) -> bool:
@@ -231,7 +232,19 @@ class RoomRecorder:
         await self.hub.set_recording(self.room.room_id, True)
 
     async def stop(self) -> list[Take]:
-        """Stop at once; the takes whose files were written."""
+        """Stop at once; the takes whose files were written, to the first caller only.
+
+        Stopping again (or while a stop is under way) waits for it and returns nothing,
+        so each file is handed over exactly once.
+        """
+        if self._stopping is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._stopping)
+            return []
+        self._stopping = asyncio.ensure_future(self._stop())
+        return await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> list[Take]:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -3,8 +3,11 @@
 Recording runs only while the room's agreement allows it and every participant has
 consented; the moment either withdraws, leaves or drops, it stops. The process that
 handled the consent completing the set starts the recorder; any process that sees the
-set broken stops its own. The finished WebM is checked like any uploaded recording,
-stored as a media file and listed on the booking.
+set broken stops its own. Each participant's finished WebM is checked like any
+uploaded recording (duration, poster), posted to the mentorship's thread as that
+participant's video message (announced on ``thread:<mentorship id>``) and listed on
+the booking; one that cannot be read is deleted. Being a thread message, it follows
+the agreement's retention like any other recording.
 """
 
 from __future__ import annotations
@@ -13,18 +16,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
 from server import keys
 from server.core.ids import new_id
-from server.db.models import Booking, BookingRecording, MediaFile
+from server.db.models import Booking, BookingRecording, MediaFile, User
 from server.live.hub import Hub
 from server.live.protocol import PeerInfo
 from server.live.rooms import RoomInfo
 from server.live.turn import ice_servers
+from server.threads.storage import remove
 
 if TYPE_CHECKING:
     from server.live.recorder import RoomRecorder, Take
@@ -40,6 +45,16 @@ def everyone_consents(room: RoomInfo, roster: dict[str, PeerInfo]) -> bool:
         and {p.user_id for p in people} >= room.participants
         and all(p.consent for p in people)
     )
+
+
+def session_date(starts_at: datetime, person: User) -> str:
+    """The day a session took place, in ``person``'s time zone ("25 November 2026")."""
+    try:
+        zone: tzinfo = ZoneInfo(person.timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        zone = UTC
+    day = starts_at.replace(tzinfo=starts_at.tzinfo or UTC).astimezone(zone)
+    return f"{day.day} {day:%B %Y}"
 
 
 class Recordings:
@@ -96,58 +111,78 @@ class Recordings:
                 await starting
         for take in await recorder.stop():
             try:
-                await self._save(recorder, take)
+                await self.post(recorder, take)
             except Exception:
                 log.exception("a recording of room %s could not be stored", recorder.room.room_id)
 
-    async def _save(self, recorder: RoomRecorder, take: Take) -> None:
-        from server.threads.media import Refused, inspect
+    async def post(self, recorder: RoomRecorder, take: Take) -> None:
+        """Probe the file and post it to the mentorship's thread; drop it if it is unplayable."""
+        from server.threads import media
+        from server.threads.service import post_recorded
 
-        try:
-            info = await asyncio.to_thread(inspect, take.path)
-        except Refused as exc:
-            log.warning("discarded a recording of room %s: %s", recorder.room.room_id, exc)
-            take.path.unlink(missing_ok=True)
-            return
+        room = recorder.room
         store = self._app[keys.MEDIA_STORE]
-        size = take.path.stat().st_size
         media_id = take.path.stem
+        poster = store.poster(media_id)
+        try:
+            info = await asyncio.to_thread(media.inspect, take.path)
+            has_poster = await asyncio.to_thread(media.poster_jpeg, take.path, poster)
+            size = take.path.stat().st_size
+        except Exception as exc:
+            log.warning("discarded a recording of room %s: %s", room.room_id, exc)
+            await asyncio.to_thread(remove, take.path, poster)
+            return
         now = self._app[keys.CLOCK].now()
         started = datetime.fromtimestamp(recorder.started or 0, UTC)
         ended = datetime.fromtimestamp(recorder.stopped or 0, UTC)
-        async with self._app[keys.DB].write() as s:
-            booking = await s.get(Booking, recorder.room.booking_id)
-            if booking is None:
-                take.path.unlink(missing_ok=True)
-                return
-            owner = take.user_id if take.user_id in recorder.room.participants else None
-            s.add(
-                MediaFile(
-                    id=media_id,
-                    owner_id=owner or booking.mentor_id,
-                    kind="video",
-                    content_type=info.content_type,
-                    path=store.relative(take.path),
-                    size=size,
-                    duration_seconds=info.duration_seconds,
-                    width=info.width,
-                    height=info.height,
-                    poster_path=None,
-                    waveform=[],
-                    created_at=now,
-                    removed_at=None,
-                )
+        async with self._app[keys.DB].read() as s:
+            booking = await s.get(Booking, room.booking_id)
+            author = await s.get(User, take.user_id) if take.user_id in room.participants else None
+        if booking is None or author is None:
+            log.warning(
+                "discarded a recording of room %s: its booking or participant is gone",
+                room.room_id,
             )
-            s.add(
-                BookingRecording(
-                    id=new_id(),
-                    booking_id=booking.id,
-                    media_id=media_id,
-                    user_id=owner or booking.mentor_id,
-                    started_at=started,
-                    ended_at=ended,
-                )
+            await asyncio.to_thread(remove, take.path, poster)
+            return
+        record = MediaFile(
+            id=media_id,
+            owner_id=author.id,
+            kind=info.kind,
+            content_type=info.content_type,
+            path=store.relative(take.path),
+            size=size,
+            duration_seconds=info.duration_seconds,
+            width=info.width,
+            height=info.height,
+            poster_path=store.relative(poster) if has_poster else None,
+            waveform=[],
+            created_at=now,
+            removed_at=None,
+        )
+        listed = BookingRecording(
+            id=new_id(),
+            booking_id=booking.id,
+            media_id=media_id,
+            user_id=author.id,
+            started_at=started,
+            ended_at=ended,
+        )
+        try:
+            await post_recorded(
+                db=self._app[keys.DB],
+                bus=self._app[keys.BUS],
+                now=now,
+                mentorship_id=booking.mentorship_id,
+                author_id=author.id,
+                media=record,
+                body=f"Recording of the session on {session_date(booking.start_at, author)}.",
+                with_rows=[listed],
+                settings=self._app[keys.SETTINGS],
             )
+        except Exception:
+            await asyncio.to_thread(remove, take.path, poster)
+            raise
 
     async def close(self) -> None:
         """On shutdown: stop every recording and keep what was recorded."""

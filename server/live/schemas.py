@@ -56,6 +56,9 @@ class RecordingOut(BaseModel):
     ended_at: datetime
     duration_seconds: float
     size: int
+    message_id: str | None = Field(
+        description="The video message that posted it to the mentorship's thread."
+    )
 
 
 class RecordingList(BaseModel):

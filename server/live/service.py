@@ -14,7 +14,7 @@ from server import keys
 from server.config import Settings
 from server.core.db import Database
 from server.core.errors import NotFound
-from server.db.models import BookingRecording, MediaFile
+from server.db.models import BookingRecording, MediaFile, Message
 from server.live import tokens
 from server.live.echo import EchoPeers
 from server.live.hub import Hub
@@ -119,8 +119,9 @@ async def recordings_of(
     async with db.read() as s:
         rows = (
             await s.execute(
-                select(BookingRecording, MediaFile)
+                select(BookingRecording, MediaFile, Message.id)
                 .join(MediaFile, MediaFile.id == BookingRecording.media_id)
+                .outerjoin(Message, Message.media_id == MediaFile.id)
                 .where(BookingRecording.booking_id == booking_id, MediaFile.removed_at.is_(None))
                 .order_by(BookingRecording.started_at)
             )
@@ -137,7 +138,8 @@ async def recordings_of(
                 ended_at=recording.ended_at,
                 duration_seconds=media.duration_seconds,
                 size=media.size,
+                message_id=message_id,
             )
-            for recording, media in rows
+            for recording, media, message_id in rows
         ]
     )

@@ -219,6 +219,74 @@ async def post_message(
     return out
 
 
+async def post_recorded(
+    *,
+    db: Database,
+    bus: EventBus,
+    now: datetime,
+    mentorship_id: str,
+    author_id: str,
+    media: MediaFile,
+    body: str,
+    with_rows: Sequence[object] = (),
+    settings: Settings | None = None,
+) -> MessageOut | None:
+    """Post a recording Meridian made itself (a live session's) as ``author_id``'s message.
+
+    The media file, the message, the other participant's notice and ``with_rows`` (the
+    caller's rows that belong with them) are stored in one transaction, whatever state
+    the mentorship is in: the session took place. A media file that is already stored
+    was already posted, so posting it again does nothing and returns None.
+    """
+    try:
+        async with db.write() as s:
+            mentorship = await _mentorship(s, mentorship_id, author_id)
+            if await s.get(MediaFile, media.id) is not None:
+                return None
+            s.add(media)
+            message = Message(
+                id=new_id(),
+                mentorship_id=mentorship.id,
+                author_id=author_id,
+                kind=media.kind,
+                body=body,
+                media_id=media.id,
+                reply_to_id=None,
+                goal_id=None,
+                action_item_id=None,
+                created_at=now,
+                removed_at=None,
+                removed_reason=None,
+            )
+            s.add(message)
+            s.add_all(with_rows)
+            recipient_id = (
+                mentorship.mentee_id if author_id == mentorship.mentor_id else mentorship.mentor_id
+            )
+            due = await notices.delivery_time(s, recipient_id, now)
+            notice = MessageNotice(
+                id=new_id(),
+                message_id=message.id,
+                user_id=recipient_id,
+                due_at=due,
+                delivered_at=None,
+            )
+            s.add(notice)
+            await s.flush()
+            (out,) = await wire(s, [message])
+    except IntegrityError:
+        async with db.read() as s:
+            if await s.get(MediaFile, media.id) is not None:
+                return None  # another request stored it first
+        raise
+    await bus.publish(
+        channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
+    )
+    if due <= now:
+        await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
+    return out
+
+
 async def _check_links(s: AsyncSession, mentorship_id: str, data: MessageIn) -> None:
     if data.reply_to is not None:
         target = await s.get(Message, data.reply_to)

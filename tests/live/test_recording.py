@@ -16,6 +16,8 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from server import keys
+from server.core.ids import new_id
+from server.live.rooms import RoomInfo
 from tests.factories import Person, sign_up
 from tests.live.conftest import Client, add_room, join
 
@@ -112,13 +114,16 @@ def measure(path: Path) -> dict[str, list[float]]:
 
 
 async def test_both_consent_media_flows_then_one_withdraws(
-    client: Client, another_client: Callable[[], Any], app: web.Application
+    client: Client, another_client: Callable[[], Any], app: web.Application, tmp_path: Path
 ) -> None:
     mentor = await sign_up(client, name="Maria Mentor")
     mentee = await sign_up(await another_client(), name="Sam Mentee")
+    stranger = await sign_up(await another_client(), name="Eve Outsider")
     room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
     first = await participant(mentor, room.booking_id)
     second = await participant(mentee, room.booking_id)
+    thread = app[keys.BUS].subscribe(f"thread:{room.mentorship_id}")
+    thread_events = await thread.__aenter__()
     try:
         await first.expect("peer-joined")
         await first.ws.send_json({"type": "record-consent", "consent": True})
@@ -130,6 +135,7 @@ async def test_both_consent_media_flows_then_one_withdraws(
         for p in (first, second):
             await p.expect("recording", active=True)
         started = asyncio.get_running_loop().time()
+        recorder = app[keys.RECORDINGS].active[room.room_id]
         await asyncio.sleep(3)
         await second.ws.send_json({"type": "record-consent", "consent": False})
         # What was recorded ends the moment consent is withdrawn.
@@ -138,6 +144,10 @@ async def test_both_consent_media_flows_then_one_withdraws(
             left = await p.expect("peer-left", wait=10)
             assert left["peer_id"] not in (first.peer_id, second.peer_id)  # the recorder left
             await p.expect("recording", wait=10, active=False)
+
+        # Stopping again (the other participant leaving too) posts nothing more.
+        assert await recorder.stop() == []
+        await second.ws.send_json({"type": "bye"})
 
         async with asyncio.timeout(30):
             while True:
@@ -161,7 +171,58 @@ async def test_both_consent_media_flows_then_one_withdraws(
         # The other participant sees the listing too; outsiders do not.
         theirs = await mentee.client.get(f"/api/bookings/{room.booking_id}/recordings")
         assert (await theirs.json())["items"] == listed["items"]
+
+        # Each file is its participant's video message in the mentorship's thread, once.
+        announced: list[dict[str, Any]] = []
+        async with asyncio.timeout(10):
+            while len(announced) < 2:
+                event = await thread_events.get()
+                if event.data["type"] == "message":
+                    announced.append(event.data["message"])
+        await asyncio.sleep(1)  # time for a duplicate to show up, were there one
+        page = await (await client.get(f"/api/mentorships/{room.mentorship_id}/messages")).json()
+        messages = page["items"]
+        assert len(messages) == 2
+        assert {m["id"] for m in messages} == {m["id"] for m in announced}
+        by_media = {m["media"]["id"]: m for m in messages}
+        assert set(by_media) == {item["media_id"] for item in listed["items"]}
+        for item in listed["items"]:
+            message = by_media[item["media_id"]]
+            assert item["message_id"] == message["id"]
+            assert message["author_id"] == item["user_id"]
+            assert message["kind"] == "video"
+            assert message["body"] == "Recording of the session on 25 November 2026."
+            assert message["media"]["url"] == f"/api/media/{item['media_id']}"
+            assert message["media"]["poster_url"] is not None
+            assert abs(message["media"]["duration_seconds"] - recorded) <= 1.0
+        # The mentee has the mentor's recording unread, as with any new message.
+        theirs_page = await (
+            await mentee.client.get(f"/api/mentorships/{room.mentorship_id}/messages")
+        ).json()
+        assert theirs_page["unread_count"] == 1
+
+        # Both participants can play both files (with Range) and the poster; outsiders not.
+        for item in listed["items"]:
+            url = f"/api/media/{item['media_id']}"
+            for person in (mentor, mentee):
+                part = await person.client.get(url, headers={"Range": "bytes=0-99"})
+                assert part.status == 206
+                assert len(await part.read()) == 100
+                assert (await person.client.get(f"{url}/poster.jpg")).status == 200
+            assert (await stranger.client.get(url)).status == 403
+            assert (await stranger.client.get(f"{url}/poster.jpg")).status == 403
+            whole = await mentee.client.get(url)
+            assert whole.status == 200
+            played = tmp_path / f"{item['media_id']}.webm"
+            played.write_bytes(await whole.read())
+            streams = await asyncio.to_thread(measure, played)
+            assert len(streams["audio"]) == 1 and len(streams["video"]) == 1
+            for seconds in streams["audio"] + streams["video"]:
+                assert abs(seconds - recorded) <= 1.0, (seconds, recorded)
+        outsider = await stranger.client.get(f"/api/mentorships/{room.mentorship_id}/messages")
+        assert outsider.status == 404
     finally:
+        await thread.__aexit__(None, None, None)
         await first.close()
         await second.close()
 
@@ -198,3 +259,79 @@ async def test_outsiders_see_no_recordings(
     assert resp.status == 404
     mine = await mentor.client.get(f"/api/bookings/{room.booking_id}/recordings")
     assert (await mine.json()) == {"items": []}
+
+
+def _recorder(app: web.Application, room: RoomInfo) -> Any:
+    from server.live.recorder import RoomRecorder
+
+    recorder = RoomRecorder(
+        hub=app[keys.HUB], room=room, path_for=lambda: Path("unused"), ice_servers=[]
+    )
+    recorder.started = recorder.stopped = 1_764_072_000.0
+    return recorder
+
+
+async def test_an_unreadable_recording_is_deleted_and_not_posted(
+    client: Client, another_client: Callable[[], Any], app: web.Application
+) -> None:
+    from server.live.recorder import Take
+
+    mentor = await sign_up(client, name="Maria Mentor")
+    mentee = await sign_up(await another_client(), name="Sam Mentee")
+    room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
+    store = app[keys.MEDIA_STORE]
+    path = store.media(new_id(), "webm")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x1a\x45\xdf\xa3" + b"not a recording" * 100)
+    await app[keys.RECORDINGS].post(_recorder(app, room), Take("p", mentor.id, path))
+    assert not path.exists()
+    assert not store.poster(path.stem).exists()
+    listed = await (await client.get(f"/api/bookings/{room.booking_id}/recordings")).json()
+    assert listed == {"items": []}
+    page = await (await client.get(f"/api/mentorships/{room.mentorship_id}/messages")).json()
+    assert page["items"] == []
+
+
+async def test_the_same_file_is_posted_once(
+    client: Client, another_client: Callable[[], Any], app: web.Application
+) -> None:
+    from server.live.recorder import Take
+
+    mentor = await sign_up(client, name="Maria Mentor")
+    mentee = await sign_up(await another_client(), name="Sam Mentee")
+    room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
+    store = app[keys.MEDIA_STORE]
+    path = store.media(new_id(), "webm")
+    await asyncio.to_thread(_write_webm, path, seconds=2)
+    recorder = _recorder(app, room)
+    for _ in range(2):
+        await app[keys.RECORDINGS].post(recorder, Take("p", mentee.id, path))
+    page = await (await client.get(f"/api/mentorships/{room.mentorship_id}/messages")).json()
+    assert len(page["items"]) == 1
+    (message,) = page["items"]
+    assert message["author_id"] == mentee.id and message["media"]["id"] == path.stem
+    listed = await (await client.get(f"/api/bookings/{room.booking_id}/recordings")).json()
+    assert [i["message_id"] for i in listed["items"]] == [message["id"]]
+
+
+def _write_webm(path: Path, seconds: int) -> None:
+    """A small VP8 and Opus WebM, as the recorder writes them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w", format="webm") as out:
+        video = out.add_stream("libvpx", rate=10)
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        audio = out.add_stream("libopus", rate=48000)
+        audio.layout = "mono"
+        for i in range(seconds * 10):
+            frame = av.VideoFrame(width=160, height=120, format="yuv420p")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        samples = 960
+        for i in range(seconds * 48000 // samples):
+            sound = av.AudioFrame(format="s16", layout="mono", samples=samples)
+            sound.planes[0].update(bytes(samples * 2))
+            sound.sample_rate = 48000
+            sound.pts = i * samples
+            out.mux(audio.encode(sound))
+        out.mux(video.encode(None))
+        out.mux(audio.encode(None))
