@@ -7,6 +7,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ import av
 from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from sqlalchemy import update
 
 from server import keys
 from server.core.ids import new_id
+from server.db.models import AgreementVersion
 from server.live.rooms import RoomInfo
 from tests.factories import Person, sign_up
 from tests.live.conftest import Client, add_room, join
@@ -312,6 +315,44 @@ async def test_the_same_file_is_posted_once(
     assert message["author_id"] == mentee.id and message["media"]["id"] == path.stem
     listed = await (await client.get(f"/api/bookings/{room.booking_id}/recordings")).json()
     assert [i["message_id"] for i in listed["items"]] == [message["id"]]
+
+
+async def test_a_posted_recording_follows_the_agreements_retention(
+    client: Client, another_client: Callable[[], Any], app: web.Application
+) -> None:
+    from server.live.recorder import Take
+    from server.threads import retention
+
+    mentor = await sign_up(client, name="Maria Mentor")
+    mentee = await sign_up(await another_client(), name="Sam Mentee")
+    room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
+    async with app[keys.DB].write() as s:
+        await s.execute(
+            update(AgreementVersion)
+            .where(AgreementVersion.mentorship_id == room.mentorship_id)
+            .values(media_retention_days=1)
+        )
+    store = app[keys.MEDIA_STORE]
+    path = store.media(new_id(), "webm")
+    await asyncio.to_thread(_write_webm, path, seconds=1)
+    await app[keys.RECORDINGS].post(_recorder(app, room), Take("p", mentor.id, path))
+    assert store.poster(path.stem).exists()
+    now = app[keys.CLOCK].now()
+    kept = await retention.apply(
+        db=app[keys.DB], bus=app[keys.BUS], store=store, now=now + timedelta(hours=23)
+    )
+    assert kept == 0 and path.exists()
+    removed = await retention.apply(
+        db=app[keys.DB], bus=app[keys.BUS], store=store, now=now + timedelta(days=1, hours=1)
+    )
+    assert removed == 1
+    assert not path.exists() and not store.poster(path.stem).exists()
+    listed = await (await client.get(f"/api/bookings/{room.booking_id}/recordings")).json()
+    assert listed == {"items": []}
+    page = await (await client.get(f"/api/mentorships/{room.mentorship_id}/messages")).json()
+    (message,) = page["items"]
+    assert message["removed_reason"] == "retention" and message["media"] is None
+    assert (await mentee.client.get(f"/api/media/{path.stem}")).status == 410
 
 
 def _write_webm(path: Path, seconds: int) -> None:
