@@ -7,11 +7,20 @@
  * offer, the impolite one ignores the incoming offer. ICE candidates trickle through
  * `send`, and a failed connection restarts ICE instead of giving up.
  *
- *   const link = new PeerLink({ iceServers, polite, send: (data) => ws.send(...) });
+ * The first offer is the impolite side's alone (`offerFirst`); the polite side waits for
+ * it before offering anything itself. If both offered on arrival, every meeting would
+ * start with a collision, and when Chromium rolls back a local offer whose ICE gathering
+ * has just begun, it never gathers candidates for its answer: ICE stays "new" on both
+ * sides and no video ever flows. The wait ends with the first remote description, or
+ * after `OFFER_WAIT_MS` if none comes (an impolite side with nothing to send).
+ *
+ *   const link = new PeerLink({ iceServers, polite, offerFirst: !polite, send: (data) => ws.send(...) });
  *   link.addStream(localStream);
  *   link.addEventListener("track", (e) => (video.srcObject = e.detail.streams[0]));
  *   link.receive(data);   // every `signal` message from the other peer
  */
+
+const OFFER_WAIT_MS = 4000;
 
 export class PeerLink extends EventTarget {
   #send;
@@ -20,13 +29,23 @@ export class PeerLink extends EventTarget {
   #ignoreOffer = false;
   #settingAnswer = false;
   #closed = false;
+  #waiting = false; // for the other side's first offer
+  #deferred = false; // negotiation was needed while waiting
+  #waitTimer = null;
 
-  constructor({ iceServers = [], polite, send }) {
+  constructor({ iceServers = [], polite, send, offerFirst = !polite }) {
     super();
     this.#send = send;
     this.#polite = polite;
     this.pc = new RTCPeerConnection({ iceServers });
-    this.pc.onnegotiationneeded = () => this.#negotiate();
+    if (!offerFirst) {
+      this.#waiting = true;
+      this.#waitTimer = setTimeout(() => this.#stopWaiting(), OFFER_WAIT_MS);
+    }
+    this.pc.onnegotiationneeded = () => {
+      if (this.#waiting) this.#deferred = true;
+      else this.#negotiate();
+    };
     this.pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.#send({ candidate: candidate.toJSON() });
     };
@@ -61,6 +80,15 @@ export class PeerLink extends EventTarget {
     this.pc.restartIce();
   }
 
+  /** Offer what was deferred, unless the other side's description came meanwhile. */
+  #stopWaiting() {
+    clearTimeout(this.#waitTimer);
+    if (!this.#waiting) return;
+    this.#waiting = false;
+    const untouched = this.pc.signalingState === "stable" && !this.pc.remoteDescription;
+    if (this.#deferred && untouched && !this.#closed) this.#negotiate();
+  }
+
   async #negotiate() {
     try {
       this.#makingOffer = true;
@@ -78,6 +106,9 @@ export class PeerLink extends EventTarget {
     if (this.#closed) return;
     try {
       if (description) {
+        // Chromium fires negotiationneeded again once stable if the answer left anything out.
+        this.#waiting = false;
+        clearTimeout(this.#waitTimer);
         const readyForOffer =
           !this.#makingOffer && (this.pc.signalingState === "stable" || this.#settingAnswer);
         const collision = description.type === "offer" && !readyForOffer;
@@ -104,6 +135,7 @@ export class PeerLink extends EventTarget {
 
   close() {
     this.#closed = true;
+    clearTimeout(this.#waitTimer);
     this.pc.onnegotiationneeded = null;
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;

@@ -349,9 +349,13 @@ class CallPage extends HTMLElement {
 
   #addPeer(info) {
     this.#removePeer(info.peer_id, { quiet: true });
+    const polite = isPolite(this.#me, info);
     const link = new PeerLink({
       iceServers: this.#room.ice_servers,
-      polite: isPolite(this.#me, info),
+      polite,
+      // The impolite side offers first and the polite one waits: no collision on
+      // arrival. Meridian's recorder only ever answers, so a page always offers to it.
+      offerFirst: !polite || info.recorder,
       send: (data) => this.#sendSignal({ type: "signal", to: info.peer_id, data }),
     });
     if (info.recorder) {
