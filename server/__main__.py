@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 
 from server.config import ConfigError, Settings
@@ -38,6 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "serve":
+        if settings.is_sqlite:
+            # In a child process: the migration machinery (Alembic, Mako) then never
+            # occupies the memory of the long-running server.
+            migrated = subprocess.run([sys.executable, "-m", "server", "migrate"], check=False)
+            if migrated.returncode != 0:
+                return migrated.returncode
+        from server.runner import serve_forever
+
+        asyncio.run(serve_forever(settings))
+        return 0
+
     from server.db.migrate import upgrade
 
     if args.command == "migrate":
@@ -57,13 +70,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"meridian: seed-demo refused: {exc}", file=sys.stderr)
             return 1
         print(sign_in_table(people, settings.public_url))
-        return 0
-    if args.command == "serve":
-        if settings.is_sqlite:
-            upgrade(settings.database_url)
-        from server.runner import serve_forever
-
-        asyncio.run(serve_forever(settings))
         return 0
     return 2
 

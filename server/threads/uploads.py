@@ -24,7 +24,6 @@ from server.core.db import Database
 from server.core.errors import Conflict, NotFound, Problem
 from server.core.ids import new_id
 from server.db.models import MediaFile, Message, Upload, User
-from server.threads import media
 from server.threads.storage import MediaStore, create_empty, remove, sync_directory
 
 log = logging.getLogger(__name__)
@@ -250,6 +249,9 @@ async def finish(*, db: Database, store: MediaStore, upload: Upload, now: dateti
     The caller holds the part file's lock (``PartFile``) and has seen the upload still
     open under it, so no other request finishes, appends to or removes it meanwhile.
     """
+    # PyAV (about 16 MB) loads with the first finished upload, not in every process.
+    from server.threads import media
+
     part = store.part(upload.id)
     try:
         info = await asyncio.to_thread(media.inspect, part)
