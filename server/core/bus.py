@@ -17,9 +17,10 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import redis.asyncio as aioredis
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,8 @@ class RedisBus:
     PREFIX = "meridian:bus:"
 
     def __init__(self, url: str) -> None:
+        import redis.asyncio as aioredis  # loaded only when Redis is configured
+
         self._client: aioredis.Redis = aioredis.Redis.from_url(url)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=False)
         self._fanout = _Fanout()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Protocol
-
-import redis.asyncio as aioredis
+from typing import TYPE_CHECKING, Protocol
 
 from server.config import RateLimit
 from server.core.clock import Clock
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 
 class RateLimiter(Protocol):
@@ -45,6 +46,8 @@ class RedisRateLimiter:
     PREFIX = "meridian:rate:"
 
     def __init__(self, url: str) -> None:
+        import redis.asyncio as aioredis  # loaded only when Redis is configured
+
         self._client: aioredis.Redis = aioredis.Redis.from_url(url)
 
     async def hit(self, key: str, limit: RateLimit) -> int | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import icalendar
-import recurring_ical_events
+if TYPE_CHECKING:  # the parsers load with the first imported calendar
+    import icalendar
 
 from server.config import is_timezone
 
@@ -43,6 +43,8 @@ def parse_calendar(data: bytes) -> icalendar.Calendar:
         text.decode()
     except UnicodeDecodeError:
         raise BusyCalendarError("This calendar file is not valid UTF-8 text.") from None
+    import icalendar
+
     try:
         cal = icalendar.Calendar.from_ical(text)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -89,6 +91,8 @@ def busy_intervals(
 def _occurrences(
     cal: icalendar.Calendar, zone: ZoneInfo, start: datetime, end: datetime
 ) -> Iterator[tuple[datetime, datetime]]:
+    import recurring_ical_events
+
     try:
         query = recurring_ical_events.of(cal, skip_bad_series=True)
         count = 0

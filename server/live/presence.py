@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
-
-import redis.asyncio as aioredis
+from typing import TYPE_CHECKING, Any
 
 from server.live.protocol import PeerInfo
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 
 class RedisPresence:
     PREFIX = "meridian:presence:room:"
 
     def __init__(self, url: str, ttl: float = 60.0) -> None:
+        import redis.asyncio as aioredis  # loaded only when Redis is configured
+
         self._client: aioredis.Redis = aioredis.Redis.from_url(url)
         self.ttl = ttl
 
