@@ -1,6 +1,6 @@
 # Meridian: `make run` starts the service, `make test` runs every test.
 # Both create .venv themselves; `make test` as root also installs the Debian packages
-# the tests need (redis-server, postgresql, chromium) when they are missing.
+# the tests need (redis-server, postgresql, chromium, nginx-light) when they are missing.
 
 PYTHON ?= python3
 VENV := .venv
