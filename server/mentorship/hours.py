@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from server.core.intervals import Interval as Interval
+from server.core.intervals import intersect as intersect
+from server.core.intervals import union as union
+
 DAY = 86_400
 HOUR = 3_600
 # 1970-01-01 was a Thursday; Monday is weekday 0 as in ``date.weekday()``.
 _EPOCH_WEEKDAY = 3
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-Interval = tuple[int, int]  # [start, end) in POSIX seconds
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -139,32 +141,6 @@ def _utc_intervals(
                 if lo < hi:
                     out.append((lo - off, hi - off))
     return tuple(union(out))
-
-
-def union(intervals: Iterable[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for lo, hi in sorted(intervals):
-        if merged and lo <= merged[-1][1]:
-            if hi > merged[-1][1]:
-                merged[-1] = (merged[-1][0], hi)
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
-    """Common parts of two sorted lists of disjoint intervals."""
-    out: list[Interval] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if lo < hi:
-            out.append((lo, hi))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
 
 
 def total_seconds(intervals: Iterable[Interval]) -> int:

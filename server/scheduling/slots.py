@@ -29,11 +29,15 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from server.core.intervals import Interval as Interval
+from server.core.intervals import subtract as subtract
+from server.core.intervals import union as union
 
 DAY = 1440
 WEEK = 7 * DAY
@@ -42,7 +46,6 @@ EPOCH_WEEKDAY = 3
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 STEPS = (5, 10, 15, 20, 30, 45, 60, 90, 120)
 
-Interval = tuple[int, int]
 """``[start, end)`` in whole minutes."""
 Window = tuple[int, int]
 """``[start, end)`` minutes after local midnight, ``0 <= start < end <= 1440``."""
@@ -233,38 +236,6 @@ class Slot:
 
 
 # --- interval algebra -------------------------------------------------------------------
-
-
-def union(intervals: Iterable[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for lo, hi in sorted(intervals):
-        if lo >= hi:
-            continue
-        if merged and lo <= merged[-1][1]:
-            if hi > merged[-1][1]:
-                merged[-1] = (merged[-1][0], hi)
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def subtract(base: Sequence[Interval], cut: Sequence[Interval]) -> list[Interval]:
-    """``base`` minus ``cut``; both sorted and disjoint."""
-    out: list[Interval] = []
-    j = 0
-    for lo, hi in base:
-        while j < len(cut) and cut[j][1] <= lo:
-            j += 1
-        k = j
-        cur = lo
-        while k < len(cut) and cut[k][0] < hi:
-            if cut[k][0] > cur:
-                out.append((cur, cut[k][0]))
-            cur = max(cur, cut[k][1])
-            k += 1
-        if cur < hi:
-            out.append((cur, hi))
-    return out
 
 
 def clip(intervals: Sequence[Interval], lo: int, hi: int) -> list[Interval]:
