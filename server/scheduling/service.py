@@ -52,6 +52,7 @@ from server.scheduling.sessions import (
     participant_booking,
     people_by_id,
     shift_wire,
+    shifts_by_series,
     when_text,
 )
 
@@ -879,24 +880,9 @@ async def _moved_shift_reminders(
     """DST-shift notices for moved occurrences, judged against their series as it now is."""
     out: list[BookingReminder] = []
     ids = {b.id for b in changed}
-    for series_id in {b.series_id for b in changed if b.series_id}:
-        rows = list(
-            await s.scalars(
-                select(Booking)
-                .where(Booking.series_id == series_id, Booking.status == "confirmed")
-                .order_by(Booking.start_at)
-            )
-        )
-        if len(rows) < 2:
-            continue
-        mentor, mentee = people[rows[0].mentor_id], people[rows[0].mentee_id]
-        shifts = rec.guest_shifts(
-            [(b.occurrence_index or 0, sl.to_minute(b.start_at)) for b in rows],
-            mentor.timezone,
-            mentee.timezone,
-        )
+    for rows, shifts in await shifts_by_series(s, changed, people):
         moved = [b for b in rows if b.id in ids]
-        out.extend(_shift_reminders(moved, shifts, mentee.id, now))
+        out.extend(_shift_reminders(moved, shifts, rows[0].mentee_id, now))
     return out
 
 

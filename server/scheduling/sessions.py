@@ -108,13 +108,13 @@ async def participant_booking(s: AsyncSession, booking_id: str, user_id: str) ->
     return b
 
 
-async def _series_shifts(
+async def shifts_by_series(
     s: AsyncSession, bookings: Sequence[Booking], people: dict[str, User]
-) -> dict[str, dict[str, Any]]:
-    """Where the mentee's wall time moves inside each series shown."""
-    out: dict[str, dict[str, Any]] = {}
-    series_ids = {b.series_id for b in bookings if b.series_id}
-    for series_id in series_ids:
+) -> list[tuple[list[Booking], list[rec.Shift]]]:
+    """For each series among ``bookings``: its confirmed occurrences as they now are, and
+    where the mentee's wall time moves between them."""
+    out: list[tuple[list[Booking], list[rec.Shift]]] = []
+    for series_id in {b.series_id for b in bookings if b.series_id}:
         rows = list(
             await s.scalars(
                 select(Booking)
@@ -130,6 +130,16 @@ async def _series_shifts(
             mentor.timezone,
             mentee.timezone,
         )
+        out.append((rows, found))
+    return out
+
+
+async def _series_shifts(
+    s: AsyncSession, bookings: Sequence[Booking], people: dict[str, User]
+) -> dict[str, dict[str, Any]]:
+    """Where the mentee's wall time moves inside each series shown."""
+    out: dict[str, dict[str, Any]] = {}
+    for rows, found in await shifts_by_series(s, bookings, people):
         by_start = {sl.to_minute(b.start_at): b.id for b in rows}
         for x in found:
             if x.start in by_start:
