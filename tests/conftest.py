@@ -20,6 +20,7 @@ from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.migrate import upgrade
+from tests.clients import PageClient
 from tests.services import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -150,6 +151,12 @@ def settings(make_settings: Callable[..., Settings], database_url: str) -> Setti
 @pytest.fixture
 def app(settings: Settings, clock: FrozenClock) -> web.Application:
     return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+def aiohttp_client_cls() -> type[TestClient[Any, Any]]:
+    """Every client made with ``aiohttp_client`` sends its server's Origin (tests/clients.py)."""
+    return PageClient
 
 
 @pytest.fixture

@@ -150,7 +150,8 @@ def test_tokens_from_before_expiry_get_an_expiry_date_not_a_sudden_end(empty_url
     def read(conn: Connection) -> Any:
         return conn.execute(
             text(
-                "SELECT t.expires_at, u.email_verified_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
+                "SELECT t.expires_at, u.email_verified_at "
+                "FROM api_tokens t JOIN users u ON u.id = t.user_id"
             )
         ).one()
 

@@ -49,6 +49,10 @@ class User(Base):
     # When the person proved they read mail at ``email`` (None: not yet, or changed since).
     email_verified_at: Mapped[datetime | None]
 
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
 
 class UserSession(Base):
     """A signed-in browser: the cookie holds a secret whose hash is the primary key."""
