@@ -21,6 +21,7 @@ from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.migrate import upgrade
 from tests.clients import PageClient
+from tests.mail import SmtpSink, smtp_server
 from tests.services import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -179,6 +180,16 @@ def another_client(
         return other
 
     return make
+
+
+# --- mail ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpSink]:
+    """A real SMTP server on loopback for this test (tests/mail.py)."""
+    async with smtp_server() as sink:
+        yield sink
 
 
 # --- the browser ---------------------------------------------------------------------------

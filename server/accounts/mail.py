@@ -26,6 +26,8 @@ from server.notifications import email
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 10  # a mail still being sent at shutdown gets this long to finish
+VERIFY_SUBJECT = "Confirm your email address for Meridian"
+RESET_SUBJECT = "Reset your Meridian password"
 
 
 class AccountMail:
@@ -78,7 +80,7 @@ def verification_message(settings: Settings, link: service.Link) -> Any:
         "If you did not create a Meridian account, ignore this mail; nothing happens.\n"
     )
     return email.new_message(
-        settings, to=link.email, subject="Confirm your email address for Meridian", text=text
+        settings, to=link.email, subject=VERIFY_SUBJECT, text=text
     )
 
 
@@ -91,9 +93,7 @@ def reset_message(settings: Settings, link: service.Link) -> Any:
         "The link works once. If you did not ask, ignore this mail: your password stays "
         "as it is.\n"
     )
-    return email.new_message(
-        settings, to=link.email, subject="Reset your Meridian password", text=text
-    )
+    return email.new_message(settings, to=link.email, subject=RESET_SUBJECT, text=text)
 
 
 async def send_verification(app: web.Application, user: User) -> None:

@@ -170,8 +170,7 @@ async def test_one_address_trying_many_accounts_hits_the_address_limit(
     settings = make_settings(sqlite_url, auth_rate_limit_ip=RateLimit(6, 60))
     client: Client = await aiohttp_client(create_app(settings, clock=clock))
     statuses = [
-        (await login(client, f"person{i}@example.org", "wrong-wrong", {})).status
-        for i in range(8)
+        (await login(client, f"person{i}@example.org", "wrong-wrong", {})).status for i in range(8)
     ]
     assert statuses == [401] * 6 + [429, 429]
 
