@@ -79,9 +79,7 @@ def verification_message(settings: Settings, link: service.Link) -> Any:
         f"link within 48 hours:\n\n{url}\n\n"
         "If you did not create a Meridian account, ignore this mail; nothing happens.\n"
     )
-    return email.new_message(
-        settings, to=link.email, subject=VERIFY_SUBJECT, text=text
-    )
+    return email.new_message(settings, to=link.email, subject=VERIFY_SUBJECT, text=text)
 
 
 def reset_message(settings: Settings, link: service.Link) -> Any:
