@@ -173,7 +173,9 @@ async def regeneration() -> tuple[float, float, float, int]:
 
 async def not_modified_path() -> tuple[float, float, float]:
     with meridian() as base, hello_world() as hello:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": base}
+        ) as http:
             signup = {
                 "email": "feeds@bench.example",
                 "password": PASSWORD,

@@ -54,7 +54,8 @@ def seed(database: Path) -> None:
             start = rng.choice(["07:00", "08:00", "09:00", "10:00"])
             hours = [{"weekday": d, "start": start, "end": "17:00"} for d in range(5)]
             conn.execute(
-                "INSERT INTO users VALUES (?, ?, 'x', ?, ?, ?)",
+                "INSERT INTO users (id, email, password_hash, name, timezone, created_at)"
+                " VALUES (?, ?, 'x', ?, ?, ?)",
                 (uid, f"{uid}@bench.example", f"Mentor {i}", zone, now),
             )
             conn.execute(
@@ -94,7 +95,7 @@ async def mentee_cookie(base: str) -> str:
         cookie = resp.cookies["meridian_session"].value
         resp = await http.put(
             base + "/api/me/profile",
-            headers={"Cookie": f"meridian_session={cookie}"},
+            headers={"Cookie": f"meridian_session={cookie}", "Origin": base},
             json={
                 "roles": ["mentee"],
                 "languages": ["en"],

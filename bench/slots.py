@@ -71,8 +71,11 @@ async def prepare(base: str) -> tuple[str, str]:
     """The mentor, the mentee, their mentorship and 300 bookings; returns (url, token)."""
     jar = aiohttp.CookieJar(unsafe=True)
     async with (
-        aiohttp.ClientSession(cookie_jar=jar) as mentor,
-        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as mentee,
+        # Like pages of the site, which send its Origin with the sign-in cookie.
+        aiohttp.ClientSession(cookie_jar=jar, headers={"Origin": base}) as mentor,
+        aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": base}
+        ) as mentee,
     ):
         me = await call(
             mentor,

@@ -222,7 +222,7 @@ async def run() -> None:
         before = await references(tmp)
         with server(tmp) as (base, pid):
             jar = aiohttp.CookieJar(unsafe=True)
-            async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            async with aiohttp.ClientSession(cookie_jar=jar, headers={"Origin": base}) as http:
                 resp = await http.post(
                     f"{base}/api/auth/signup",
                     json={

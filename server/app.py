@@ -9,6 +9,7 @@ from aiohttp import WSCloseCode, web
 
 from server import keys
 from server.accounts.http import routes as account_routes
+from server.accounts.mail import account_mail
 from server.config import Settings
 from server.core import health, middlewares, static
 from server.core.auth import identity_cache
@@ -55,7 +56,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or SystemClock()
     app[keys.METRICS] = Metrics()
     app[keys.WEBSOCKETS] = weakref.WeakSet()
-    app.cleanup_ctx.extend([database, event_bus, rate_limiter, identity_cache])
+    app.cleanup_ctx.extend([database, event_bus, rate_limiter, identity_cache, account_mail])
     app[keys.MENTOR_FACTS] = FactsCache()
     app[keys.NOTIFICATION_STREAMS] = Streams()
     app.on_shutdown.append(close_streams)

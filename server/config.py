@@ -36,6 +36,10 @@ ENV_VARS: Final[tuple[str, ...]] = (
     "SESSION_TTL_DAYS",
     "AUTH_RATE_LIMIT_IP",
     "AUTH_RATE_LIMIT_ACCOUNT",
+    "PASSWORD_MIN_SCORE",
+    "PASSWORD_CHECK_RATE_LIMIT",
+    "EMAIL_RATE_LIMIT",
+    "TOKEN_TTL_DAYS",
     "TRUST_PROXY_HEADERS",
     "LOG_LEVEL",
     "SMTP_HOST",
@@ -91,6 +95,10 @@ class Settings:
     session_ttl_days: int = 30
     auth_rate_limit_ip: RateLimit = RateLimit(30, 300)
     auth_rate_limit_account: RateLimit = RateLimit(10, 300)
+    password_min_score: int = 3
+    password_check_rate_limit: RateLimit = RateLimit(120, 60)
+    email_rate_limit: RateLimit = RateLimit(5, 3600)
+    token_ttl_days: int = 90
     trust_proxy_headers: bool = False
     log_level: str = "INFO"
     smtp_host: str | None = None
@@ -126,6 +134,11 @@ class Settings:
         return f"{parts.scheme}://{parts.netloc}"
 
     @property
+    def email_enabled(self) -> bool:
+        """Whether Meridian can send mail (verification, password reset, reminders)."""
+        return self.smtp_host is not None
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -151,6 +164,10 @@ class Settings:
             session_ttl_days=r.integer("SESSION_TTL_DAYS", 30, 1, 365),
             auth_rate_limit_ip=r.rate("AUTH_RATE_LIMIT_IP", RateLimit(30, 300)),
             auth_rate_limit_account=r.rate("AUTH_RATE_LIMIT_ACCOUNT", RateLimit(10, 300)),
+            password_min_score=r.integer("PASSWORD_MIN_SCORE", 3, 2, 4),
+            password_check_rate_limit=r.rate("PASSWORD_CHECK_RATE_LIMIT", RateLimit(120, 60)),
+            email_rate_limit=r.rate("EMAIL_RATE_LIMIT", RateLimit(5, 3600)),
+            token_ttl_days=r.integer("TOKEN_TTL_DAYS", 90, 1, 3650),
             trust_proxy_headers=r.boolean("TRUST_PROXY_HEADERS", False),
             log_level=r.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
             smtp_host=r.optional("SMTP_HOST"),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from server.accounts.mail import AccountMail
     from server.config import Settings
     from server.core.auth import IdentityCache
     from server.core.bus import EventBus
@@ -35,6 +36,7 @@ BUS: Final[web.AppKey[EventBus]] = web.AppKey("bus")
 RATE_LIMITER: Final[web.AppKey[RateLimiter]] = web.AppKey("rate_limiter")
 METRICS: Final[web.AppKey[Metrics]] = web.AppKey("metrics")
 IDENTITY_CACHE: Final[web.AppKey[IdentityCache]] = web.AppKey("identity_cache")
+ACCOUNT_MAIL: Final[web.AppKey[AccountMail]] = web.AppKey("account_mail")
 WEBSOCKETS: Final[web.AppKey[weakref.WeakSet[web.WebSocketResponse]]] = web.AppKey("websockets")
 HUB: Final[web.AppKey[Hub]] = web.AppKey("live_hub")
 ROOMS: Final[web.AppKey[RoomDirectory]] = web.AppKey("live_rooms")

@@ -20,6 +20,8 @@ from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.migrate import upgrade
+from tests.clients import PageClient
+from tests.mail import SmtpSink, smtp_server
 from tests.services import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -153,6 +155,12 @@ def app(settings: Settings, clock: FrozenClock) -> web.Application:
 
 
 @pytest.fixture
+def aiohttp_client_cls() -> type[TestClient[Any, Any]]:
+    """Every client made with ``aiohttp_client`` sends its server's Origin (tests/clients.py)."""
+    return PageClient
+
+
+@pytest.fixture
 async def client(
     app: web.Application, aiohttp_client: Callable[..., Any]
 ) -> TestClient[web.Request, web.Application]:
@@ -172,6 +180,16 @@ def another_client(
         return other
 
     return make
+
+
+# --- mail ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpSink]:
+    """A real SMTP server on loopback for this test (tests/mail.py)."""
+    async with smtp_server() as sink:
+        yield sink
 
 
 # --- the browser ---------------------------------------------------------------------------

@@ -36,6 +36,7 @@ import redis
 import yaml
 
 from server.config import ENV_VARS, Settings
+from tests.factories import PASSWORD
 from tests.services import PostgresServer, RedisServer, free_port, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -381,6 +382,13 @@ def test_nginx_forwards_the_client_address_and_scheme(nginx: Directive) -> None:
     assert headers["host"] == "$host"
 
 
+def test_nginx_sends_hsts_for_a_year_with_subdomains(nginx: Directive) -> None:
+    http_level = {h.args[0]: h.args[1:] for h in http_block(nginx).find("add_header")}
+    assert http_level["Strict-Transport-Security"][1:] == ["always"]
+    for server in http_block(nginx).find("server"):
+        assert not list(server.find("add_header")), "a server's own add_header drops HSTS"
+
+
 def test_nginx_never_logs_feed_tokens_or_query_strings(nginx: Directive) -> None:
     assert location(nginx, "/calendars/").value("access_log") == ["off"]
     formats = {f.args[0]: " ".join(f.args[1:]) for f in http_block(nginx).find("log_format")}
@@ -634,7 +642,7 @@ def test_nginx_spreads_requests_over_both_replicas_that_share_sessions(stack: St
         data=json.dumps(
             {
                 "email": "ada@example.org",
-                "password": "correct horse battery",
+                "password": PASSWORD,
                 "name": "Ada",
                 "timezone": "Europe/Berlin",
             }
@@ -690,6 +698,23 @@ def test_nginx_streams_large_uploads_to_the_app_but_caps_other_bodies(stack: Sta
 
 @pytest.mark.postgres
 @pytest.mark.redis
+def test_nginx_sends_hsts_on_https_answers(stack: Stack) -> None:
+    def hsts(headers: dict[str, str]) -> str | None:
+        request = urllib.request.Request(stack.base + "/healthz", headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            value: str | None = resp.headers.get("Strict-Transport-Security")
+            return value
+
+    value = hsts({"X-Forwarded-Proto": "https"})
+    assert value is not None, "behind a TLS-terminating proxy the answer carries HSTS"
+    directives = {d.strip().split("=")[0].lower(): d.strip() for d in value.split(";")}
+    assert int(directives["max-age"].split("=")[1]) >= 365 * 24 * 3600
+    assert "includesubdomains" in directives
+    assert hsts({}) is None, "plain http answers do not pretend to be https"
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
 def test_nginx_logs_no_tokens(stack: Stack) -> None:
     for path in ("/calendars/feed-token-abc123.ics", "/api/rooms/r1/ws?token=room-token-xyz789"):
         try:
@@ -706,7 +731,7 @@ async def sign_up_through(session: aiohttp.ClientSession, base: str, name: str) 
         base + "/api/auth/signup",
         json={
             "email": f"{name.lower()}@example.org",
-            "password": "correct horse battery",
+            "password": PASSWORD,
             "name": name,
             "timezone": "Europe/Berlin",
         },
@@ -720,9 +745,11 @@ async def sign_up_through(session: aiohttp.ClientSession, base: str, name: str) 
 async def test_websockets_upgrade_through_nginx_and_events_cross_replicas(stack: Stack) -> None:
     """Two people's live thread sockets land on different replicas and still talk."""
     base = stack.base
+    page = {"Origin": base}
     async with (
-        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as mentor,
-        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as mentee,
+        # Pages of the site: their requests carry its Origin, as a browser's do.
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=page) as mentor,
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=page) as mentee,
     ):
         mentor_id = await sign_up_through(mentor, base, "Grace")
         await sign_up_through(mentee, base, "Alan")

@@ -124,3 +124,38 @@ def test_downgrade_to_base_then_upgrade_again(empty_url: str) -> None:
     upgrade(empty_url)
     assert current_revisions(empty_url) == heads()
     assert schema_differences(empty_url) == []
+
+
+def test_tokens_from_before_expiry_get_an_expiry_date_not_a_sudden_end(empty_url: str) -> None:
+    upgrade(empty_url, "0008")
+
+    def seed(conn: Connection) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, password_hash, name, timezone, created_at) "
+                "VALUES ('u1', 'ada@example.org', 'x', 'Ada', 'UTC', '2020-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) "
+                "VALUES ('t1', 'u1', 'old script', 'h1', '2020-01-01 00:00:00')"
+            )
+        )
+        conn.commit()
+
+    inspect_database(empty_url, seed)
+    upgrade(empty_url)
+
+    def read(conn: Connection) -> Any:
+        return conn.execute(
+            text(
+                "SELECT t.expires_at, u.email_verified_at "
+                "FROM api_tokens t JOIN users u ON u.id = t.user_id"
+            )
+        ).one()
+
+    expires_at, verified_at = inspect_database(empty_url, read)
+    assert expires_at is not None and verified_at is None
+    # 90 days from the upgrade, not from its creation (which would have ended it in 2020).
+    assert str(expires_at) > "2020-04", "an old token gets its grace period from the upgrade"

@@ -78,6 +78,14 @@ BAD = [
     pytest.param({"MAX_BODY_BYTES": "1gb"}, "MAX_BODY_BYTES", id="body-size-units"),
     pytest.param({"MAX_BODY_BYTES": str(1 << 30)}, "MAX_BODY_BYTES", id="body-size-huge"),
     pytest.param({"SESSION_TTL_DAYS": "0"}, "SESSION_TTL_DAYS", id="session-ttl"),
+    pytest.param({"TOKEN_TTL_DAYS": "0"}, "TOKEN_TTL_DAYS", id="token-ttl-zero"),
+    pytest.param({"TOKEN_TTL_DAYS": "forever"}, "TOKEN_TTL_DAYS", id="token-ttl-words"),
+    pytest.param({"PASSWORD_MIN_SCORE": "1"}, "PASSWORD_MIN_SCORE", id="password-score-low"),
+    pytest.param({"PASSWORD_MIN_SCORE": "5"}, "PASSWORD_MIN_SCORE", id="password-score-high"),
+    pytest.param({"EMAIL_RATE_LIMIT": "5"}, "EMAIL_RATE_LIMIT", id="email-rate"),
+    pytest.param(
+        {"PASSWORD_CHECK_RATE_LIMIT": "0/60"}, "PASSWORD_CHECK_RATE_LIMIT", id="check-rate"
+    ),
     pytest.param({"SMTP_USERNAME": "mailer"}, "SMTP_HOST", id="smtp-login-without-host"),
     pytest.param(
         {
@@ -163,6 +171,10 @@ def test_good_values_are_parsed() -> None:
             "TURN_URLS": "turn:t.example.org:3478?transport=udp,turns:t.example.org:5349",
             "TURN_SECRET": "turn-secret",
             "TURN_TTL_SECONDS": "600",
+            "TOKEN_TTL_DAYS": "30",
+            "PASSWORD_MIN_SCORE": "4",
+            "EMAIL_RATE_LIMIT": "3/900",
+            "PASSWORD_CHECK_RATE_LIMIT": "60/60",
         }
     )
     assert settings.environment == "production"
@@ -191,6 +203,11 @@ def test_good_values_are_parsed() -> None:
     )
     assert settings.turn_secret == "turn-secret"
     assert settings.turn_ttl_seconds == 600
+    assert settings.token_ttl_days == 30
+    assert settings.password_min_score == 4
+    assert settings.email_rate_limit == RateLimit(3, 900)
+    assert settings.password_check_rate_limit == RateLimit(60, 60)
+    assert settings.email_enabled
 
 
 def test_settings_are_frozen() -> None:

@@ -54,9 +54,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
 
 
+PASSWORD_RULE = (
+    "At least 10 characters, and hard enough to guess: zxcvbn must score it at least "
+    "PASSWORD_MIN_SCORE (3 of 4 unless configured)."
+)
+# A secret from a mail link (43 URL-safe characters); anything much longer is not one.
+LinkToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class SignupIn(Strict):
     email: Email
-    password: Password = Field(description="At least 10 characters.")
+    password: Password = Field(description=PASSWORD_RULE)
     name: Name
     timezone: TimeZone
 
@@ -71,12 +79,57 @@ class AccountUpdate(Strict):
     timezone: TimeZone | None = None
 
 
+class PasswordStrengthIn(Strict):
+    password: Annotated[str, StringConstraints(max_length=200)]
+    email: Annotated[str, StringConstraints(max_length=254)] = ""
+    name: Annotated[str, StringConstraints(max_length=100)] = ""
+
+
+class PasswordStrengthOut(BaseModel):
+    score: int = Field(description="zxcvbn's score, 0 (guessed at once) to 4.")
+    label: str = Field(description="The score in words: very weak, weak, fair, good, strong.")
+    min_score: int
+    acceptable: bool
+    warning: str
+    suggestions: list[str]
+    message: str = Field(description="What to show the person: the verdict and the advice.")
+
+
+class PasswordChangeIn(Strict):
+    current_password: Annotated[str, StringConstraints(max_length=200)]
+    password: Password = Field(description=PASSWORD_RULE)
+
+
+class VerifyEmailIn(Strict):
+    token: LinkToken
+
+
+class PasswordResetIn(Strict):
+    email: Email
+
+
+class PasswordResetConfirmIn(Strict):
+    token: LinkToken
+    password: Password = Field(description=PASSWORD_RULE)
+
+
+class Accepted(BaseModel):
+    detail: str
+
+
+class AuthOptions(BaseModel):
+    email_enabled: bool = Field(description="Whether this server can send mail at all.")
+    password_min_score: int
+    token_ttl_days: int
+
+
 class UserOut(BaseModel):
     id: str
     email: str
     name: str
     timezone: str
     created_at: datetime
+    email_verified: bool = Field(description="Whether the person confirmed their address.")
 
 
 class UserEnvelope(BaseModel):
@@ -92,13 +145,16 @@ class TokenCreated(BaseModel):
     name: str
     token: str = Field(description="Shown once; only its hash is stored.")
     created_at: datetime
+    expires_at: datetime
 
 
 class TokenOut(BaseModel):
     id: str
     name: str
     created_at: datetime
-    last_used_at: datetime | None
+    last_used_at: datetime | None = Field(description="To the minute: updated once a minute.")
+    expires_at: datetime
+    expired: bool
 
 
 class TokenList(BaseModel):

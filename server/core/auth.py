@@ -28,6 +28,8 @@ from server.db.models import ApiToken, User, UserSession
 
 SESSION_COOKIE = "meridian_session"
 IDENTITY_SECONDS = 30
+# A token's last use is recorded to the minute: one write a minute, not one per request.
+LAST_USED_RESOLUTION_SECONDS = 60
 # Account events, for every process: {"digest": d} a credential ended;
 # {"user_id": u} that person's account changed (name, zone) or lost a credential.
 ACCOUNTS_CHANNEL = "accounts"
@@ -141,8 +143,8 @@ async def _resolve(request: web.Request) -> Identity | None:
     if cached is not None and cached.via == ("bearer" if token is not None else "cookie"):
         return cached
     if token is not None:
-        identity = await _from_token(app, digest, now)
-        cache.put(digest, identity, now + timedelta(seconds=IDENTITY_SECONDS))
+        identity, expires = await _from_token(app, digest, now)
+        cache.put(digest, identity, min(expires, now + timedelta(seconds=IDENTITY_SECONDS)))
         return identity
     found = await _from_session(app, digest, now)
     if found is not None:
@@ -152,7 +154,10 @@ async def _resolve(request: web.Request) -> Identity | None:
     return None
 
 
-async def _from_token(app: web.Application, digest: str, now: datetime) -> Identity:
+async def _from_token(
+    app: web.Application, digest: str, now: datetime
+) -> tuple[Identity, datetime]:
+    """The token's owner and its expiry; ``last_used_at`` is written at most once a minute."""
     db = app[keys.DB]
     async with db.read() as s:
         row = (
@@ -165,13 +170,18 @@ async def _from_token(app: web.Application, digest: str, now: datetime) -> Ident
     if row is None:
         raise Unauthorized("This bearer token is not valid.")
     api_token, user = row
+    if api_token.expires_at <= now:
+        raise Unauthorized(
+            f"This bearer token expired on {api_token.expires_at:%Y-%m-%d %H:%M} UTC. "
+            "Create a new one on your Account page."
+        )
     last = api_token.last_used_at
-    if last is None or (now - last).total_seconds() > 60:
+    if last is None or (now - last).total_seconds() >= LAST_USED_RESOLUTION_SECONDS:
         async with db.write() as s:
             await s.execute(
                 update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
             )
-    return Identity(user, "bearer", api_token.id)
+    return Identity(user, "bearer", api_token.id), api_token.expires_at
 
 
 async def _from_session(

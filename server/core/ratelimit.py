@@ -1,4 +1,9 @@
-"""Fixed-window rate limits: in memory for one process, in Redis for several."""
+"""Rate limits: in memory for one process, in Redis for several.
+
+Two kinds: ``hit`` counts attempts in a fixed window; ``fail``/``penalty``/``clear``
+keep a growing delay for a key after repeated failures (1 s, 2 s, 4 s … up to a cap),
+which slows a guesser without ever shutting anyone else out, and which a success ends.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +22,40 @@ class RateLimiter(Protocol):
         """Count one attempt; return the seconds to wait if over the limit, else None."""
         ...
 
+    async def penalty(self, key: str) -> int | None:
+        """The seconds ``key`` must still wait after its failures, or None."""
+        ...
+
+    async def fail(self, key: str, free: int, cap: int) -> int | None:
+        """Record a failure; beyond ``free`` of them, return the wait it now imposes.
+
+        The wait doubles with each failure past ``free`` up to ``cap`` seconds; the count
+        is forgotten ``cap`` seconds after the last wait ends.
+        """
+        ...
+
+    async def clear(self, key: str) -> None:
+        """Forget ``key``'s failures (a success)."""
+        ...
+
     async def close(self) -> None: ...
+
+
+def backoff(failures: int, free: int, cap: int) -> int | None:
+    """The wait after ``failures`` failures, of which ``free`` cost nothing."""
+    beyond = failures - free
+    if beyond <= 0:
+        return None
+    wait: int = 2 ** min(beyond - 1, 30)
+    return min(cap, wait)
 
 
 class MemoryRateLimiter:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._windows: dict[str, tuple[float, int]] = {}
+        # key -> (failures, wait ends at, forgotten at), timestamps on the app's clock
+        self._failures: dict[str, tuple[int, float, float]] = {}
 
     async def hit(self, key: str, limit: RateLimit) -> int | None:
         now = self._clock.now().timestamp()
@@ -38,8 +70,32 @@ class MemoryRateLimiter:
             return max(1, math.ceil(ends - now))
         return None
 
+    async def penalty(self, key: str) -> int | None:
+        now = self._clock.now().timestamp()
+        found = self._failures.get(key)
+        if found is None or found[1] <= now:
+            return None
+        return max(1, math.ceil(found[1] - now))
+
+    async def fail(self, key: str, free: int, cap: int) -> int | None:
+        now = self._clock.now().timestamp()
+        if len(self._failures) > 100_000:
+            self._failures = {k: v for k, v in self._failures.items() if v[2] > now}
+        failures, _, forget = self._failures.get(key, (0, 0.0, 0.0))
+        if forget <= now:
+            failures = 0
+        failures += 1
+        wait = backoff(failures, free, cap)
+        until = now + (wait or 0)
+        self._failures[key] = (failures, until, until + cap)
+        return wait
+
+    async def clear(self, key: str) -> None:
+        self._failures.pop(key, None)
+
     async def close(self) -> None:
         self._windows.clear()
+        self._failures.clear()
 
 
 class RedisRateLimiter:
@@ -60,6 +116,26 @@ class RedisRateLimiter:
         if int(count) > limit.count:
             return max(1, int(ttl))
         return None
+
+    # Failures live in two keys: a counter, and a marker whose time to live is the wait.
+
+    async def penalty(self, key: str) -> int | None:
+        ttl = int(await self._client.pttl(self.PREFIX + key + ":wait"))
+        return max(1, math.ceil(ttl / 1000)) if ttl > 0 else None
+
+    async def fail(self, key: str, free: int, cap: int) -> int | None:
+        count_key = self.PREFIX + key + ":failures"
+        failures = int(await self._client.incr(count_key))
+        wait = backoff(failures, free, cap)
+        async with self._client.pipeline(transaction=True) as pipe:
+            if wait is not None:
+                pipe.set(self.PREFIX + key + ":wait", b"1", ex=wait)
+            pipe.expire(count_key, (wait or 0) + cap)
+            await pipe.execute()
+        return wait
+
+    async def clear(self, key: str) -> None:
+        await self._client.delete(self.PREFIX + key + ":failures", self.PREFIX + key + ":wait")
 
     async def close(self) -> None:
         await self._client.aclose()

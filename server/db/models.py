@@ -46,6 +46,12 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # When the person proved they read mail at ``email`` (None: not yet, or changed since).
+    email_verified_at: Mapped[datetime | None]
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class UserSession(Base):
@@ -71,7 +77,28 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # Written at most once a minute per token, so a busy script costs no write per request.
     last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+
+
+class EmailToken(Base):
+    """A single-use link sent by mail: confirm an address, or reset a password.
+
+    The primary key is the hash of the secret in the link; the secret itself is only
+    ever in the mail. ``email`` is the address it was sent to, so a link for an old
+    address never confirms a new one. Using the link deletes the row.
+    """
+
+    __tablename__ = "email_tokens"
+    __table_args__ = (Index("ix_email_tokens_user_id_purpose", "user_id", "purpose"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(8))  # "verify" or "reset"
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 # --- mentorship (migration 0002) -------------------------------------------------------

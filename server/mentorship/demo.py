@@ -28,6 +28,7 @@ from server.mentorship.schemas import (
 )
 
 DEMO_PASSWORD: Final = "meridian-demo-2026"
+DEMO_PASSWORD_SCORE: Final = 3  # the default PASSWORD_MIN_SCORE; zxcvbn gives it 4
 
 
 class DemoRefused(Exception):
@@ -145,6 +146,7 @@ async def seed_demo(*, database_url: str, now: datetime) -> tuple[DemoPerson, ..
                     name=person.name,
                     timezone=person.timezone,
                 ),
+                min_score=DEMO_PASSWORD_SCORE,
             )
             roles = ["mentor", "mentee"] if person.role == "both" else [person.role]
             await profiles.put_profile(

@@ -57,3 +57,21 @@ export function busy(form, label) {
 export function values(form) {
   return Object.fromEntries(new FormData(form).entries());
 }
+
+/** As the person edits an input, its error (and the form's alert) goes away. */
+export function clearErrorsOnInput(form, signal) {
+  form.addEventListener(
+    "input",
+    (event) => {
+      const input = event.target;
+      if (!(input instanceof HTMLElement) || !input.getAttribute("name")) return;
+      if (!input.hasAttribute("aria-invalid")) return;
+      input.removeAttribute("aria-invalid");
+      const slot = form.querySelector(`[data-error-for="${CSS.escape(input.getAttribute("name"))}"]`);
+      if (slot) slot.textContent = "";
+      const alert = form.querySelector("[role=alert]");
+      if (alert) alert.textContent = "";
+    },
+    { signal },
+  );
+}

@@ -28,4 +28,7 @@ export const routes = [
   { path: "/account", tag: "account-page", title: "Account", nav: true, auth: true },
   { path: "/login", tag: "login-page", title: "Sign in", nav: true, auth: false, guest: true },
   { path: "/signup", tag: "signup-page", title: "Sign up", nav: true, auth: false, guest: true },
+  { path: "/forgot-password", tag: "forgot-password-page", title: "Forgot password", auth: false },
+  { path: "/reset-password", tag: "reset-password-page", title: "New password", auth: false },
+  { path: "/verify-email", tag: "verify-email-page", title: "Confirm email", auth: false },
 ];

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from tests.clients import PageClient
 from tests.factories import sign_up
 
 Client = TestClient[Any, Any]
@@ -27,8 +28,8 @@ async def two_processes(
     """Two app instances on one database with Redis between them, like two replicas."""
     settings = make_settings(sqlite_url, redis_url=redis_url)
     clients = [
-        TestClient(TestServer(create_app(settings, clock=clock))),
-        TestClient(TestServer(create_app(settings, clock=clock))),
+        PageClient(TestServer(create_app(settings, clock=clock))),
+        PageClient(TestServer(create_app(settings, clock=clock))),
     ]
     for c in clients:
         await c.start_server()

@@ -19,7 +19,10 @@ NINE_TO_FIVE = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(
 
 async def call(watched: Watched, method: str, path: str, body: Any = None) -> Any:
     response = await watched.page.context.request.fetch(
-        watched.base_url + path, method=method, data=body
+        watched.base_url + path,
+        method=method,
+        data=body,
+        headers={"Origin": watched.base_url},  # as the app's own pages send it
     )
     assert response.ok, await response.text()
     return await response.json()

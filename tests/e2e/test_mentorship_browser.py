@@ -34,6 +34,7 @@ async def test_mentee_finds_asks_mentor_accepts_both_agree_and_work(open_page: O
     await sign_up(mentee, name="Ada Lovelace", timezone="Europe/Berlin")
     response = await mentor.page.context.request.put(
         mentor.base_url + "/api/me/profile",
+        headers={"Origin": mentor.base_url},  # as the app's own pages send it
         data={
             "roles": ["mentor"],
             "headline": "Compilers and careers",

@@ -20,16 +20,23 @@ from server.ical.mail import send_due
 from tests.factories import sign_up
 from tests.ical.helpers import book, book_series, change
 from tests.ical.helpers import eventually as settle
-from tests.scheduling.test_reminders import SmtpSink, smtp  # noqa: F401  (the fixture)
+from tests.mail import SmtpSink
 
 START = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def smtp(smtp: SmtpSink) -> SmtpSink:
+    """Only the mail under test here: sign-up confirmations are tested in tests/accounts."""
+    smtp.ignore_account_mail = True
+    return smtp
 
 
 @pytest.fixture
 def settings(
     make_settings: Callable[..., Settings],
     database_url: str,
-    smtp: SmtpSink,  # noqa: F811
+    smtp: SmtpSink,
 ) -> Settings:
     return make_settings(
         database_url, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False
@@ -60,7 +67,7 @@ async def mail_once(app: web.Application) -> int:
 async def test_each_version_is_mailed_once_to_each_participant(
     client: Any,
     another_client: Callable[[], Any],
-    smtp: SmtpSink,  # noqa: F811
+    smtp: SmtpSink,
     settings: Settings,
     clock: FrozenClock,
 ) -> None:
@@ -97,7 +104,7 @@ async def test_each_version_is_mailed_once_to_each_participant(
 async def test_a_series_is_mailed_as_one_invitation(
     client: Any,
     another_client: Callable[[], Any],
-    smtp: SmtpSink,  # noqa: F811
+    smtp: SmtpSink,
 ) -> None:
     mentor = await sign_up(client, name="Maria Mentor")
     mentee = await sign_up(await another_client(), name="Sam Mentee")

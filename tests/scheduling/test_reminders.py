@@ -8,11 +8,8 @@ email (through a small SMTP server on loopback), never twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from email import message_from_bytes
 from typing import Any
 
 import pytest
@@ -24,56 +21,17 @@ from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.models import BookingReminder, Notification
+from tests.mail import SmtpSink
 from tests.scheduling.conftest import OPEN, Pair, make_pair, ok
 
 START = datetime.fromisoformat("2026-11-30T09:00:00+00:00")
 
 
-@dataclass
-class SmtpSink:
-    """Just enough SMTP to receive mail: every message received is kept."""
-
-    port: int = 0
-    messages: list[Any] = field(default_factory=list)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        def say(line: str) -> None:
-            writer.write(line.encode() + b"\r\n")
-
-        say("220 sink ready")
-        try:
-            while line := await reader.readline():
-                command = line.decode().strip().upper()
-                if command.startswith(("EHLO", "HELO")):
-                    say("250 sink")
-                elif command.startswith(("MAIL", "RCPT", "RSET", "NOOP")):
-                    say("250 ok")
-                elif command == "DATA":
-                    say("354 go on")
-                    data = b""
-                    while (chunk := await reader.readline()) != b".\r\n":
-                        data += chunk
-                    self.messages.append(message_from_bytes(data))
-                    say("250 stored")
-                elif command == "QUIT":
-                    say("221 bye")
-                    break
-                else:
-                    say("502 not here")
-                await writer.drain()
-        finally:
-            writer.close()
-
-
 @pytest.fixture
-async def smtp() -> AsyncIterator[SmtpSink]:
-    sink = SmtpSink()
-    server = await asyncio.start_server(sink.handle, "127.0.0.1", 0)
-    sink.port = server.sockets[0].getsockname()[1]
-    yield sink
-    server.close()
-    with contextlib.suppress(Exception):
-        await server.wait_closed()
+def smtp(smtp: SmtpSink) -> SmtpSink:
+    """Only the mail under test here: sign-up confirmations are tested in tests/accounts."""
+    smtp.ignore_account_mail = True
+    return smtp
 
 
 @pytest.fixture

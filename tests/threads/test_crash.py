@@ -77,7 +77,9 @@ async def test_sigkill_mid_patch_loses_no_acknowledged_byte(
         await asyncio.sleep(3600)
 
     with serve(tmp_path, port) as proc:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": base}
+        ) as http:
             resp = await http.post(
                 f"{base}/api/auth/signup",
                 json={

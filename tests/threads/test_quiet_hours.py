@@ -21,7 +21,7 @@ from server.mentorship.hours import WeeklyInterval
 from server.threads import quiet, tasks
 from server.threads.tasks import run_due_work
 from tests.factories import sign_up
-from tests.scheduling.test_reminders import SmtpSink
+from tests.mail import smtp_server
 from tests.threads.conftest import Pair, make_mentorship, set_working_hours
 
 Client = TestClient[web.Request, web.Application]
@@ -188,10 +188,7 @@ async def test_email_follows_the_in_app_notice_in_working_hours(
     make_settings: Callable[..., Settings],
     sqlite_url: str,
 ) -> None:
-    sink = SmtpSink()
-    smtp = await asyncio.start_server(sink.handle, "127.0.0.1", 0)
-    sink.port = smtp.sockets[0].getsockname()[1]
-    try:
+    async with smtp_server(ignore_account_mail=True) as sink:
         settings = make_settings(
             sqlite_url, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_starttls=False
         )
@@ -218,5 +215,3 @@ async def test_email_follows_the_in_app_notice_in_working_hours(
         text = mail.get_payload(decode=True).decode()
         assert "Can we move Thursday?" in text
         assert f"/mentorships/{mentorship_id}/thread" in text
-    finally:
-        smtp.close()

@@ -18,6 +18,10 @@ class LoginPage extends HTMLElement {
       html`<section class="page narrow" aria-labelledby="login-title">
         <h1 id="login-title">Sign in</h1>
         ${query.has("signed-out") && html`<p class="notice" role="status">You are signed out.</p>`}
+        ${query.has("reset") &&
+        html`<p class="notice" role="status">
+          Your password is changed and every browser is signed out. Sign in with the new one.
+        </p>`}
         ${next && html`<p class="muted">Sign in to continue to that page.</p>`}
         <form class="card stack" novalidate>
           <div class="field">
@@ -34,6 +38,7 @@ class LoginPage extends HTMLElement {
           </div>
           <p class="form-alert" role="alert"></p>
           <button type="submit" class="primary">Sign in</button>
+          <p class="form-aside"><a href="/forgot-password">Forgot your password?</a></p>
         </form>
         <p class="after-form">New to Meridian? <a href="${signupHref}">Create an account</a></p>
       </section>`,

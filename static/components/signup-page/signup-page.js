@@ -1,6 +1,6 @@
 /** Create an account; the time zone starts as the browser's own and can be changed. */
 import { api } from "../../lib/api.js";
-import { busy, clearErrors, showErrors, values } from "../../lib/forms.js";
+import { busy, clearErrors, clearErrorsOnInput, showErrors, values } from "../../lib/forms.js";
 import { html, render } from "../../lib/html.js";
 import { navigate, nextPath } from "../../lib/router.js";
 import { session } from "../../lib/session.js";
@@ -39,7 +39,11 @@ class SignupPage extends HTMLElement {
             <input id="signup-password" name="password" type="password" autocomplete="new-password"
               required minlength="10" maxlength="200"
               aria-describedby="signup-password-hint signup-password-error" />
-            <p class="hint" id="signup-password-hint">At least 10 characters.</p>
+            <p class="hint" id="signup-password-hint">
+              At least 10 characters, and hard to guess: a few uncommon words work well.
+            </p>
+            <password-strength for="signup-password" email-from="signup-email"
+              name-from="signup-name"></password-strength>
             <p class="field-error" id="signup-password-error" data-error-for="password"></p>
           </div>
           <div class="field">
@@ -59,6 +63,7 @@ class SignupPage extends HTMLElement {
     );
     this.addEventListener("submit", (event) => this.#submit(event), { signal });
     this.addEventListener("change", () => this.#describeZone(), { signal });
+    clearErrorsOnInput(this.querySelector("form"), signal);
     this.#fillZones();
   }
 
