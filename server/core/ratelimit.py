@@ -1,15 +1,23 @@
-"""Fixed-window rate limits: in memory for one process, in Redis for several."""
+"""Fixed-window rate limits: in memory for one process, in Redis for several.
+
+While Redis is away the Redis limiter counts in the process instead (the same limits,
+per process): sign-in stays possible and stays limited. It neither fails closed, which
+would lock everybody out during an outage, nor open, which would hand a password
+guesser every outage unlimited; the cost is that with N processes the limit is N times
+looser until Redis is back.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from server.config import RateLimit
+from server.core import redis_client
 from server.core.clock import Clock
 
-if TYPE_CHECKING:
-    import redis.asyncio as aioredis
+log = logging.getLogger(__name__)
 
 
 class RateLimiter(Protocol):
@@ -45,18 +53,28 @@ class MemoryRateLimiter:
 class RedisRateLimiter:
     PREFIX = "meridian:rate:"
 
-    def __init__(self, url: str) -> None:
-        import redis.asyncio as aioredis  # loaded only when Redis is configured
-
-        self._client: aioredis.Redis = aioredis.Redis.from_url(url)
+    def __init__(self, url: str, clock: Clock) -> None:
+        self._client = redis_client.connect(url)
+        self._fallback = MemoryRateLimiter(clock)
+        self._degraded = False
 
     async def hit(self, key: str, limit: RateLimit) -> int | None:
         name = self.PREFIX + key
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, limit.seconds, nx=True)
-            pipe.ttl(name)
-            count, _, ttl = await pipe.execute()
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, limit.seconds, nx=True)
+                pipe.ttl(name)
+                count, _, ttl = await pipe.execute()
+        except redis_client.redis_errors() as exc:
+            if not self._degraded:
+                log.warning("rate limits count in this process while Redis is away: %r", exc)
+                self._degraded = True
+            return await self._fallback.hit(key, limit)
+        if self._degraded:
+            log.warning("rate limits count in Redis again")
+            self._degraded = False
+            await self._fallback.close()
         if int(count) > limit.count:
             return max(1, int(ttl))
         return None
