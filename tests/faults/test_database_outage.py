@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
 
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from server.core.db import Database, DatabaseUnavailable
 from tests.factories import PASSWORD, sign_up
 from tests.services import PostgresServer
 
@@ -69,3 +71,20 @@ async def test_a_stopped_database_answers_503_with_retry_after_and_recovers(
     assert (await client.get("/api/notifications")).status == 200
     again = await client.post("/api/auth/login", json={"email": ada.email, "password": PASSWORD})
     assert again.status == 200, await again.text()
+
+
+async def test_a_connection_cut_mid_transaction_is_an_outage_not_a_crash(
+    own_postgres: PostgresServer,
+) -> None:
+    db = Database(own_postgres.url("meridian"))
+    try:
+        with pytest.raises(DatabaseUnavailable) as cut:
+            async with db.write() as s:
+                await s.execute(text("SELECT 1"))
+                own_postgres.halt()  # fast shutdown: the server ends this session
+                await s.execute(text("SELECT 1"))
+        assert cut.value.status == 503
+        own_postgres.resume()
+        await db.ping()
+    finally:
+        await db.close()
