@@ -12,6 +12,8 @@ exponential backoff and subscribes again to every channel that still has a local
 subscriber. Meanwhile ``available`` is False, ``ping`` and ``publish`` fail at once with
 ``BusUnavailable`` (a 503), and subscriptions opened are recorded and take effect on
 reconnection; what this process publishes then reaches its own subscribers only.
+The reconnecting loop is written here rather than left to redis-py's retries, which
+give up after a fixed count and tell nobody that events may have been missed.
 Redis pub/sub delivers at most once, so what was published during the outage does not
 reach the other processes: features that keep state across processes register
 ``on_lost`` and ``on_restored`` to stop trusting, and then re-announce, that state.
@@ -283,7 +285,11 @@ class RedisBus:
         await self._client.ping()
         pubsub = await self._connect()
         self._reader = asyncio.create_task(self._run(pubsub), name="redis-bus-reader")
-        await asyncio.wait_for(self._up.wait(), self.SUBSCRIBE_SECONDS)
+        try:
+            await asyncio.wait_for(self._up.wait(), self.SUBSCRIBE_SECONDS)
+        except TimeoutError:
+            await self.close()
+            raise
 
     async def publish(self, channel: str, data: Message) -> None:
         payload = json.dumps(data)
