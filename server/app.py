@@ -100,7 +100,8 @@ async def event_bus(app: web.Application) -> AsyncIterator[None]:
 
 async def rate_limiter(app: web.Application) -> AsyncIterator[None]:
     url = app[keys.SETTINGS].redis_url
-    limiter: RateLimiter = RedisRateLimiter(url) if url else MemoryRateLimiter(app[keys.CLOCK])
+    clock = app[keys.CLOCK]
+    limiter: RateLimiter = RedisRateLimiter(url, clock) if url else MemoryRateLimiter(clock)
     app[keys.RATE_LIMITER] = limiter
     yield
     await limiter.close()

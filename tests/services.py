@@ -71,6 +71,18 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: no goodbye to any client."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def restart(self) -> None:
+        """A fresh, empty redis-server on the same port (the data was never saved)."""
+        if self.process.poll() is None:
+            self.kill()
+        self.process = _spawn_redis(self.port, self.directory)
+        wait_for_port(self.port)
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -80,16 +92,10 @@ class RedisServer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_redis() -> RedisServer | str:
+def _spawn_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
     binary = shutil.which("redis-server")
-    if binary is None:
-        return (
-            "redis-server is not installed: run `make test` as root "
-            "or `apt-get install redis-server`"
-        )
-    port = free_port()
-    directory = Path(tempfile.mkdtemp(prefix="meridian-redis-"))
-    process = subprocess.Popen(
+    assert binary is not None
+    return subprocess.Popen(
         [
             binary,
             "--port", str(port),
@@ -102,6 +108,17 @@ def start_redis() -> RedisServer | str:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def start_redis() -> RedisServer | str:
+    if shutil.which("redis-server") is None:
+        return (
+            "redis-server is not installed: run `make test` as root "
+            "or `apt-get install redis-server`"
+        )
+    port = free_port()
+    directory = Path(tempfile.mkdtemp(prefix="meridian-redis-"))
+    process = _spawn_redis(port, directory)
     wait_for_port(port)
     return RedisServer(port, process, directory)
 
@@ -125,6 +142,29 @@ class PostgresServer:
         if self.as_user:
             command = ["runuser", "-u", self.as_user, "--", *command]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def halt(self) -> None:
+        """Stop the server as an operator would (fast shutdown), keeping its data."""
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w",
+            "stop",
+        )  # fmt: skip
+
+    def resume(self) -> None:
+        """Start the halted server again on the same port and data."""
+        self._start()
+
+    def _start(self) -> None:
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D", str(self.directory / "data"),
+            "-l", str(self.directory / "log"),
+            "-w",
+            "-o", f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=400",
+            "start",
+        )  # fmt: skip
 
     def stop(self) -> None:
         try:
@@ -173,13 +213,5 @@ def start_postgres() -> PostgresServer | str:
         "UTF8",
         "--no-sync",
     )
-    server._run(
-        str(bindir / "pg_ctl"),
-        "-D", str(data),
-        "-l", str(directory / "log"),
-        "-w",
-        "-o", f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
-        "start",
-    )  # fmt: skip
+    server._start()
     return server

@@ -6,12 +6,17 @@ cached twice: on the request, and per credential in ``IdentityCache`` for up to
 Whatever ends or changes a credential — sign-out, a revoked token, an account edit —
 calls ``forget_credential``/``forget_user``, which drops the entry here at once and, through
 the event bus, in every other process.
+
+While the bus is away a forget cannot reach the other processes, so no process trusts
+its cache then (every request reads the database), and the forgets that could not be
+sent are sent once the bus is back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,10 +27,12 @@ from aiohttp import web
 from sqlalchemy import select, update
 
 from server import keys
+from server.core.bus import BusUnavailable, Message
 from server.core.errors import Unauthorized
 from server.core.ids import hash_token
 from server.db.models import ApiToken, User, UserSession
 
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "meridian_session"
 IDENTITY_SECONDS = 30
 # A token's last use is recorded to the minute: one write a minute, not one per request.
@@ -49,8 +56,14 @@ class IdentityCache:
 
     def __init__(self) -> None:
         self._entries: OrderedDict[str, tuple[datetime, Identity]] = OrderedDict()
+        # False while forgets from other processes cannot arrive (the bus is away).
+        self.trusted = True
+        # Forgets this process could not announce; sent when the bus is back.
+        self.unsent: list[Message] = []
 
     def get(self, digest: str, now: datetime) -> Identity | None:
+        if not self.trusted:
+            return None
         found = self._entries.get(digest)
         if found is None:
             return None
@@ -61,6 +74,8 @@ class IdentityCache:
         return found[1]
 
     def put(self, digest: str, identity: Identity, until: datetime) -> None:
+        if not self.trusted:
+            return
         self._entries[digest] = (until, identity)
         self._entries.move_to_end(digest)
         while len(self._entries) > MAX_ENTRIES:
@@ -73,24 +88,52 @@ class IdentityCache:
             for key in [k for k, (_, i) in self._entries.items() if i.user.id == user_id]:
                 del self._entries[key]
 
+    def clear(self) -> None:
+        self._entries.clear()
+
 
 async def forget_credential(app: web.Application, digest: str) -> None:
     """A session or token has ended: no process may honour it from its cache."""
     app[keys.IDENTITY_CACHE].forget(digest=digest)
-    await app[keys.BUS].publish(ACCOUNTS_CHANNEL, {"digest": digest})
+    await _announce(app, {"digest": digest})
 
 
 async def forget_user(app: web.Application, user_id: str) -> None:
     """A user's account changed (name, zone) or lost a credential: re-read it everywhere."""
     app[keys.IDENTITY_CACHE].forget(user_id=user_id)
-    await app[keys.BUS].publish(ACCOUNTS_CHANNEL, {"user_id": user_id})
+    await _announce(app, {"user_id": user_id})
+
+
+async def _announce(app: web.Application, forget: Message) -> None:
+    cache = app[keys.IDENTITY_CACHE]
+    try:
+        await app[keys.BUS].publish(ACCOUNTS_CHANNEL, forget)
+    except BusUnavailable:
+        # Stored already; the other processes do not trust their caches meanwhile.
+        log.warning("the bus is away: a credential change is announced when it is back")
+        if len(cache.unsent) < MAX_ENTRIES:
+            cache.unsent.append(forget)
 
 
 async def identity_cache(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the cache, and a listener applying other processes' forgets."""
     cache = IdentityCache()
     app[keys.IDENTITY_CACHE] = cache
-    async with app[keys.BUS].subscribe(ACCOUNTS_CHANNEL) as sub:
+    bus = app[keys.BUS]
+
+    def lost() -> None:
+        cache.trusted = False
+        cache.clear()
+
+    async def restored() -> None:
+        unsent, cache.unsent = cache.unsent, []
+        for forget in unsent:
+            await _announce(app, forget)
+        cache.clear()
+        cache.trusted = bus.available
+
+    stop_lost, stop_restored = bus.on_lost(lost), bus.on_restored(restored)
+    async with bus.subscribe(ACCOUNTS_CHANNEL) as sub:
 
         async def listen() -> None:
             async for event in sub:
@@ -102,6 +145,8 @@ async def identity_cache(app: web.Application) -> AsyncIterator[None]:
 
         task = asyncio.create_task(listen(), name="identity-cache-forgets")
         yield
+        stop_lost()
+        stop_restored()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -4,10 +4,18 @@
 transaction that commits on success. On SQLite a write transaction starts with
 ``BEGIN IMMEDIATE`` so concurrent writers — threads or processes — are serialized by the
 database itself rather than failing at commit time.
+
+A database that is away (PostgreSQL stopped or restarting, a connection cut mid-query,
+no connection free in the pool) raises ``DatabaseUnavailable``, a 503 with
+``Retry-After``: failing to get a connection at all is always an outage, and a query
+error counts as one when SQLAlchemy has found its connection dead. The pool checks each
+connection before lending it (``pool_pre_ping``) and drops the dead ones, so service
+comes back by itself once the database does.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,9 +23,18 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
+from server.core.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
 _IMMEDIATE = "meridian_immediate"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    def __init__(self) -> None:
+        super().__init__("The database is not answering. Try again in a few seconds.")
 
 
 class Database:
@@ -39,13 +56,16 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+        async with (
+            self.connection() as conn,
+            AsyncSession(bind=conn, expire_on_commit=False) as session,
+        ):
             yield session
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits when the block ends and rolls back if it raises."""
-        async with self.engine.connect() as conn:
+        async with self.connection() as conn:
             if self.is_sqlite:
                 conn = await conn.execution_options(**{_IMMEDIATE: True})
             async with (
@@ -54,8 +74,27 @@ class Database:
             ):
                 yield session
 
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection; ``DatabaseUnavailable`` when the database is away."""
+        conn = self.engine.connect()
+        try:
+            await conn.start()
+        except Exception as exc:
+            log.warning("no database connection: %r", exc)
+            raise DatabaseUnavailable() from exc
+        try:
+            yield conn
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                log.warning("the database connection was lost: %r", exc.orig)
+                raise DatabaseUnavailable() from exc
+            raise
+        finally:
+            await conn.close()
+
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.connection() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:

@@ -112,3 +112,15 @@ class TooManyRequests(Problem):
 
 def field_error(field: str, message: str) -> Invalid:
     return Invalid(message, [{"field": field, "message": message}])
+
+
+class ServiceUnavailable(Problem):
+    """503 with ``Retry-After``: something the request needs is away for a moment."""
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(
+            503,
+            detail,
+            headers={"Retry-After": str(retry_after)},
+            extra={"retry_after": retry_after},
+        )

@@ -15,6 +15,7 @@ from server.core.openapi import build_document
 
 log = logging.getLogger(__name__)
 routes = Routes("operations")
+RETRY_SECONDS = 5
 
 
 class Health(BaseModel):
@@ -30,7 +31,7 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.route(
     "GET",
     "/readyz",
-    summary="Readiness: the database and Redis answer",
+    summary="Readiness: the database answers, and the Redis bus is connected",
     responses={200: Health, 503: "application/problem+json"},
     auth=False,
 )
@@ -53,6 +54,7 @@ async def readyz(request: web.Request) -> web.Response:
         raise Problem(
             503,
             f"Not ready: {' and '.join(failing)} not answering.",
+            headers={"Retry-After": str(RETRY_SECONDS)},
             extra={"checks": checks},
         )
     return json_response(Health(status="ok", checks=checks))

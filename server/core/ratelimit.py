@@ -3,18 +3,27 @@
 Two kinds: ``hit`` counts attempts in a fixed window; ``fail``/``penalty``/``clear``
 keep a growing delay for a key after repeated failures (1 s, 2 s, 4 s … up to a cap),
 which slows a guesser without ever shutting anyone else out, and which a success ends.
+
+While Redis is away the Redis limiter counts in the process instead (the same limits,
+per process): sign-in stays possible and stays limited. It neither fails closed, which
+would lock everybody out during an outage, nor open, which would hand a password
+guesser every outage unlimited; the cost is that with N processes the limit is N times
+looser until Redis is back.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from server.config import RateLimit
+from server.core import redis_client
 from server.core.clock import Clock
 
-if TYPE_CHECKING:
-    import redis.asyncio as aioredis
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class RateLimiter(Protocol):
@@ -101,41 +110,70 @@ class MemoryRateLimiter:
 class RedisRateLimiter:
     PREFIX = "meridian:rate:"
 
-    def __init__(self, url: str) -> None:
-        import redis.asyncio as aioredis  # loaded only when Redis is configured
+    def __init__(self, url: str, clock: Clock) -> None:
+        self._client = redis_client.connect(url)
+        self._fallback = MemoryRateLimiter(clock)
+        self._degraded = False
 
-        self._client: aioredis.Redis = aioredis.Redis.from_url(url)
+    async def _guarded(
+        self, in_redis: Callable[[], Awaitable[T]], in_memory: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Run ``in_redis``; while Redis is away, ``in_memory`` answers instead."""
+        try:
+            result = await in_redis()
+        except redis_client.redis_errors() as exc:
+            if not self._degraded:
+                log.warning("rate limits count in this process while Redis is away: %r", exc)
+                self._degraded = True
+            return await in_memory()
+        if self._degraded:
+            log.warning("rate limits count in Redis again")
+            self._degraded = False
+            await self._fallback.close()
+        return result
 
     async def hit(self, key: str, limit: RateLimit) -> int | None:
-        name = self.PREFIX + key
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, limit.seconds, nx=True)
-            pipe.ttl(name)
-            count, _, ttl = await pipe.execute()
-        if int(count) > limit.count:
-            return max(1, int(ttl))
-        return None
+        async def in_redis() -> int | None:
+            name = self.PREFIX + key
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, limit.seconds, nx=True)
+                pipe.ttl(name)
+                count, _, ttl = await pipe.execute()
+            if int(count) > limit.count:
+                return max(1, int(ttl))
+            return None
+
+        return await self._guarded(in_redis, lambda: self._fallback.hit(key, limit))
 
     # Failures live in two keys: a counter, and a marker whose time to live is the wait.
 
     async def penalty(self, key: str) -> int | None:
-        ttl = int(await self._client.pttl(self.PREFIX + key + ":wait"))
-        return max(1, math.ceil(ttl / 1000)) if ttl > 0 else None
+        async def in_redis() -> int | None:
+            ttl = int(await self._client.pttl(self.PREFIX + key + ":wait"))
+            return max(1, math.ceil(ttl / 1000)) if ttl > 0 else None
+
+        return await self._guarded(in_redis, lambda: self._fallback.penalty(key))
 
     async def fail(self, key: str, free: int, cap: int) -> int | None:
-        count_key = self.PREFIX + key + ":failures"
-        failures = int(await self._client.incr(count_key))
-        wait = backoff(failures, free, cap)
-        async with self._client.pipeline(transaction=True) as pipe:
-            if wait is not None:
-                pipe.set(self.PREFIX + key + ":wait", b"1", ex=wait)
-            pipe.expire(count_key, (wait or 0) + cap)
-            await pipe.execute()
-        return wait
+        async def in_redis() -> int | None:
+            count_key = self.PREFIX + key + ":failures"
+            failures = int(await self._client.incr(count_key))
+            wait = backoff(failures, free, cap)
+            async with self._client.pipeline(transaction=True) as pipe:
+                if wait is not None:
+                    pipe.set(self.PREFIX + key + ":wait", b"1", ex=wait)
+                pipe.expire(count_key, (wait or 0) + cap)
+                await pipe.execute()
+            return wait
+
+        return await self._guarded(in_redis, lambda: self._fallback.fail(key, free, cap))
 
     async def clear(self, key: str) -> None:
-        await self._client.delete(self.PREFIX + key + ":failures", self.PREFIX + key + ":wait")
+        async def in_redis() -> None:
+            await self._client.delete(self.PREFIX + key + ":failures", self.PREFIX + key + ":wait")
+
+        await self._guarded(in_redis, lambda: self._fallback.clear(key))
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -8,6 +8,13 @@ another process) and the peers waiting to resume.
 Across processes (``shared=True``) every message for a peer that is not local is
 published on the room's bus channel ``room:<id>``, subscribed while this process holds a
 member of the room; the roster of a newly joined process comes from the presence store.
+
+When the bus comes back after losing Redis, the hub puts its members into the (possibly
+empty) presence store again and publishes, per room, a ``sync`` of the peers it holds,
+asking the other processes for theirs. Each process then adds the peers that joined
+elsewhere during the outage and drops the ones that left, so rosters converge whichever
+process reconnects first. Messages relayed during the outage are lost, as on any
+network; the browsers' WebRTC links go on peer to peer meanwhile.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from server.core.bus import EventBus
+from server.core import redis_client
+from server.core.bus import BusUnavailable, EventBus
 from server.core.ids import new_id
 from server.live.presence import RedisPresence
 from server.live.protocol import (
@@ -53,6 +61,9 @@ CLOSE_ROOM_CLOSED = 4002  # the room's window ended
 ROSTER_TYPES = frozenset(
     {"peer-joined", "peer-left", "peer-reconnecting", "media-state", "record-consent", "recording"}
 )
+SYNC = "sync"  # between processes only: the peers one process holds in a room
+# How long a room emptied during an outage stays after it, to answer the others' syncs.
+LINGER_SECONDS = 30.0
 
 
 class Connection(Protocol):
@@ -91,8 +102,12 @@ class LocalRoom:
     roster: dict[str, PeerInfo] = field(default_factory=dict)
     away: set[str] = field(default_factory=set)
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    # The process holding each remote peer, where known: a ``sync`` from that process
+    # that no longer lists the peer means it left.
+    homes: dict[str, str] = field(default_factory=dict)
     listener: asyncio.Task[None] | None = None
     closer: asyncio.TimerHandle | None = None
+    linger: asyncio.TimerHandle | None = None
     recording: bool = False
 
     def others_remote(self) -> bool:
@@ -124,14 +139,19 @@ class Hub:
         self._outbox: dict[str, list[dict[str, Any]]] = {}
         self._publisher: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._unrelayed = 0  # messages the bus could not take during the current outage
+        self._stop_restored: Callable[[], None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.shared and self._presence is not None:
+        if self.shared and self._presence is not None and self._bus is not None:
             self._refresher = asyncio.create_task(self._refresh(), name="presence-refresh")
+            self._stop_restored = self._bus.on_restored(self._restored)
 
     async def close(self) -> None:
+        if self._stop_restored is not None:
+            self._stop_restored()
         if self._publisher is not None:
             with contextlib.suppress(Exception):
                 await self._publisher
@@ -174,8 +194,8 @@ class Hub:
         member = Member(room_info.room_id, info, conn)
         room.local[peer_id] = member
         room.roster[peer_id] = info
-        if self._presence is not None:
-            await self._presence.put(room.info.room_id, info)
+        room.homes.pop(peer_id, None)
+        await self._present(room, info, away=False)
         others = tuple(p for p in room.roster.values() if p.peer_id != peer_id)
         await conn.send(
             to_json(
@@ -207,8 +227,7 @@ class Hub:
             room.timers[member.peer_id] = loop.call_later(
                 self.resume_seconds, self._expire, room, member.peer_id
             )
-            if self._presence is not None:
-                await self._presence.put(room.info.room_id, info, away=True)
+            await self._present(room, info, away=True)
             await self._send(
                 room, PeerReconnecting(member.peer_id, int(self.resume_seconds)), exclude=None
             )
@@ -232,10 +251,15 @@ class Hub:
         timer = room.timers.pop(peer_id, None)
         if timer is not None:
             timer.cancel()
+        room.homes.pop(peer_id, None)
         if room.roster.pop(peer_id, None) is None:
             return
         if self._presence is not None:
-            await self._presence.remove(room.info.room_id, peer_id)
+            try:
+                await self._presence.remove(room.info.room_id, peer_id)
+            except redis_client.redis_errors() as exc:
+                # A restarted Redis is empty anyway; a live one expires the entry.
+                log.warning("could not remove %s from presence: %r", peer_id, exc)
         await self._send(room, PeerLeft(peer_id), exclude=peer_id)
         await self._consent_changed(room)
 
@@ -341,14 +365,7 @@ class Hub:
             and self._bus is not None
             and (to is not None or message.type in ROSTER_TYPES or room.others_remote())
         ):
-            envelope = {"to": to, "x": exclude, "k": message.type, "t": text}
-            batch = self._outbox.get(room.info.room_id)
-            if batch is not None:
-                batch.append(envelope)
-            else:
-                self._outbox[room.info.room_id] = [envelope]
-                if self._publisher is None or self._publisher.done():
-                    self._publisher = asyncio.create_task(self._publish(), name="room-publisher")
+            self._queue(room, {"to": to, "x": exclude, "k": message.type, "t": text})
 
     async def _publish(self) -> None:
         assert self._bus is not None
@@ -359,6 +376,10 @@ class Hub:
                     await self._bus.publish(
                         f"room:{room_id}", {"o": self.process_id, "b": envelopes}
                     )
+                except BusUnavailable:
+                    if not self._unrelayed:
+                        log.warning("the bus is away: room messages are not relayed")
+                    self._unrelayed += len(envelopes)
                 except Exception:
                     log.exception(
                         "could not publish %d messages of room %s", len(envelopes), room_id
@@ -370,10 +391,11 @@ class Hub:
             async with self._bus.subscribe(f"room:{room.info.room_id}") as sub:
                 ready.set()
                 async for event in sub:
-                    if event.data.get("o") == self.process_id:
+                    origin = event.data.get("o")
+                    if origin == self.process_id or not isinstance(origin, str):
                         continue
                     for envelope in event.data.get("b", ()):
-                        await self._arrived(room, envelope)
+                        await self._arrived(room, envelope, origin)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -381,12 +403,15 @@ class Hub:
         finally:
             ready.set()
 
-    async def _arrived(self, room: LocalRoom, envelope: dict[str, Any]) -> None:
+    async def _arrived(self, room: LocalRoom, envelope: dict[str, Any], origin: str) -> None:
         kind, text = envelope.get("k"), envelope.get("t")
+        if kind == SYNC:
+            await self._synced(room, envelope, origin)
+            return
         if not isinstance(text, str):
             return
         if kind in ROSTER_TYPES:
-            await self._apply(room, json.loads(text))
+            await self._apply(room, json.loads(text), origin)
         to, exclude = envelope.get("to"), envelope.get("x")
         if to is not None:
             member = room.local.get(to)
@@ -397,7 +422,7 @@ class Hub:
             if pid != exclude:
                 await _deliver(member, text)
 
-    async def _apply(self, room: LocalRoom, message: dict[str, Any]) -> None:
+    async def _apply(self, room: LocalRoom, message: dict[str, Any], origin: str) -> None:
         """Keep this process's roster in step with what happened in another process."""
         kind = message["type"]
         if kind == "peer-joined":
@@ -408,10 +433,13 @@ class Hub:
             for stale in [p for p, i in room.roster.items() if i.user_id == info.user_id]:
                 if stale != info.peer_id:
                     room.roster.pop(stale, None)
+                    room.homes.pop(stale, None)
             room.roster[info.peer_id] = info
+            room.homes[info.peer_id] = origin
             room.away.discard(info.peer_id)
         elif kind == "peer-left":
             room.roster.pop(message["peer_id"], None)
+            room.homes.pop(message["peer_id"], None)
             room.away.discard(message["peer_id"])
         elif kind == "peer-reconnecting":
             peer_id = message["peer_id"]
@@ -438,6 +466,9 @@ class Hub:
         room = self.rooms.get(info.room_id)
         if room is not None:
             room.info = info
+            if room.linger is not None:
+                room.linger.cancel()
+                room.linger = None
             return room
         room = LocalRoom(info)
         self.rooms[info.room_id] = room
@@ -450,12 +481,99 @@ class Hub:
 
     async def _load_roster(self, room: LocalRoom) -> None:
         assert self._presence is not None
-        for peer_id, (info, away) in (await self._presence.members(room.info.room_id)).items():
+        try:
+            members = await self._presence.members(room.info.room_id)
+        except redis_client.redis_errors() as exc:
+            # Joining still works; the others appear when the bus is back (``sync``).
+            log.warning("presence of room %s is unavailable: %r", room.info.room_id, exc)
+            return
+        for peer_id, (info, away, home) in members.items():
             if peer_id in room.local:
                 continue
             room.roster[peer_id] = info
+            if home is not None and home != self.process_id:
+                room.homes[peer_id] = home
             if away and peer_id not in room.timers:
                 room.away.add(peer_id)
+
+    async def _present(self, room: LocalRoom, info: PeerInfo, *, away: bool) -> None:
+        if self._presence is None:
+            return
+        try:
+            await self._presence.put(room.info.room_id, info, away=away, home=self.process_id)
+        except redis_client.redis_errors() as exc:
+            log.warning("could not store presence of %s: %r", info.peer_id, exc)
+
+    def _held(self, room: LocalRoom) -> list[tuple[PeerInfo, bool]]:
+        """The peers this process holds: its members, and those it waits for to resume."""
+        entries = [(room.roster[p], False) for p in room.local if p in room.roster]
+        entries += [(room.roster[p], True) for p in room.timers if p in room.roster]
+        return entries
+
+    # --- after an outage of the bus ----------------------------------------------------------
+
+    async def _restored(self) -> None:
+        """The bus is back: be present again, and compare rosters with the other processes."""
+        if self._unrelayed:
+            log.warning("%d room messages were not relayed while the bus was away", self._unrelayed)
+            self._unrelayed = 0
+        for room in list(self.rooms.values()):
+            held = self._held(room)
+            if self._presence is not None:
+                try:
+                    await self._presence.put_many(room.info.room_id, held, home=self.process_id)
+                except redis_client.redis_errors() as exc:
+                    log.warning("could not restore presence of room %s: %r", room.info.room_id, exc)
+            self._queue(room, _sync(held, ask=True))
+            if not held and room.linger is None:
+                loop = asyncio.get_running_loop()
+                room.linger = loop.call_later(LINGER_SECONDS, self._linger_over, room)
+
+    async def _synced(self, room: LocalRoom, envelope: dict[str, Any], origin: str) -> None:
+        """Another process listed the peers it holds: add the new ones, drop the departed."""
+        listed: dict[str, tuple[PeerInfo, bool]] = {}
+        for item in envelope.get("peers", ()):
+            info = PeerInfo.from_dict(item["info"])
+            listed[info.peer_id] = (info, bool(item["away"]))
+        for peer_id, (info, away) in listed.items():
+            if peer_id in room.local or peer_id in room.timers:
+                continue  # held here: this process is the one to say
+            known = peer_id in room.roster
+            room.roster[peer_id] = info
+            room.homes[peer_id] = origin
+            if away:
+                room.away.add(peer_id)
+            else:
+                room.away.discard(peer_id)
+            if not known:
+                await self._tell_local(room, PeerJoined(peer=info, resumed=False))
+        gone = [p for p, home in room.homes.items() if home == origin and p not in listed]
+        for peer_id in gone:
+            del room.homes[peer_id]
+            if peer_id in room.local or peer_id in room.timers:
+                continue
+            room.away.discard(peer_id)
+            if room.roster.pop(peer_id, None) is not None:
+                await self._tell_local(room, PeerLeft(peer_id))
+        if gone:
+            await self._consent_changed(room, local=False)
+        if envelope.get("ask"):
+            self._queue(room, _sync(self._held(room), ask=False))
+
+    async def _tell_local(self, room: LocalRoom, message: ServerMessage) -> None:
+        text = to_json(message)
+        for member in list(room.local.values()):
+            await _deliver(member, text)
+
+    def _queue(self, room: LocalRoom, envelope: dict[str, Any]) -> None:
+        """Publish ``envelope`` on the room's channel after what is queued already."""
+        batch = self._outbox.get(room.info.room_id)
+        if batch is not None:
+            batch.append(envelope)
+            return
+        self._outbox[room.info.room_id] = [envelope]
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.create_task(self._publish(), name="room-publisher")
 
     def close_room_at(self, room_id: str, delay: float) -> None:
         """Close every local member's connection when the room's window ends."""
@@ -476,8 +594,19 @@ class Hub:
                 await member.conn.close(CLOSE_ROOM_CLOSED, "the room has closed")
 
     async def _maybe_drop(self, room: LocalRoom) -> None:
-        if not room.local and not room.timers:
-            await self._drop_room(room)
+        if room.local or room.timers:
+            return
+        if self.shared and self._bus is not None and not self._bus.available:
+            return  # kept until the bus is back: its sync tells the others who left
+        if room.linger is not None:
+            return  # still answering the other processes' syncs after an outage
+        await self._drop_room(room)
+
+    def _linger_over(self, room: LocalRoom) -> None:
+        room.linger = None
+        task = asyncio.create_task(self._maybe_drop(room))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _drop_room(self, room: LocalRoom, *, force: bool = False) -> None:
         if self.rooms.get(room.info.room_id) is not room:
@@ -488,6 +617,8 @@ class Hub:
             timer.cancel()
         if room.closer is not None:
             room.closer.cancel()
+        if room.linger is not None:
+            room.linger.cancel()
         if room.listener is not None:
             room.listener.cancel()
             if room.listener is not asyncio.current_task():
@@ -499,12 +630,20 @@ class Hub:
         while True:
             await asyncio.sleep(self._presence.ttl / 3)
             for room in list(self.rooms.values()):
-                entries = [(room.roster[p], False) for p in room.local if p in room.roster]
-                entries += [(room.roster[p], True) for p in room.timers if p in room.roster]
                 try:
-                    await self._presence.put_many(room.info.room_id, entries)
+                    await self._presence.put_many(
+                        room.info.room_id, self._held(room), home=self.process_id
+                    )
+                except redis_client.redis_errors() as exc:
+                    log.warning("could not refresh presence of room %s: %r", room.info.room_id, exc)
                 except Exception:
                     log.exception("could not refresh presence of room %s", room.info.room_id)
+
+
+def _sync(held: list[tuple[PeerInfo, bool]], *, ask: bool) -> dict[str, Any]:
+    """The envelope listing the peers a process holds; ``ask`` asks the others for theirs."""
+    peers = [{"info": info.to_dict(), "away": away} for info, away in held]
+    return {"k": SYNC, "peers": peers, "ask": ask}
 
 
 async def _deliver(member: Member, text: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core.bus import EventBus
+from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.core.ids import new_id
 from server.db.models import Notification
@@ -60,7 +60,8 @@ def wire(note: Notification) -> NotificationOut:
 
 async def announce(bus: EventBus, notes: Iterable[Notification]) -> None:
     for note in notes:
-        await bus.publish(
+        await publish_or_log(
+            bus,
             channel(note.user_id),
             {"type": "notification", "notification": wire(note).model_dump(mode="json")},
         )
@@ -124,5 +125,6 @@ async def mark_read(
         marked = int(result.rowcount or 0)  # type: ignore[attr-defined]
         left = await unread_count(s, user_id)
     if marked:
-        await bus.publish(channel(user_id), {"type": "notifications-read", "unread_count": left})
+        event = {"type": "notifications-read", "unread_count": left}
+        await publish_or_log(bus, channel(user_id), event)
     return marked, left

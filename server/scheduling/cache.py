@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from server import keys
-from server.core.bus import EventBus
+from server.core.bus import EventBus, publish_or_log
 
 log = logging.getLogger(__name__)
 CHANNEL = "scheduling"
@@ -66,7 +66,7 @@ async def changed(app: web.Application, user_ids: Iterable[str]) -> None:
     """Slot answers involving these people are stale, here and in every process."""
     people = sorted(set(user_ids))
     app[keys.SLOT_CACHE].bump(people)
-    await app[keys.BUS].publish(CHANNEL, {"users": people})
+    await publish_or_log(app[keys.BUS], CHANNEL, {"users": people})
 
 
 async def _listen(bus: EventBus, cache: SlotCache) -> None:
@@ -80,8 +80,15 @@ async def _listen(bus: EventBus, cache: SlotCache) -> None:
 async def slot_cache(app: web.Application) -> AsyncIterator[None]:
     """A cleanup context: follows changes announced by other processes."""
     cache = app[keys.SLOT_CACHE]
-    task = asyncio.create_task(_listen(app[keys.BUS], cache), name="slot-cache-listener")
+    bus = app[keys.BUS]
+
+    async def restored() -> None:
+        cache.answers.clear()  # changes announced while the bus was away never arrived
+
+    stop_restored = bus.on_restored(restored)
+    task = asyncio.create_task(_listen(bus, cache), name="slot-cache-listener")
     yield
+    stop_restored()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core.bus import EventBus
+from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.core.errors import Conflict, NotFound, Problem, field_error
 from server.core.ids import new_id
@@ -637,8 +637,8 @@ async def _publish(
     await notifications.announce(bus, notes)
     for user_id in people:
         event = {"type": "bookings-changed", "booking_ids": booking_ids}
-        await bus.publish(f"user:{user_id}", event)
-        await bus.publish(f"calendar:{user_id}", event)
+        await publish_or_log(bus, f"user:{user_id}", event)
+        await publish_or_log(bus, f"calendar:{user_id}", event)
 
 
 # --- bookings: changing ----------------------------------------------------------------------
@@ -1035,4 +1035,4 @@ async def announce_cancelled(bus: EventBus, cancelled: Cancelled) -> None:
     if not cancelled.booking_ids:
         return
     await _publish(bus, cancelled.notes, cancelled.people, cancelled.booking_ids)
-    await bus.publish(SLOT_CHANNEL, {"users": sorted(cancelled.people)})
+    await publish_or_log(bus, SLOT_CHANNEL, {"users": sorted(cancelled.people)})

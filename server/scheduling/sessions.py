@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core.bus import EventBus
+from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.core.errors import Conflict, NotFound, field_error
 from server.db.models import Booking, BookingFeedback, User
@@ -211,7 +211,7 @@ async def put_agenda(
     # The agenda is the description of the session in both people's calendars.
     event = {"type": "agenda-changed", "booking_ids": [booking_id]}
     for user_id in people:
-        await bus.publish(f"calendar:{user_id}", event)
+        await publish_or_log(bus, f"calendar:{user_id}", event)
     return await get_booking(db=db, user=user, booking_id=booking_id)
 
 

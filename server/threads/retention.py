@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select, update
 
-from server.core.bus import EventBus
+from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.db.models import AgreementVersion, Mentorship, Message
 from server.threads.service import channel, remove_media, wire
@@ -63,8 +63,10 @@ async def apply(*, db: Database, bus: EventBus, store: MediaStore, now: datetime
             await s.flush()
             (out,) = await wire(s, [message])
         await asyncio.to_thread(remove, *paths)
-        await bus.publish(
-            channel(out.mentorship_id), {"type": "removed", "message": out.model_dump(mode="json")}
+        await publish_or_log(
+            bus,
+            channel(out.mentorship_id),
+            {"type": "removed", "message": out.model_dump(mode="json")},
         )
         removed += 1
     if removed:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
-from server.core.bus import EventBus
+from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.core.errors import Conflict, Forbidden, NotFound, Problem, field_error
 from server.core.ids import new_id
@@ -211,8 +211,8 @@ async def post_message(
         s.add(notice)
         await s.flush()
         (out,) = await wire(s, [message])
-    await bus.publish(
-        channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
+    await publish_or_log(
+        bus, channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
     )
     if due <= now:
         await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
@@ -279,8 +279,8 @@ async def post_recorded(
             if await s.get(MediaFile, media.id) is not None:
                 return None  # another request stored it first
         raise
-    await bus.publish(
-        channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
+    await publish_or_log(
+        bus, channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
     )
     if due <= now:
         await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
@@ -386,7 +386,8 @@ async def mark_seen(
             raise Conflict("This message was just marked seen by another request.") from None
         unread = await _unread(s, user_id, mentorship.id)
     if fresh:
-        await bus.publish(
+        await publish_or_log(
+            bus,
             channel(mentorship.id),
             {
                 "type": "seen",
@@ -415,8 +416,8 @@ async def delete_message(
         await s.flush()
         (out,) = await wire(s, [message])
     await asyncio.to_thread(remove, *paths)
-    await bus.publish(
-        channel(mentorship.id), {"type": "removed", "message": out.model_dump(mode="json")}
+    await publish_or_log(
+        bus, channel(mentorship.id), {"type": "removed", "message": out.model_dump(mode="json")}
     )
     return out
 
