@@ -14,6 +14,18 @@ def many_rules(rules: int = 2_000) -> bytes:
     return calendar(vevent("rules", "DTSTART:00010101T000000Z", "DURATION:PT1S", *lines))
 
 
+def ordinary() -> bytes:
+    """An honest calendar: a weekly meeting since 2020, busy whatever day it is read."""
+    return calendar(
+        vevent(
+            "weekly",
+            "DTSTART;TZID=Europe/Berlin:20200106T100000",
+            "DTEND;TZID=Europe/Berlin:20200106T110000",
+            "RRULE:FREQ=WEEKLY;BYDAY=MO,TH",
+        )
+    )
+
+
 def many_events(events: int = 60_000) -> bytes:
     return calendar(
         *(
@@ -61,8 +73,16 @@ HOSTILE = {
     "never-matching-filter": _series("FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30"),
     "never-matching-daily": _series("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31;COUNT=5"),
     "many-rules": many_rules(),
-    "many-events": many_events(),
+    "too-many-components": many_events(),
+    "many-events": many_events(30_000),
     "deep-nesting": deep_nesting(),
     "many-daily-series": many_daily_series(),
 }
 """Each must be refused with a clear message, quickly, whatever day it is read on."""
+
+SPINNING = ["never-matching-filter", "never-matching-daily"]
+"""Rules that make dateutil search without yielding: only the deadline stops them."""
+SLOW = ["many-events"]
+"""Honest structure, but more than one calendar's time to parse."""
+COUNTED = [name for name in HOSTILE if name not in SPINNING + SLOW]
+"""Refused by counting, the same way on every machine."""
