@@ -282,6 +282,9 @@ class Query:
     viewer: Person
     host: Person | None = None
     """The host's comfort hours; the availability's weekly hours when None."""
+    display_timezone: str | None = None
+    """The zone ``viewer_offset`` is given in; the viewer's own when None. Comfort is
+    always judged in the viewer's own zone."""
 
 
 def horizon_end(rules: Rules, now: int) -> int:
@@ -359,12 +362,16 @@ def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
         return []
 
     first, final = candidates[0][0], candidates[-1][0] + duration
-    viewer_zone = ZoneTable.build(query.viewer.timezone, first - 2 * DAY, final + 2 * DAY)
+    reach = JUDGE_REACH
+    viewer_zone = ZoneTable.build(query.viewer.timezone, first - reach - DAY, final + reach + DAY)
     viewer_hours = working_instants(
-        viewer_zone, None, query.viewer.weekly, first - DAY, final + DAY
+        viewer_zone, None, query.viewer.weekly, first - reach, final + reach
     )
+    shown = viewer_zone
+    if query.display_timezone and query.display_timezone != query.viewer.timezone:
+        shown = ZoneTable.build(query.display_timezone, first - DAY, final + DAY)
     host_person = query.host or Person(rules.timezone, rules.weekly)
-    host_hours = working_instants(host_zone, None, host_person.weekly, first - DAY, final + DAY)
+    host_hours = working_instants(host_zone, None, host_person.weekly, first - reach, final + reach)
     viewer_judge = _Judge(viewer_zone, query.viewer.weekly, viewer_hours)
     host_judge = _Judge(host_zone, host_person.weekly, host_hours)
     out: list[Slot] = []
@@ -375,7 +382,7 @@ def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
                 start,
                 end,
                 host_off,
-                viewer_zone.offset_at(start),
+                shown.offset_at(start),
                 host_judge.comfort(start, end),
                 viewer_judge.comfort(start, end),
             )
@@ -383,8 +390,17 @@ def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
     return out
 
 
+JUDGE_REACH = 8 * DAY
+"""Working hours are looked for this far either side, past a weekend or a holiday."""
+
+
 class _Judge:
-    """Inside a person's working hours, or early or late compared with them."""
+    """Inside a person's working hours, or early or late compared with them.
+
+    Outside them, a time is "early" when the next working hours begin sooner than the
+    last ones ended, else "late": 23:45 is late, not early for the next morning. A slot
+    half inside is judged by the edge its middle is nearer to.
+    """
 
     def __init__(
         self, table: ZoneTable, weekly: tuple[tuple[Window, ...], ...], hours: list[Interval]
@@ -399,15 +415,26 @@ class _Judge:
         i = bisect.bisect_right(self.starts, start) - 1
         if i >= 0 and end <= self.hours[i][1]:
             return "inside"
-        middle = self.table.local((start + end) // 2)
-        day = middle // DAY
-        return "early" if middle - day * DAY < self.centres[weekday_of(day)] else "late"
+        middle = (start + end) // 2
+        j = bisect.bisect_right(self.starts, middle) - 1
+        if j >= 0 and middle < self.hours[j][1]:
+            a, b = self.hours[j]
+            return "early" if middle - a < b - middle else "late"
+        since = middle - self.hours[j][1] if j >= 0 else None
+        until = self.hours[j + 1][0] - middle if j + 1 < len(self.hours) else None
+        if since is not None and until is not None:
+            return "early" if until < since else "late"
+        if since is not None or until is not None:
+            return "late" if since is not None else "early"
+        local = self.table.local(middle)
+        day = local // DAY
+        return "early" if local - day * DAY < self.centres[weekday_of(day)] else "late"
 
 
 def comfort_of(person: Person, start: int, end: int) -> Comfort:
     """One interval judged against a person's hours (for bookings, not slot lists)."""
-    table = ZoneTable.build(person.timezone, start - 2 * DAY, end + 2 * DAY)
-    hours = working_instants(table, None, person.weekly, start - DAY, end + DAY)
+    table = ZoneTable.build(person.timezone, start - JUDGE_REACH - DAY, end + JUDGE_REACH + DAY)
+    hours = working_instants(table, None, person.weekly, start - JUDGE_REACH, end + JUDGE_REACH)
     return _Judge(table, person.weekly, hours).comfort(start, end)
 
 
