@@ -362,16 +362,15 @@ def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
         return []
 
     first, final = candidates[0][0], candidates[-1][0] + duration
-    reach = JUDGE_REACH
-    viewer_zone = ZoneTable.build(query.viewer.timezone, first - reach - DAY, final + reach + DAY)
+    viewer_zone = ZoneTable.build(query.viewer.timezone, first - 2 * DAY, final + 2 * DAY)
     viewer_hours = working_instants(
-        viewer_zone, None, query.viewer.weekly, first - reach, final + reach
+        viewer_zone, None, query.viewer.weekly, first - DAY, final + DAY
     )
     shown = viewer_zone
     if query.display_timezone and query.display_timezone != query.viewer.timezone:
         shown = ZoneTable.build(query.display_timezone, first - DAY, final + DAY)
     host_person = query.host or Person(rules.timezone, rules.weekly)
-    host_hours = working_instants(host_zone, None, host_person.weekly, first - reach, final + reach)
+    host_hours = working_instants(host_zone, None, host_person.weekly, first - DAY, final + DAY)
     viewer_judge = _Judge(viewer_zone, query.viewer.weekly, viewer_hours)
     host_judge = _Judge(host_zone, host_person.weekly, host_hours)
     out: list[Slot] = []
@@ -390,51 +389,46 @@ def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
     return out
 
 
-JUDGE_REACH = 8 * DAY
-"""Working hours are looked for this far either side, past a weekend or a holiday."""
-
-
 class _Judge:
     """Inside a person's working hours, or early or late compared with them.
 
-    Outside them, a time is "early" when the next working hours begin sooner than the
-    last ones ended, else "late": 23:45 is late, not early for the next morning. A slot
-    half inside is judged by the edge its middle is nearer to.
+    Outside them, a time is judged on the clock face against that weekday's working
+    day (from its first start to its last end; a day off takes the widest working day
+    of the week): "late" when the end was fewer hours ago than the start is away, else
+    "early". So 23:45 and 00:15 are late for a 09:00-17:00 day and 05:00 is early,
+    whichever day of the week it is.
     """
 
     def __init__(
         self, table: ZoneTable, weekly: tuple[tuple[Window, ...], ...], hours: list[Interval]
     ) -> None:
         self.table = table
-        self.weekly = weekly
         self.hours = hours
         self.starts = [a for a, _ in hours]
-        self.centres = [(days[0][0] + days[-1][1]) // 2 if days else 13 * 60 for days in weekly]
+        spans = [(days[0][0], days[-1][1]) for days in weekly if days]
+        widest = (
+            (min(a for a, _ in spans), max(b for _, b in spans)) if spans else (9 * 60, 17 * 60)
+        )
+        self.edges = [(days[0][0], days[-1][1]) if days else widest for days in weekly]
 
     def comfort(self, start: int, end: int) -> Comfort:
         i = bisect.bisect_right(self.starts, start) - 1
         if i >= 0 and end <= self.hours[i][1]:
             return "inside"
-        middle = (start + end) // 2
-        j = bisect.bisect_right(self.starts, middle) - 1
-        if j >= 0 and middle < self.hours[j][1]:
-            a, b = self.hours[j]
-            return "early" if middle - a < b - middle else "late"
-        since = middle - self.hours[j][1] if j >= 0 else None
-        until = self.hours[j + 1][0] - middle if j + 1 < len(self.hours) else None
-        if since is not None and until is not None:
-            return "early" if until < since else "late"
-        if since is not None or until is not None:
-            return "late" if since is not None else "early"
-        local = self.table.local(middle)
+        local = self.table.local((start + end) // 2)
         day = local // DAY
-        return "early" if local - day * DAY < self.centres[weekday_of(day)] else "late"
+        t = local - day * DAY
+        first, last = self.edges[weekday_of(day)]
+        if first <= t < last:  # partly inside, or in a break: the nearer edge
+            return "early" if t - first < last - t else "late"
+        since_end, until_start = (t - last) % DAY, (first - t) % DAY
+        return "early" if until_start < since_end else "late"
 
 
 def comfort_of(person: Person, start: int, end: int) -> Comfort:
     """One interval judged against a person's hours (for bookings, not slot lists)."""
-    table = ZoneTable.build(person.timezone, start - JUDGE_REACH - DAY, end + JUDGE_REACH + DAY)
-    hours = working_instants(table, None, person.weekly, start - JUDGE_REACH, end + JUDGE_REACH)
+    table = ZoneTable.build(person.timezone, start - 2 * DAY, end + 2 * DAY)
+    hours = working_instants(table, None, person.weekly, start - DAY, end + DAY)
     return _Judge(table, person.weekly, hours).comfort(start, end)
 
 

@@ -32,7 +32,7 @@ def berlin(*args: int) -> int:
         ((2027, 3, 3, 10, 0), 60, "inside"),
         ((2027, 3, 3, 16, 45), 30, "late"),  # runs past the end of the day
         ((2027, 3, 3, 19, 0), 60, "late"),
-        ((2027, 3, 6, 11, 0), 60, "late"),  # Saturday: Friday ended sooner than Monday starts
+        ((2027, 3, 7, 23, 45), 30, "late"),  # Sunday night, a day off, is still late
         ((2027, 3, 8, 5, 0), 60, "early"),  # Monday before work
     ],
 )
