@@ -63,6 +63,8 @@ ENV_VARS: Final[tuple[str, ...]] = (
     "BUSY_FETCH_TIMEOUT_SECONDS",
     "BUSY_MAX_BYTES",
     "BUSY_ALLOW_PRIVATE_ADDRESSES",
+    "BUSY_READ_MILLISECONDS",
+    "BUSY_READERS",
     "REMINDER_INTERVAL_SECONDS",
 )
 
@@ -122,6 +124,8 @@ class Settings:
     busy_fetch_timeout_seconds: int = 20
     busy_max_bytes: int = 10 * 1024 * 1024
     busy_allow_private_addresses: bool = False
+    busy_read_milliseconds: int = 1500
+    busy_readers: int = 2
     reminder_interval_seconds: float = 30
 
     @property
@@ -191,6 +195,8 @@ class Settings:
             busy_fetch_timeout_seconds=r.integer("BUSY_FETCH_TIMEOUT_SECONDS", 20, 1, 300),
             busy_max_bytes=r.integer("BUSY_MAX_BYTES", 10 * 1024 * 1024, 64 * 1024, GIB),
             busy_allow_private_addresses=r.boolean("BUSY_ALLOW_PRIVATE_ADDRESSES", False),
+            busy_read_milliseconds=r.integer("BUSY_READ_MILLISECONDS", 1500, 100, 60_000),
+            busy_readers=r.integer("BUSY_READERS", 2, 1, 64),
             reminder_interval_seconds=r.integer("REMINDER_INTERVAL_SECONDS", 30, 1, 3600),
         )
         settings.check()

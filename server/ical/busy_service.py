@@ -33,7 +33,8 @@ from server.core.db import Database
 from server.core.errors import NotFound, Problem, field_error
 from server.core.ids import new_id
 from server.db.models import BusyCalendar, BusyInterval, User
-from server.ical.busy import BusyCalendarError, Interval, busy_intervals, parse_calendar
+from server.ical.busy import BusyCalendarError, Interval, Reading
+from server.ical.busy_reader import CalendarReader
 from server.scheduling import cache as slot_cache
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,9 @@ class BusyCalendars:
         self.clock = clock
         self.settings = settings
         self.resolver = PublicResolver(allow_private=settings.busy_allow_private_addresses, dns=dns)
+        self.reader = CalendarReader(
+            workers=settings.busy_readers, seconds=settings.busy_read_milliseconds / 1000
+        )
         self._http: aiohttp.ClientSession | None = None
         self.wake = asyncio.Event()
         self.on_change: Callable[[str], Awaitable[None]] | None = None
@@ -203,6 +207,7 @@ class BusyCalendars:
         if self._http is not None:
             await self._http.close()
         await self.resolver.close()
+        await self.reader.close()
 
     # --- fetching -------------------------------------------------------------------
 
@@ -306,9 +311,10 @@ class BusyCalendars:
         zone = await self._zone(user_id)
         now = self.clock.now()
         try:
-            intervals, calname = await asyncio.to_thread(self._read, data, zone, now)
+            found = await self._read(data, zone, now, wait=False)
         except BusyCalendarError as exc:
             raise field_error("file", str(exc)) from None
+        intervals, calname = found.intervals, found.name
         row = BusyCalendar(
             id=new_id(),
             user_id=user_id,
@@ -329,10 +335,11 @@ class BusyCalendars:
         await self._changed(user_id)
         return row
 
-    def _read(self, data: bytes, zone: str, now: datetime) -> tuple[list[Interval], str]:
-        cal = parse_calendar(data)
-        name = str(cal.get("X-WR-CALNAME", "")).strip()
-        return busy_intervals(data, start=now - PAST, end=now + HORIZON, default_zone=zone), name
+    async def _read(self, data: bytes, zone: str, now: datetime, *, wait: bool) -> Reading:
+        """Read in a worker process, bounded in work, time and memory (``busy_reader``)."""
+        return await self.reader.read(
+            data, zone=zone, start=now - PAST, end=now + HORIZON, wait=wait
+        )
 
     async def _zone(self, user_id: str) -> str:
         async with self.db.read() as s:
@@ -352,11 +359,11 @@ class BusyCalendars:
         try:
             fetched = await self.fetch(row.url, row.etag, row.last_modified)
             if fetched.data is not None:
-                found, calname = await asyncio.to_thread(self._read, fetched.data, zone, now)
-                intervals = found
-                changes["event_count"] = len(found)
-                if not named and calname:
-                    changes["name"] = calname[:100]
+                found = await self._read(fetched.data, zone, now, wait=True)
+                intervals = found.intervals
+                changes["event_count"] = len(found.intervals)
+                if not named and found.name:
+                    changes["name"] = found.name[:100]
             changes.update(
                 status="ok",
                 error="",

@@ -8,6 +8,13 @@ everything written here with an independent parser.
 
 Times are written as ``DTSTART;TZID=<zone>`` in the organizer's zone, the zone in which
 a series is anchored, with that zone's VTIMEZONE in RRULE form (see ``vtimezone``).
+Where wall times alone would be read differently by different apps, the instants are
+written in UTC instead: a start or end that the zone's clocks show twice (the fall-back
+hour; RFC 5545 means the first, Thunderbird reads the second) or a session that spans
+an offset change (parsers add its length to the wall clock). A series keeps its
+anchor in local time and gets a RECURRENCE-ID override with UTC times for each such
+occurrence; an occurrence whose wall time does not exist that day is never booked and
+is written as an EXDATE of that wall time, so no app shows it.
 """
 
 from __future__ import annotations
@@ -97,6 +104,8 @@ class Event:
     recurrence: Recurrence | None = None
     exdates: tuple[datetime, ...] = ()  # original starts of cancelled occurrences (UTC)
     overrides: tuple[Override, ...] = ()
+    skipped: tuple[datetime, ...] = ()
+    """Naive wall times (in ``timezone``) the rule names but the clocks skip that day."""
 
 
 # --- text primitives ------------------------------------------------------------------
@@ -155,6 +164,34 @@ def local_text(instant: datetime, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone)).strftime("%Y%m%dT%H%M%S")
 
 
+def _repeated(local: datetime) -> bool:
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def unsteady(start: datetime, end: datetime, zone: str) -> bool:
+    """Whether apps may read ``[start, end)`` differently when written as wall times.
+
+    True when the start or the end is a wall time the zone shows twice, or when the
+    zone's offset changes in between.
+    """
+    tz = ZoneInfo(zone)
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    return a.utcoffset() != b.utcoffset() or _repeated(a) or _repeated(b)
+
+
+def _times(start: datetime, end: datetime, zone: str, *, anchored: bool) -> list[str]:
+    """DTSTART and DTEND: wall times in ``zone``, or UTC where wall times are unsteady.
+
+    ``anchored`` (a series' own DTSTART, which its RRULE repeats) is always local.
+    """
+    if not anchored and unsteady(start, end, zone):
+        return [f"DTSTART:{utc_text(start)}", f"DTEND:{utc_text(end)}"]
+    return [
+        f"DTSTART;TZID={zone}:{local_text(start, zone)}",
+        f"DTEND;TZID={zone}:{local_text(end, zone)}",
+    ]
+
+
 # --- events -------------------------------------------------------------------------
 
 
@@ -179,6 +216,7 @@ def _component(
     last_modified: datetime,
     description: str,
     head: Sequence[str] = (),
+    anchored: bool = False,
 ) -> list[str]:
     tz = event.timezone
     return [
@@ -189,8 +227,7 @@ def _component(
         f"DTSTAMP:{utc_text(dtstamp)}",
         f"CREATED:{utc_text(event.created)}",
         f"LAST-MODIFIED:{utc_text(last_modified)}",
-        f"DTSTART;TZID={tz}:{local_text(start, tz)}",
-        f"DTEND;TZID={tz}:{local_text(end, tz)}",
+        *_times(start, end, tz, anchored=anchored),
         f"SUMMARY:{escape_text(event.summary)}",
         *([f"DESCRIPTION:{escape_text(description)}"] if description else []),
         f"URL:{raw_value(event.url)}",
@@ -213,12 +250,14 @@ def vevent_lines(event: Event, *, dtstamp: datetime | None = None) -> list[str]:
         sequence=event.sequence,
         last_modified=event.last_modified,
         description=event.description,
+        anchored=event.recurrence is not None,
     )
     if event.recurrence is not None:
         lines.append(f"RRULE:{event.recurrence.text()}")
-        if event.exdates:
-            dates = ",".join(local_text(d, tz) for d in sorted(event.exdates))
-            lines.append(f"EXDATE;TZID={tz}:{dates}")
+        excluded = [local_text(d, tz) for d in event.exdates]
+        excluded += [wall.strftime("%Y%m%dT%H%M%S") for wall in event.skipped]
+        if excluded:
+            lines.append(f"EXDATE;TZID={tz}:{','.join(sorted(set(excluded)))}")
     lines.append("END:VEVENT")
     if event.recurrence is not None:
         for o in sorted(event.overrides, key=lambda o: o.recurrence_id):

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from server.ical.render import Event, Override, Person, Recurrence, Status
+from server.ical.render import Event, Override, Person, Recurrence, Status, unsteady
 from server.scheduling.recurrence import Rule, expand
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -139,6 +140,19 @@ def expected_starts(series: SeriesRow) -> dict[int, datetime]:
     return {p.index: _instant(p.start) for p in periods if p.start is not None}
 
 
+def skipped_walls(series: SeriesRow) -> list[datetime]:
+    """The wall times (naive, in the series' zone) the rule names on days that skip them.
+
+    Dates that do not exist (31 February) need nothing: RRULE skips them itself.
+    """
+    rule = Rule(series.frequency, series.interval, series.count, series.until)
+    periods = expand(rule, _minute(series.first_start), series.timezone)
+    clock = series.first_start.astimezone(ZoneInfo(series.timezone)).time()
+    return [
+        datetime.combine(p.local_date, clock) for p in periods if p.skipped == "nonexistent-time"
+    ]
+
+
 def series_event(
     series: SeriesRow, rows: Sequence[BookingRow], mentor: Who, mentee: Who, links: Links
 ) -> Event:
@@ -152,7 +166,12 @@ def series_event(
         row = by_index.get(index)
         if row is None:
             exdates.append(start)
-        elif row.start != start or row.end != start + duration:
+        elif (
+            row.start != start
+            or row.end != start + duration
+            # Wall times apps read differently: this occurrence gets explicit instants.
+            or unsteady(start, start + duration, series.timezone)
+        ):
             overrides.append(
                 Override(
                     recurrence_id=start,
@@ -188,4 +207,5 @@ def series_event(
         ),
         exdates=tuple(exdates),
         overrides=tuple(overrides),
+        skipped=tuple(skipped_walls(series)),
     )

@@ -47,9 +47,18 @@ class Occurrence:
     index: int
     """Periods since the first occurrence (0 for the first)."""
     local_date: date
+    """The local date; for a date that does not exist, the 1st of the month lacking it."""
     start: int | None
     """UTC minute, or None when skipped."""
     skipped: str | None = None
+
+    @property
+    def when(self) -> str:
+        """The date as people are told it: ``2027-03-28``, or for "31 February" the month
+        that has no such day, ``2027-02``."""
+        if self.skipped == "no-date":
+            return self.local_date.strftime("%Y-%m")
+        return self.local_date.isoformat()
 
 
 @dataclass(frozen=True, slots=True)

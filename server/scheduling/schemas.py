@@ -251,8 +251,11 @@ class BookingOut(BaseModel):
 
 class SkippedOut(BaseModel):
     index: int
-    date: date
-    reason: str
+    date: str = Field(
+        description="The local date (2027-03-28); for a day the month lacks (31 February), "
+        "the month (2027-02)"
+    )
+    reason: str = Field(description="nonexistent-time or no-date")
 
 
 class BookingCreated(BaseModel):

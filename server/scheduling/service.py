@@ -108,7 +108,9 @@ async def find_slots(
         people = [mentor_id] if viewer.id == mentor_id else [mentor_id, viewer.id]
         taken = await load_taken(s, host_id=mentor_id, user_ids=people, lo=lo, hi=hi)
     taken.padded.extend(await imported_busy(sources, people, lo, hi))
-    viewer_person = sl.Person(query.tz or viewer.timezone, guest.comfort.weekly)
+    # Comfort is the viewer's own: their zone and hours, whatever zone times are shown in.
+    viewer_person = sl.Person(viewer.timezone, guest.comfort.weekly)
+    display = query.tz or viewer.timezone
     found = sl.free_slots(
         host.rules,
         taken.busy(),
@@ -119,12 +121,13 @@ async def find_slots(
             sl.to_minute(now),
             viewer_person,
             host.comfort,
+            display_timezone=display,
         ),
     )
     return {
         "mentor_id": mentor_id,
         "timezone": host.user.timezone,
-        "viewer_timezone": viewer_person.timezone,
+        "viewer_timezone": display,
         "duration": duration,
         "horizon_end": horizon.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "items": [_slot_wire(x) for x in found],
@@ -448,7 +451,7 @@ async def preview(ctx: Context, user: User, data: BookingIn) -> dict[str, Any]:
 
 
 def _skipped(o: rec.Occurrence) -> dict[str, Any]:
-    return {"index": o.index, "date": o.local_date.isoformat(), "reason": o.skipped}
+    return {"index": o.index, "date": o.when, "reason": o.skipped}
 
 
 async def create_booking(ctx: Context, user: User, data: BookingIn) -> dict[str, Any]:

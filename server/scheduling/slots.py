@@ -282,6 +282,9 @@ class Query:
     viewer: Person
     host: Person | None = None
     """The host's comfort hours; the availability's weekly hours when None."""
+    display_timezone: str | None = None
+    """The zone ``viewer_offset`` is given in; the viewer's own when None. Comfort is
+    always judged in the viewer's own zone."""
 
 
 def horizon_end(rules: Rules, now: int) -> int:
@@ -363,6 +366,9 @@ def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
     viewer_hours = working_instants(
         viewer_zone, None, query.viewer.weekly, first - DAY, final + DAY
     )
+    shown = viewer_zone
+    if query.display_timezone and query.display_timezone != query.viewer.timezone:
+        shown = ZoneTable.build(query.display_timezone, first - DAY, final + DAY)
     host_person = query.host or Person(rules.timezone, rules.weekly)
     host_hours = working_instants(host_zone, None, host_person.weekly, first - DAY, final + DAY)
     viewer_judge = _Judge(viewer_zone, query.viewer.weekly, viewer_hours)
@@ -375,7 +381,7 @@ def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
                 start,
                 end,
                 host_off,
-                viewer_zone.offset_at(start),
+                shown.offset_at(start),
                 host_judge.comfort(start, end),
                 viewer_judge.comfort(start, end),
             )
@@ -384,24 +390,39 @@ def free_slots(rules: Rules, busy: Busy, query: Query) -> list[Slot]:
 
 
 class _Judge:
-    """Inside a person's working hours, or early or late compared with them."""
+    """Inside a person's working hours, or early or late compared with them.
+
+    Outside them, a time is judged on the clock face against that weekday's working
+    day (from its first start to its last end; a day off takes the widest working day
+    of the week): "late" when the end was fewer hours ago than the start is away, else
+    "early". So 23:45 and 00:15 are late for a 09:00-17:00 day and 05:00 is early,
+    whichever day of the week it is.
+    """
 
     def __init__(
         self, table: ZoneTable, weekly: tuple[tuple[Window, ...], ...], hours: list[Interval]
     ) -> None:
         self.table = table
-        self.weekly = weekly
         self.hours = hours
         self.starts = [a for a, _ in hours]
-        self.centres = [(days[0][0] + days[-1][1]) // 2 if days else 13 * 60 for days in weekly]
+        spans = [(days[0][0], days[-1][1]) for days in weekly if days]
+        widest = (
+            (min(a for a, _ in spans), max(b for _, b in spans)) if spans else (9 * 60, 17 * 60)
+        )
+        self.edges = [(days[0][0], days[-1][1]) if days else widest for days in weekly]
 
     def comfort(self, start: int, end: int) -> Comfort:
         i = bisect.bisect_right(self.starts, start) - 1
         if i >= 0 and end <= self.hours[i][1]:
             return "inside"
-        middle = self.table.local((start + end) // 2)
-        day = middle // DAY
-        return "early" if middle - day * DAY < self.centres[weekday_of(day)] else "late"
+        local = self.table.local((start + end) // 2)
+        day = local // DAY
+        t = local - day * DAY
+        first, last = self.edges[weekday_of(day)]
+        if first <= t < last:  # partly inside, or in a break: the nearer edge
+            return "early" if t - first < last - t else "late"
+        since_end, until_start = (t - last) % DAY, (first - t) % DAY
+        return "early" if until_start < since_end else "late"
 
 
 def comfort_of(person: Person, start: int, end: int) -> Comfort:

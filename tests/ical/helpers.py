@@ -95,8 +95,9 @@ async def book_series(
     mid = await mentorship(app, mentor_id, mentee_id)
     now = app[keys.CLOCK].now()
     epoch = datetime.fromtimestamp(0, first.tzinfo)
+    # Periods whose wall time does not exist that day have no booking, as in the service.
     starts = [
-        epoch + timedelta(minutes=o.start)
+        (o.index, epoch + timedelta(minutes=o.start))
         for o in expand(
             Rule("weekly", 1, count, None), int((first - epoch).total_seconds() // 60), zone
         )
@@ -119,7 +120,7 @@ async def book_series(
     async with app[keys.DB].write() as s:
         s.add(series)
         await s.flush()
-        for index, start in enumerate(starts):
+        for index, start in starts:
             booking = Booking(
                 id=new_id(),
                 mentorship_id=mid,

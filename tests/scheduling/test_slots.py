@@ -99,7 +99,8 @@ def test_kolkata_viewer_sees_half_hour_offsets_and_comfort() -> None:
     assert all(s.host_comfort == "inside" for s in found)
     early = Person("America/Los_Angeles", NINE_TO_FIVE)
     found = free_slots(rules, Busy(), Query(start, start + DAY, 60, start - DAY, early))
-    assert found[0].viewer_comfort == "early"  # 00:00 in Los Angeles
+    assert found[0].viewer_comfort == "late"  # 00:00 in Los Angeles: nearer last evening
+    assert found[-1].viewer_comfort == "early"  # 07:00 in Los Angeles
 
 
 def test_bookings_buffers_notice_and_limits() -> None:

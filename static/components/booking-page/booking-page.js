@@ -400,7 +400,12 @@ class BookingPage extends HTMLElement {
             </li>`,
           )}
           ${found.skipped.map(
-            (s) => html`<li class="problem">${s.date}: no session (that time does not exist that day)</li>`,
+            (s) =>
+              html`<li class="problem" data-skipped="${s.reason}">
+                ${s.date}: no session (${s.reason === "no-date"
+                  ? "that month has no such day"
+                  : "that time does not exist that day"})
+              </li>`,
           )}
         </ul>`,
     );
