@@ -79,7 +79,9 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
 
 
 async def person(server: Server, name: str) -> aiohttp.ClientSession:
-    http = aiohttp.ClientSession(server.base, cookie_jar=aiohttp.CookieJar(unsafe=True))
+    http = aiohttp.ClientSession(
+        server.base, cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": server.base}
+    )
     email = f"{name.lower().replace(' ', '.')}@example.org"
     async with http.post(
         "/api/auth/signup",
