@@ -26,6 +26,7 @@ from aiohttp import web
 from server import keys
 from server.core.api import Routes
 from server.core.auth import require_user
+from server.core.edge import text_refused, why_not_text
 from server.core.errors import Problem
 from server.db.models import Upload, User
 from server.threads import uploads
@@ -101,6 +102,9 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
             raise _problem(
                 400, f"Upload-Metadata value of {key!r} is not base64-encoded UTF-8."
             ) from None
+        why = why_not_text(meta[key])
+        if why is not None:
+            raise _tus(text_refused(f"Upload-Metadata.{key}", why))
     return meta
 
 
