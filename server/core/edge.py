@@ -6,7 +6,8 @@ failed on one database and was stored on the other; an unpaired surrogate (a JSO
 they are refused wherever text comes in, before a handler acts on it and with the same
 422 on both databases: path and query parameters by the ``refuse_non_text`` middleware, JSON
 bodies (keys and values at any depth) by ``read_json_value``, decoded header values and
-form fields by their parsers through ``why_not_text`` and ``text_refused``.
+form fields by their parsers through ``why_not_text`` and ``text_refused``. Header values
+that are not UTF-8 are made readable rather than refused (see ``refuse_non_text``).
 
 The nesting check is written here because the standard library's parser recurses with
 no limit of its own (a 100,000-deep array ends in RecursionError) and the parsers that
@@ -134,7 +135,12 @@ def read_json_value(raw: bytes) -> Any:
 
 @web.middleware
 async def refuse_non_text(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """No path or query parameter that is not text (a NUL) reaches a handler or a database."""
+    """No path or query parameter that is not text (a NUL) reaches a handler or a database.
+
+    Header values are bytes: those that are not UTF-8 (aiohttp hands them on as lone
+    surrogates) are read with U+FFFD for each such byte, so a cookie, a bearer token or
+    a User-Agent can be hashed, compared and stored like any other text.
+    """
     for name, value in request.match_info.items():
         why = why_not_text(value)
         if why is not None:
@@ -143,4 +149,7 @@ async def refuse_non_text(request: web.Request, handler: Handler) -> web.StreamR
         why = why_not_text(name) or why_not_text(value)
         if why is not None:
             raise text_refused(name, why)
+    if any(_SURROGATE.search(value) for value in request.headers.values()):
+        readable = [(k, _SURROGATE.sub("\ufffd", v)) for k, v in request.headers.items()]
+        request = request.clone(headers=readable)
     return await handler(request)

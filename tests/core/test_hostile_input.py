@@ -6,7 +6,9 @@ any handler sees it, with the same 422 on both databases, and nothing is written
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -281,6 +283,49 @@ async def test_nul_in_a_form_file_name_is_422_and_imports_nothing(
     )
     await refused_nul(resp, "file")
     assert await count(client, BusyCalendar) == 0
+
+
+async def raw_request(client: Client, head: bytes, body: bytes = b"") -> tuple[int, bytes, bytes]:
+    """Send bytes no HTTP client library would: header values that are not UTF-8."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(head + b"\r\nConnection: close\r\n\r\n" + body)
+        await writer.drain()
+        answer = await reader.read()
+    finally:
+        writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    headers, _, content = rest.partition(b"\r\n\r\n")
+    return int(status_line.split()[1]), headers, content
+
+
+@pytest.mark.parametrize(
+    "credential",
+    [b"Cookie: meridian_session=caf\xe9", b"Authorization: Bearer caf\xe9"],
+    ids=["cookie", "bearer"],
+)
+async def test_a_credential_that_is_not_utf8_is_401(client: Client, credential: bytes) -> None:
+    status, headers, content = await raw_request(
+        client, b"GET /api/me HTTP/1.1\r\nHost: meridian.test\r\n" + credential
+    )
+    assert status == 401, content
+    assert b"application/problem+json" in headers
+
+
+async def test_a_user_agent_that_is_not_utf8_is_stored_readably(client: Client) -> None:
+    ada = await sign_up(client)
+    body = json.dumps({"email": ada.email, "password": PASSWORD}).encode()
+    status, _, content = await raw_request(
+        client,
+        b"POST /api/auth/login HTTP/1.1\r\nHost: meridian.test\r\n"
+        b"Content-Type: application/json\r\nUser-Agent: Caf\xe9Browser/1.0\r\n"
+        + f"Content-Length: {len(body)}".encode(),
+        body,
+    )
+    assert status == 200, content
+    async with client.app[keys.DB].read() as s:
+        agents = set((await s.scalars(select(UserSession.user_agent))).all())
+    assert "Caf\ufffdBrowser/1.0" in agents
 
 
 # --- JSON nested without end ---------------------------------------------------------------
