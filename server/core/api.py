@@ -24,6 +24,16 @@ ENDPOINT_ATTR = "__meridian_endpoint__"
 
 
 @dataclass(frozen=True)
+class HeaderParam:
+    """A request header an endpoint reads as a value (tus's Upload-Offset, say)."""
+
+    name: str
+    schema: Mapping[str, Any]
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Endpoint:
     method: str
     path: str
@@ -33,6 +43,9 @@ class Endpoint:
     query: type[BaseModel] | None = None
     responses: Mapping[int, type[BaseModel] | str | None] = field(default_factory=dict)
     auth: bool = True
+    headers: tuple[HeaderParam, ...] = ()
+    raw_body: str | None = None
+    """The media type of a body read as bytes rather than as a JSON model."""
 
 
 class Routes:
@@ -52,6 +65,8 @@ class Routes:
         query: type[BaseModel] | None = None,
         responses: Mapping[int, type[BaseModel] | str | None] | None = None,
         auth: bool = True,
+        headers: tuple[HeaderParam, ...] = (),
+        raw_body: str | None = None,
     ) -> Callable[[Handler], Handler]:
         endpoint = Endpoint(
             method=method,
@@ -62,6 +77,8 @@ class Routes:
             query=query,
             responses=responses or {200: None},
             auth=auth,
+            headers=headers,
+            raw_body=raw_body,
         )
 
         def register(handler: Handler) -> Handler:
