@@ -55,7 +55,7 @@ def nesting_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
             if depth > limit:
                 return True
         elif depth == 0:
-            return False  # a closer before any opener: the parser stops right there
+            return False  # a closer with nothing open: the parser stops there, refusing
         else:
             depth -= 1
     return False
