@@ -11,7 +11,7 @@ from server import keys
 from server.accounts.http import routes as account_routes
 from server.accounts.mail import account_mail
 from server.config import Settings
-from server.core import health, middlewares, static
+from server.core import edge, health, middlewares, static
 from server.core.auth import identity_cache
 from server.core.bus import EventBus, MemoryBus, RedisBus
 from server.core.clock import Clock, SystemClock
@@ -50,7 +50,12 @@ FEATURE_ROUTES = (
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[middlewares.problems, middlewares.measure, middlewares.same_site_only],
+        middlewares=[
+            middlewares.problems,
+            middlewares.measure,
+            edge.refuse_non_text,
+            middlewares.same_site_only,
+        ],
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or SystemClock()

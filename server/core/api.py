@@ -15,11 +15,22 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from server.core.edge import field_name, read_json_value
 from server.core.errors import BadRequest, Invalid, Problem
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
 ENDPOINT_ATTR = "__meridian_endpoint__"
+
+
+@dataclass(frozen=True)
+class HeaderParam:
+    """A request header an endpoint reads as a value (tus's Upload-Offset, say)."""
+
+    name: str
+    schema: Mapping[str, Any]
+    required: bool = False
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,9 @@ class Endpoint:
     query: type[BaseModel] | None = None
     responses: Mapping[int, type[BaseModel] | str | None] = field(default_factory=dict)
     auth: bool = True
+    headers: tuple[HeaderParam, ...] = ()
+    raw_body: str | None = None
+    """The media type of a body read as bytes rather than as a JSON model."""
 
 
 class Routes:
@@ -51,6 +65,8 @@ class Routes:
         query: type[BaseModel] | None = None,
         responses: Mapping[int, type[BaseModel] | str | None] | None = None,
         auth: bool = True,
+        headers: tuple[HeaderParam, ...] = (),
+        raw_body: str | None = None,
     ) -> Callable[[Handler], Handler]:
         endpoint = Endpoint(
             method=method,
@@ -61,6 +77,8 @@ class Routes:
             query=query,
             responses=responses or {200: None},
             auth=auth,
+            headers=headers,
+            raw_body=raw_body,
         )
 
         def register(handler: Handler) -> Handler:
@@ -81,7 +99,11 @@ def endpoint_of(handler: Any) -> Endpoint | None:
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:
-    """Parse and validate a JSON body; every failure is a problem a person can read."""
+    """Parse and validate a JSON body; every failure is a problem a person can read.
+
+    Nesting is capped, and NULs and lone surrogates are refused, before validation
+    (``server.core.edge``); JSON values must then have exactly the documented types.
+    """
     if request.content_type != "application/json":
         raise Problem(
             415,
@@ -89,13 +111,15 @@ async def read_json(request: web.Request, model: type[M]) -> M:
             title="Unsupported Media Type",
         )
     raw = await request.read()
-    try:
-        data = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}.") from None
+    data = read_json_value(raw) if raw else None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
-    return validate(model, data)
+    # JSON types are taken as they are, as the OpenAPI document states them: `false`
+    # or "3" is not an integer. (Query strings are text, so read_query converts.)
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
@@ -106,15 +130,16 @@ def validate(model: type[M], data: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in err["loc"]) or "(body)",
-                "message": _message(err),
-            }
-            for err in exc.errors(include_url=False)
-        ]
-        first = errors[0]
-        raise Invalid(f"{first['field']}: {first['message']}", errors) from None
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> Invalid:
+    errors = [
+        {"field": field_name(err["loc"]), "message": _message(err)}
+        for err in exc.errors(include_url=False)
+    ]
+    first = errors[0]
+    return Invalid(f"{first['field']}: {first['message']}", errors)
 
 
 def _message(err: Any) -> str:

@@ -69,12 +69,27 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
                         "schema": schema,
                     }
                 )
+        params.extend(
+            {
+                "name": header.name,
+                "in": "header",
+                "required": header.required,
+                "schema": dict(header.schema),
+                **({"description": header.description} if header.description else {}),
+            }
+            for header in endpoint.headers
+        )
         if params:
             op["parameters"] = params
         if endpoint.body is not None:
             op["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": ref(endpoint.body)}},
+            }
+        elif endpoint.raw_body is not None:
+            op["requestBody"] = {
+                "required": False,
+                "content": {endpoint.raw_body: {"schema": {"type": "string", "format": "binary"}}},
             }
         for status, response in endpoint.responses.items():
             if isinstance(response, type) and issubclass(response, BaseModel):

@@ -30,4 +30,6 @@ async def serve_static(request: web.Request) -> web.StreamResponse:
 
 
 def install(app: web.Application) -> None:
-    app.router.add_get("/{tail:.*}", serve_static, name="static")
+    # The API's and the feeds' addresses are not the browser app's: a method an API
+    # path does not accept is a 405 naming the methods it does (Allow), not a page.
+    app.router.add_get("/{tail:(?!api/|calendars/).*}", serve_static, name="static")

@@ -11,6 +11,7 @@ from server.accounts.schemas import Strict
 from server.config import RateLimit
 from server.core.api import Routes, json_response, read_json, read_query
 from server.core.auth import require_user
+from server.core.edge import text_refused, why_not_text
 from server.core.errors import NotFound, Problem, field_error
 from server.core.ids import hash_token
 from server.core.requests import enforce_rate
@@ -253,7 +254,11 @@ async def _read_form_file(request: web.Request) -> tuple[bytes, str | None]:
                 chunks.append(chunk)
             if not size:
                 raise field_error("file", "The uploaded calendar is empty.")
-            return b"".join(chunks), unquote(part.filename) if part.filename else None
+            filename = unquote(part.filename) if part.filename else None
+            why = why_not_text(filename) if filename is not None else None
+            if why is not None:
+                raise text_refused("file", why)
+            return b"".join(chunks), filename
     except (ValueError, AssertionError) as exc:
         raise Problem(400, f"The form could not be read: {exc}.") from None
     raise field_error("file", "Send the calendar as the form field named file.")

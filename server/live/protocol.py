@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
+from server.core.edge import loads
+
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 MAX_CHAT_CHARS: Final = 4000
 PEER_ID_CHARS: Final = 64
@@ -256,7 +258,7 @@ def from_json(text: str | bytes) -> ClientMessage:
     if len(text) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too-big", f"Messages are limited to {MAX_MESSAGE_BYTES} bytes.")
     try:
-        raw = json.loads(text)
+        raw = loads(text)  # nesting capped: a deep document must not exhaust the stack
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("bad-json", "The message is not valid JSON.") from None
     if not isinstance(raw, dict):

@@ -52,7 +52,9 @@ def issue(*, secret_key: str, room_id: str, user_id: str, expires: datetime) -> 
 def verify(token: str, *, secret_key: str, room_id: str, now: datetime) -> RoomClaim:
     """The claim in ``token`` if it is genuine, unexpired and for ``room_id``."""
     payload, dot, signature = token.partition(".")
-    if not dot or len(token) > 1000:
+    # Genuine tokens are base64url: anything else (é, a lone surrogate) is refused here,
+    # before the comparison, which accepts only ASCII text.
+    if not dot or len(token) > 1000 or not token.isascii():
         raise TokenError("This room link is not valid.")
     expected = _b64(hmac.new(_key(secret_key), payload.encode(), hashlib.sha256).digest())
     if not hmac.compare_digest(expected, signature):

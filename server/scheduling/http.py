@@ -196,7 +196,11 @@ async def list_bookings(request: web.Request) -> web.Response:
 
 
 @routes.route(
-    "GET", "/api/bookings/{booking_id}", summary="One booking", responses={200: BookingOut}
+    "GET",
+    # Not "preview": that address is POST /api/bookings/preview's alone (so its 405 says so).
+    "/api/bookings/{booking_id:(?!preview$)[^{}/]+}",
+    summary="One booking",
+    responses={200: BookingOut},
 )
 async def get_booking(request: web.Request) -> web.Response:
     user = await require_user(request)

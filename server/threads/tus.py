@@ -24,8 +24,9 @@ from email.utils import format_datetime
 from aiohttp import web
 
 from server import keys
-from server.core.api import Routes
+from server.core.api import HeaderParam, Routes
 from server.core.auth import require_user
+from server.core.edge import text_refused, why_not_text
 from server.core.errors import Problem
 from server.db.models import Upload, User
 from server.threads import uploads
@@ -42,6 +43,32 @@ FINISH_WAIT_SECONDS = 30.0  # inspecting a recording and making its poster takes
 MAX_METADATA = 4096
 
 routes = Routes("uploads")
+
+# The headers the document declares, so a client (or a fuzzer) knows what tus expects.
+VERSION_HEADER = HeaderParam(
+    "Tus-Resumable", {"type": "string", "enum": [TUS_VERSION]}, required=True
+)
+_WHOLE_NUMBER = {"type": "string", "pattern": "^[0-9]{1,19}$"}
+CREATION_HEADERS = (
+    VERSION_HEADER,
+    HeaderParam("Upload-Length", _WHOLE_NUMBER, description="Total size in bytes"),
+    HeaderParam(
+        "Upload-Defer-Length",
+        {"type": "string", "enum": ["1"]},
+        description="1 when the size is not known yet (instead of Upload-Length)",
+    ),
+    HeaderParam(
+        "Upload-Metadata",
+        {"type": "string", "maxLength": MAX_METADATA},
+        description="Comma-separated 'key base64value' pairs",
+    ),
+)
+PATCH_HEADERS = (
+    VERSION_HEADER,
+    HeaderParam("Upload-Offset", _WHOLE_NUMBER, required=True),
+    HeaderParam("Upload-Length", _WHOLE_NUMBER, description="Once a deferred size is known"),
+    HeaderParam("Upload-Checksum", {"type": "string"}, description="sha1 <base64 digest>"),
+)
 log = logging.getLogger(__name__)
 
 
@@ -101,6 +128,9 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
             raise _problem(
                 400, f"Upload-Metadata value of {key!r} is not base64-encoded UTF-8."
             ) from None
+        why = why_not_text(meta[key])
+        if why is not None:
+            raise _tus(text_refused(f"Upload-Metadata.{key}", why))
     return meta
 
 
@@ -173,6 +203,8 @@ async def discover(request: web.Request) -> web.Response:
     "/api/uploads/",
     summary="tus creation (Upload-Length or Upload-Defer-Length: 1), optionally with data",
     responses={201: None},
+    headers=CREATION_HEADERS,
+    raw_body=OCTETS,
 )
 async def create(request: web.Request) -> web.Response:
     user = await _uploader(request)
@@ -222,6 +254,7 @@ async def create(request: web.Request) -> web.Response:
     "/api/uploads/{upload_id}",
     summary="tus offset of an upload",
     responses={200: None},
+    headers=(VERSION_HEADER,),
 )
 async def head(request: web.Request) -> web.Response:
     user = await _uploader(request)
@@ -247,6 +280,8 @@ async def head(request: web.Request) -> web.Response:
     "/api/uploads/{upload_id}",
     summary="tus: append bytes at Upload-Offset (application/offset+octet-stream)",
     responses={204: None},
+    headers=PATCH_HEADERS,
+    raw_body=OCTETS,
 )
 async def patch(request: web.Request) -> web.Response:
     user = await _uploader(request)
@@ -284,6 +319,7 @@ async def patch(request: web.Request) -> web.Response:
     "/api/uploads/{upload_id}",
     summary="tus termination: remove an upload and its bytes",
     responses={204: None},
+    headers=(VERSION_HEADER,),
 )
 async def terminate(request: web.Request) -> web.Response:
     user = await _uploader(request)

@@ -57,6 +57,8 @@ def test_a_client_cannot_choose_its_sender() -> None:
         ('{"type":"record-consent"}', "invalid"),
         ('{"type":"join","peer_id":12}', "invalid"),
         ("x" * (MAX_MESSAGE_BYTES + 1), "too-big"),
+        ("[" * 60_000, "bad-json"),
+        ('{"type":"signal","to":"p","data":' + '{"a":' * 5_000 + "1" + "}" * 5_001, "bad-json"),
     ],
 )
 def test_bad_messages_name_their_problem(raw: str, code: str) -> None:

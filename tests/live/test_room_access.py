@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -106,6 +106,24 @@ async def test_a_forged_token_is_refused(call: Call) -> None:
         call.mentor.client, f"/api/rooms/{call.room.room_id}/ws?token={forged}"
     )
     assert status == 401
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["a.%C3%A9", "%C3%A9.abc", "%F0%9F%98%80", "a.%ED%A0%80", "..", ".", "a." + "%C3%A9" * 600],
+)
+async def test_a_malformed_token_is_refused_not_a_crash(call: Call, token: str) -> None:
+    status, problem = await refused(
+        call.mentor.client, f"/api/rooms/{call.room.room_id}/ws?token={token}"
+    )
+    assert status == 401, problem
+
+
+def test_verify_refuses_non_ascii_tokens_with_a_token_error() -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    for token in ("a.\u00e9", "\u00e9.x", "a.\udc80", "\udc80.x", "\x00.\x00"):
+        with pytest.raises(tokens.TokenError):
+            tokens.verify(token, secret_key=TEST_SECRET, room_id="room", now=now)
 
 
 async def test_an_expired_token_is_refused(call: Call, clock: FrozenClock) -> None:
