@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from server.accounts.passwords import hash_password, require_strong, verify_password
 from server.accounts.schemas import AccountUpdate, SignupIn
 from server.core.db import Database
-from server.core.errors import BadRequest, Conflict, NotFound, Unauthorized, field_error
+from server.core.errors import Conflict, NotFound, Unauthorized, field_error
 from server.core.ids import hash_token, new_id, new_token
 from server.db.models import ApiToken, EmailToken, User, UserSession
 
@@ -225,7 +225,7 @@ async def _live_link(
             )
         ).first()
     if found is None:
-        raise BadRequest(DEAD_LINK[purpose])
+        raise field_error("token", DEAD_LINK[purpose])
     token, user = found
     return token, user
 
@@ -236,10 +236,10 @@ async def verify_email(*, db: Database, now: datetime, secret: str) -> User:
     async with db.write() as s:
         used = await s.execute(delete(EmailToken).where(EmailToken.id == token.id))
         if used.rowcount != 1:  # type: ignore[attr-defined]
-            raise BadRequest(DEAD_LINK["verify"])  # a concurrent use won
+            raise field_error("token", DEAD_LINK["verify"])  # a concurrent use won
         current = await s.get(User, user.id)
         if current is None or current.email != token.email:
-            raise BadRequest("This link was for an address the account no longer uses.")
+            raise field_error("token", "This link was for an address the account no longer uses.")
         if current.email_verified_at is None:
             current.email_verified_at = now
         return current
@@ -258,10 +258,10 @@ async def reset_password(
     async with db.write() as s:
         used = await s.execute(delete(EmailToken).where(EmailToken.id == token.id))
         if used.rowcount != 1:  # type: ignore[attr-defined]
-            raise BadRequest(DEAD_LINK["reset"])  # a concurrent use won
+            raise field_error("token", DEAD_LINK["reset"])  # a concurrent use won
         current = await s.get(User, user.id)
         if current is None:
-            raise BadRequest(DEAD_LINK["reset"])
+            raise field_error("token", DEAD_LINK["reset"])
         current.password_hash = password_hash
         if current.email == token.email and current.email_verified_at is None:
             current.email_verified_at = now

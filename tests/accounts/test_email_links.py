@@ -88,7 +88,7 @@ async def test_sign_up_mails_a_link_that_confirms_the_address_once(
     assert (await resp.json())["user"]["email_verified"] is True
     assert (await me(client))["email_verified"] is True
     again = await client.post("/api/auth/verify-email", json={"token": token})
-    assert again.status == 400
+    assert again.status == 422
     assert "already used" in (await again.json())["detail"]
     assert await email_tokens(client) == []
 
@@ -110,7 +110,7 @@ async def test_a_confirmation_link_expires_after_48_hours(
     token = token_of(link_in((await smtp.wait_for(1))[0]))
     clock.advance(timedelta(hours=48))
     resp = await client.post("/api/auth/verify-email", json={"token": token})
-    assert resp.status == 400
+    assert resp.status == 422
     assert "expired" in (await resp.json())["detail"]
     login = {"email": person.email, "password": PASSWORD}
     assert (await client.post("/api/auth/login", json=login)).status == 200
@@ -127,7 +127,7 @@ async def test_a_new_link_from_the_account_page_replaces_the_old_one(
     assert "48 hours" in (await resp.json())["detail"]
     second = token_of(link_in((await smtp.wait_for(2))[1]))
     assert first != second
-    assert (await client.post("/api/auth/verify-email", json={"token": first})).status == 400
+    assert (await client.post("/api/auth/verify-email", json={"token": first})).status == 422
     assert (await client.post("/api/auth/verify-email", json={"token": second})).status == 200
     done = await client.post("/api/me/email-verification")
     assert done.status == 409
@@ -202,7 +202,7 @@ async def test_a_reset_link_sets_a_new_password_once_and_ends_every_session(
     reused = await stranger.post(
         "/api/auth/password-reset/confirm", json={"token": token, "password": NEW_PASSWORD}
     )
-    assert reused.status == 400
+    assert reused.status == 422
     assert "already used" in (await reused.json())["detail"]
 
     old = {"email": person.email, "password": PASSWORD}
@@ -234,7 +234,7 @@ async def test_a_reset_link_expires_after_an_hour(
     resp = await client.post(
         "/api/auth/password-reset/confirm", json={"token": token, "password": NEW_PASSWORD}
     )
-    assert resp.status == 400
+    assert resp.status == 422
     assert "expired" in (await resp.json())["detail"]
 
 
@@ -248,7 +248,7 @@ async def test_only_the_newest_reset_link_works(
     stale = await client.post(
         "/api/auth/password-reset/confirm", json={"token": first, "password": NEW_PASSWORD}
     )
-    assert stale.status == 400
+    assert stale.status == 422
     fresh = await client.post(
         "/api/auth/password-reset/confirm", json={"token": second, "password": NEW_PASSWORD}
     )
@@ -269,7 +269,7 @@ async def test_two_uses_of_one_link_at_once_set_one_password(
             for c, p in zip((a, b), passwords, strict=True)
         )
     )
-    assert sorted(r.status for r in responses) == [204, 400]
+    assert sorted(r.status for r in responses) == [204, 422]
     winner = passwords[[r.status for r in responses].index(204)]
     login = {"email": person.email, "password": winner}
     assert (await a.post("/api/auth/login", json=login)).status == 200
@@ -278,10 +278,10 @@ async def test_two_uses_of_one_link_at_once_set_one_password(
 @pytest.mark.parametrize(
     ("path", "payload", "status"),
     [
-        ("/api/auth/verify-email", {"token": "not-a-real-token"}, 400),
+        ("/api/auth/verify-email", {"token": "not-a-real-token"}, 422),
         ("/api/auth/verify-email", {"token": "x" * 201}, 422),
         ("/api/auth/verify-email", {}, 422),
-        ("/api/auth/password-reset/confirm", {"token": "nope", "password": NEW_PASSWORD}, 400),
+        ("/api/auth/password-reset/confirm", {"token": "nope", "password": NEW_PASSWORD}, 422),
         ("/api/auth/password-reset/confirm", {"token": "nope"}, 422),
         ("/api/auth/password-reset", {"email": "not an address"}, 422),
         ("/api/auth/password-reset", {"email": "ada@example.org", "admin": True}, 422),

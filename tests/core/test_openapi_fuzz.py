@@ -35,6 +35,7 @@ import asyncpg
 import pytest
 import schemathesis
 from aiohttp import web
+from aiosmtpd.controller import Controller
 from hypothesis import settings
 from schemathesis import Case
 
@@ -44,7 +45,8 @@ from server.core.clock import FrozenClock
 from server.core.openapi import build_document
 from tests.conftest import TEMPLATE_DB, TEST_SECRET
 from tests.factories import PASSWORD
-from tests.services import PostgresServer
+from tests.mail import SmtpSink
+from tests.services import PostgresServer, free_port
 
 EXAMPLES = int(os.environ.get("MERIDIAN_FUZZ_EXAMPLES", "5"))
 # Any one generated request (and its checks' follow-ups) answers well within this.
@@ -143,7 +145,9 @@ def bearer_token(base_url: str) -> str:
     )
     cookie = headers["Set-Cookie"].split(";", 1)[0]
     _, created = post_json(
-        f"{base_url}/api/auth/tokens", {"name": "fuzzing"}, headers={"Cookie": cookie}
+        f"{base_url}/api/auth/tokens",
+        {"name": "fuzzing"},
+        headers={"Cookie": cookie, "Origin": base_url},
     )
     return str(created["token"])
 
@@ -192,15 +196,25 @@ def fuzz_database(
 @pytest.fixture(scope="module")
 def live(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     files = tmp_path_factory.mktemp("fuzz-files")
+    # Mail goes to a real SMTP server, so the operations that send links answer as they
+    # do in a deployment rather than with "mail is not configured".
+    mail = Controller(SmtpSink(), hostname="127.0.0.1", port=free_port())
+    mail.start()
     settings = Settings(
         environment="test",
         database_url=fuzz_database,
         secret_key=TEST_SECRET,
         media_dir=files / "media",
         calendars_dir=files / "calendars",
+        smtp_host="127.0.0.1",
+        smtp_port=mail.port,
+        smtp_starttls=False,
     )
-    with serving(create_app(settings, clock=FrozenClock(NOW))) as base_url:
-        yield Live(base_url, bearer_token(base_url))
+    try:
+        with serving(create_app(settings, clock=FrozenClock(NOW))) as base_url:
+            yield Live(base_url, bearer_token(base_url))
+    finally:
+        mail.stop()
 
 
 def _ends_the_runs_credential(ctx: Any) -> bool:

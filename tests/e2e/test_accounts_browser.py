@@ -300,7 +300,7 @@ async def test_forgotten_password_is_reset_through_the_mailed_link(
     await expect(page.get_by_role("alert").first).to_contain_text("already used")
     await expect(page.get_by_role("link", name="Ask for a new reset link")).to_be_visible()
     watched.allow_http(422, "/api/auth/password-reset/confirm")
-    watched.allow_http(400, "/api/auth/password-reset/confirm")
+    watched.allow_http(422, "/api/auth/password-reset/confirm")
     watched.assert_no_errors()
 
 
