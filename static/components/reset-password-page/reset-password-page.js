@@ -85,7 +85,8 @@ class ResetPasswordPage extends HTMLElement {
     } catch (error) {
       done();
       showErrors(form, error);
-      if (!error.errors?.length) this.querySelector("[data-new-link]").hidden = false;
+      const deadLink = error.errors?.some(({ field }) => field === "token");
+      if (deadLink) this.querySelector("[data-new-link]").hidden = false;
     }
   }
 }
