@@ -262,19 +262,8 @@ class CalendarsPage extends HTMLElement {
     }
     const done = busy(form, "Reading the calendar…");
     try {
-      const response = await fetch(
-        `/api/me/busy-calendars?name=${encodeURIComponent(file.name.replace(/\.ics$/i, ""))}`,
-        {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "text/calendar", Accept: "application/json" },
-          body: file,
-        },
-      );
-      if (!response.ok) {
-        const problem = await response.json().catch(() => ({}));
-        throw new ApiError(response.status, problem);
-      }
+      const name = encodeURIComponent(file.name.replace(/\.ics$/i, ""));
+      await api.upload(`/api/me/busy-calendars?name=${name}`, file, "text/calendar");
     } catch (error) {
       done();
       showErrors(form, error);
