@@ -7,7 +7,7 @@ import { api, ApiError } from "../../lib/api.js";
 import { busy, clearErrors, showErrors, values } from "../../lib/forms.js";
 import { html, render } from "../../lib/html.js";
 import { session } from "../../lib/session.js";
-import { formatInstant } from "../../lib/time.js";
+import { formatDateTime } from "../../lib/time.js";
 
 const STYLESHEET = html`<link rel="stylesheet" href="/components/calendars-page/calendars-page.css" />`;
 const STATUS_TEXT = { ok: "Synced", error: "Sync failed", pending: "Waiting for the first sync" };
@@ -68,7 +68,7 @@ class CalendarsPage extends HTMLElement {
   }
 
   #when(instant) {
-    return instant ? formatInstant(instant, this.#zone) : "never";
+    return instant ? formatDateTime(instant, this.#zone) : "never";
   }
 
   #feedSection() {
