@@ -20,6 +20,8 @@ import { registerPasswordStrength } from "./components/password-strength/passwor
 import { registerResetPasswordPage } from "./components/reset-password-page/reset-password-page.js";
 import { registerVerifyEmailPage } from "./components/verify-email-page/verify-email-page.js";
 import { registerSignupPage } from "./components/signup-page/signup-page.js";
+import { registerSeriesPreview } from "./components/series-preview/series-preview.js";
+import { registerSlotPicker } from "./components/slot-picker/slot-picker.js";
 import { registerSessionsPage } from "./components/sessions-page/sessions-page.js";
 import { registerMessageRecorder } from "./components/message-recorder/message-recorder.js";
 import { registerThreadPage } from "./components/thread-page/thread-page.js";
@@ -45,6 +47,8 @@ registerDeviceCheckPage();
 registerMessageRecorder();
 registerThreadPage();
 registerAvailabilityPage();
+registerSlotPicker();
+registerSeriesPreview();
 registerBookingPage();
 registerSessionsPage();
 registerCalendarsPage();
