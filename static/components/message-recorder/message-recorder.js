@@ -8,6 +8,7 @@
  * then posts the message.
  */
 import { html, render } from "../../lib/html.js";
+import { useStylesheet } from "../../lib/styles.js";
 import { formatClock } from "../../lib/time.js";
 import { TusUpload } from "../../lib/tus.js";
 
@@ -36,6 +37,7 @@ class MessageRecorder extends HTMLElement {
   #stopped = null;
 
   connectedCallback() {
+    useStylesheet("/components/message-recorder/message-recorder.css");
     this.#abort = new AbortController();
     this.#idle();
     this.addEventListener("click", (event) => this.#onClick(event), { signal: this.#abort.signal });
