@@ -112,11 +112,11 @@ class AvailabilityPage extends HTMLElement {
             <p class="hint">Click or drag across half hours to switch them on or off.</p>
             <div class="grid-scroll">
               <table class="week-grid" aria-label="Weekly hours in ${data.timezone}">
-                <thead><tr><th scope="col" aria-label="Time"></th>
+                <thead><tr><th scope="col"><span class="visually-hidden">Time</span></th>
                   ${WEEKDAYS.map((d) => html`<th scope="col">${d.slice(0, 3)}</th>`)}</tr></thead>
                 <tbody>
                   ${Array.from({ length: CELLS }, (_, i) => html`<tr>
-                    <th scope="row">${i % 2 === 0 ? formatMinuteOfDay(i * 30) : ""}</th>
+                    <th scope="row">${i % 2 === 0 ? formatMinuteOfDay(i * 30) : html`<span class="visually-hidden">${formatMinuteOfDay(i * 30)}</span>`}</th>
                     ${WEEKDAYS.map(
                       (day, d) => html`<td><button type="button" class="cell"
                         data-day="${d}" data-cell="${i}"

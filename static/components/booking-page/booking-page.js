@@ -111,6 +111,7 @@ class BookingPage extends HTMLElement {
               </select>
             </div>
           </div>
+          <h2 class="visually-hidden">Free times</h2>
           <div class="week-nav">
             <button type="button" data-week="-1">Earlier</button>
             <strong data-range aria-live="polite"></strong>
