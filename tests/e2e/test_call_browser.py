@@ -18,7 +18,9 @@ from playwright.async_api import expect
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import REPORT_CSP, Watched
+from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, unique_email
 from tests.live.conftest import add_room
 
@@ -82,6 +84,7 @@ async def meet(mentor: Watched, mentee: Watched, booking_id: str) -> None:
         await page.wait_for_function(
             "() => document.querySelector('[data-role=preview]').videoWidth > 0"
         )
+        await assert_accessible(page)
         await page.get_by_role("button", name="Join the session").click()
         await expect(page.get_by_role("button", name="Leave")).to_be_visible()
     for watched in (mentor, mentee):
@@ -111,6 +114,8 @@ async def talk(mentor: Watched, mentee: Watched) -> None:
     await expect(mentee.page.locator(".chat-log")).to_contain_text("Loud and clear")
     quality = mentor.page.locator("[data-role=quality]")
     await expect(quality).to_contain_text("Connection: good")
+    await assert_accessible(mentor.page)
+    await shoot(mentor.page, "in-the-call")
 
 
 async def survive_reload(mentor: Watched, mentee: Watched) -> None:
