@@ -3,7 +3,8 @@
 `await shoot(page, "booking-chosen")` writes
 tests/e2e/screenshots/<test>-booking-chosen-1280.png and -390.png (whole pages, for a
 person to look at; the folder is git-ignored), and fails if the page scrolls sideways
-on the phone. `await assert_no_horizontal_scroll(page)` is that check alone. Both put
+on the phone or something sticks out of its card there. `await
+assert_no_horizontal_scroll(page)` is that check alone. Both put
 the viewport back as it was, so the test goes on at the size it had.
 """
 
@@ -18,16 +19,38 @@ SHOTS = Path(__file__).resolve().parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
-# Wider than the viewport, in CSS pixels, with the elements that stick out the most.
+# Wider than the viewport, in CSS pixels, with the elements that stick out the most; and
+# what spills out of its card sideways (clipped or scrolled content excepted), which a
+# page can do while still fitting the screen.
 OVERFLOW = """() => {
   const root = document.documentElement;
   const name = (el) => [el.tagName.toLowerCase(), ...el.classList].join(".");
+  const edge = (el) => Math.round(el.getBoundingClientRect().right);
   const wide = [...document.querySelectorAll("body *")]
     .filter((el) => el.getBoundingClientRect().right > root.clientWidth + 0.5)
     .filter((el) => getComputedStyle(el).position !== "fixed")
     .slice(0, 5)
-    .map((el) => `${name(el)} (right edge ${Math.round(el.getBoundingClientRect().right)} px)`);
-  return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, wide };
+    .map((el) => `${name(el)} (right edge ${edge(el)} px)`);
+  const clipped = (el, card) => {
+    for (let up = el.parentElement; up && up !== card; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const spills = [];
+  for (const card of document.querySelectorAll(".card")) {
+    const box = card.getBoundingClientRect();
+    for (const el of card.querySelectorAll("*")) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || clipped(el, card)) continue;
+      if (r.right > box.right + 1 || r.left < box.left - 1) {
+        spills.push(`${name(el)} (${Math.round(r.left)} to ${edge(el)} px) in ${name(card)}`);
+      }
+    }
+  }
+  return {
+    scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, wide, spills: spills.slice(0, 5),
+  };
 }"""
 
 
@@ -46,6 +69,9 @@ def _assert_fits(found: dict[str, Any]) -> None:
     assert found["scrollWidth"] <= found["clientWidth"], (
         f"the page scrolls sideways on a {PHONE['width']} px phone: it is "
         f"{found['scrollWidth']} px wide in {found['clientWidth']} px; widest: {found['wide']}"
+    )
+    assert found["spills"] == [], f"on a {PHONE['width']} px phone, spilling out of its card: " + (
+        "; ".join(found["spills"])
     )
 
 

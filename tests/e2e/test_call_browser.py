@@ -106,6 +106,10 @@ async def talk(mentor: Watched, mentee: Watched) -> None:
     await mentee.page.get_by_role("button", name="Camera off").click()
     await expect(mentor.page.locator("[data-badge=camera-off]")).to_be_visible()
 
+    # The line to write on is the widest thing in the chat, not squeezed by its button.
+    text_box = await mentee.page.get_by_label("Message").bounding_box()
+    send_box = await mentee.page.get_by_role("button", name="Send").bounding_box()
+    assert text_box and send_box and text_box["width"] > 2 * send_box["width"]
     await mentee.page.get_by_label("Message").fill("Olá! Can you hear me?")
     await mentee.page.get_by_role("button", name="Send").click()
     await expect(mentor.page.locator(".chat-log")).to_contain_text("Olá! Can you hear me?")

@@ -74,6 +74,10 @@ async def test_mentee_finds_asks_mentor_accepts_both_agree_and_work(open_page: O
         re.compile(r"Shared on \w+ \d+ \w+: 15:00\u201317:00 \(your time\)\.")
     )
     await expect(card.locator(".strip-row.both .strip-cell.on")).to_have_count(8)
+    # The card keeps its padding in the result list: its text does not touch its edge.
+    card_box = await card.bounding_box()
+    name_box = await card.get_by_role("link", name="Grace Hopper", exact=True).bounding_box()
+    assert card_box and name_box and name_box["x"] - card_box["x"] >= 16
     await assert_accessible(page)
     await shoot(page, "mentors")
 
