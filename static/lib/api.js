@@ -1,7 +1,9 @@
 /**
  * The one way the browser talks to Meridian's API: JSON in, JSON out, cookies sent.
  * A non-2xx answer throws ApiError carrying the problem document, so a page can show
- * `detail` to the person and put each of `errors` next to its input.
+ * `detail` to the person and put each of `errors` next to its input. `api.upload` sends
+ * a file as it is (an .ics, say) and reads the JSON answer the same way. Pages never
+ * call `fetch` themselves; only the tus client (lib/tus.js) does, for its binary PATCHes.
  */
 
 export class ApiError extends Error {
@@ -26,10 +28,13 @@ const NETWORK_PROBLEM = {
   detail: "Meridian could not be reached. Check your connection and try again.",
 };
 
-async function request(method, path, body) {
+async function request(method, path, body, contentType = undefined) {
   const headers = { Accept: "application/json, application/problem+json" };
   const init = { method, headers, credentials: "same-origin" };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    headers["Content-Type"] = contentType || body.type || "application/octet-stream";
+    init.body = body;
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -57,4 +62,6 @@ export const api = {
   put: (path, body) => request("PUT", path, body),
   patch: (path, body) => request("PATCH", path, body),
   del: (path, body) => request("DELETE", path, body),
+  /** POSTs a Blob or File as the body, e.g. api.upload(path, file, "text/calendar"). */
+  upload: (path, blob, type) => request("POST", path, blob, type),
 };

@@ -3,6 +3,7 @@
  * and the mentoring stylesheet (linked from each page, since inline styles are refused).
  */
 import { html } from "./html.js";
+import { formatDuration } from "./time.js";
 
 export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
@@ -117,7 +118,7 @@ export function agreementFacts(a) {
   const channel = { live: "Live sessions", async: "Asynchronous messages", mixed: "Both" }[a.channel];
   return html`<dl class="facts">
     <div><dt>Cadence</dt><dd>${cadence}</dd></div>
-    <div><dt>Session length</dt><dd>${a.session_minutes} minutes</dd></div>
+    <div><dt>Session length</dt><dd>${formatDuration(a.session_minutes)}</dd></div>
     <div><dt>Channel</dt><dd>${channel}</dd></div>
     <div><dt>Recording</dt><dd>${a.recording_allowed ? "Allowed, with consent each time" : "Not allowed"}</dd></div>
     <div><dt>Confidential topics</dt><dd>${a.confidential_topics.join(", ") || "None"}</dd></div>

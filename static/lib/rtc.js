@@ -239,3 +239,20 @@ export function micLevel(stream, onLevel) {
 export function stopStream(stream) {
   for (const track of stream?.getTracks() ?? []) track.stop();
 }
+
+/**
+ * The camera and microphone (the ones with these device ids, or the browser's choice).
+ * When they cannot be opened, `stream` is empty and `error` says why, so a person can
+ * still join a call and chat.
+ */
+export async function openMedia({ camera, mic } = {}) {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: mic ? { deviceId: { exact: mic } } : true,
+      video: camera ? { deviceId: { exact: camera } } : true,
+    });
+    return { stream, error: null };
+  } catch (error) {
+    return { stream: new MediaStream(), error };
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { api } from "./api.js";
 import { html } from "./html.js";
-import { browserTimeZone, offsetLabel } from "./time.js";
+import { browserTimeZone, now as currentTime, offsetLabel, zoneName } from "./time.js";
 
 let zones = null;
 
@@ -41,7 +41,7 @@ export function detectedTimeZone(known) {
   return known.includes("UTC") ? "UTC" : known[0];
 }
 
-export function timezoneOptions(known, selected, now = new Date()) {
+export function timezoneOptions(known, selected, now = currentTime()) {
   const groups = new Map();
   for (const zone of known) {
     const slash = zone.indexOf("/");
@@ -54,7 +54,7 @@ export function timezoneOptions(known, selected, now = new Date()) {
       html`<optgroup label="${region}">
         ${names.map(
           (zone) =>
-            html`<option value="${zone}" ${zone === selected && html`selected`}>${zone.replaceAll("_", " ")} (${offsetLabel(now, zone)})</option>`,
+            html`<option value="${zone}" ${zone === selected && html`selected`}>${zoneName(zone)} (${offsetLabel(now, zone)})</option>`,
         )}
       </optgroup>`,
   );

@@ -10,6 +10,9 @@
  * acknowledged. When a request fails (a dropped connection, a restarting server), the
  * upload asks the server for its offset with HEAD and resumes from there, keeping every
  * byte the server has not acknowledged. "progress" events carry `{ sent, total }`.
+ *
+ * It calls `fetch` itself, the one module besides lib/api.js that does: tus speaks in
+ * headers (Upload-Offset, Upload-Length) and binary PATCH bodies, not in JSON.
  */
 
 const TUS = { "Tus-Resumable": "1.0.0" };

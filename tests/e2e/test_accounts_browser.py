@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -16,12 +15,13 @@ from playwright.async_api import expect
 
 from server.accounts.mail import RESET_SUBJECT, VERIFY_SUBJECT
 from server.config import Settings
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage, Watched
+from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, unique_email
 from tests.mail import SmtpSink, link_in
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 NEW_PASSWORD = "violet harbour quietly sings"
 
 
@@ -30,19 +30,6 @@ def settings(make_settings: Callable[..., Settings], database_url: str, smtp: Sm
     return make_settings(
         database_url, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False
     )
-
-
-async def shoot(page: Any, name: str) -> None:
-    """Screenshots at desktop and phone width; the phone must not scroll sideways."""
-    SCREENSHOTS.mkdir(exist_ok=True)
-    for width in (1280, 390):
-        await page.set_viewport_size({"width": width, "height": 900})
-        await page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-        overflow = await page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} scrolls sideways at {width} px"
-    await page.set_viewport_size({"width": 1280, "height": 900})
 
 
 async def mail_about(smtp: SmtpSink, subject: str, count: int) -> Any:
@@ -103,7 +90,8 @@ async def test_person_signs_up_signs_out_mistypes_password_and_signs_in_again(
     await expect(page.get_by_label("Time zone")).to_have_value("Europe/Berlin")
     await page.get_by_label("Time zone").select_option("America/Sao_Paulo")
     await expect(page.locator("#signup-timezone-hint")).to_contain_text("there now")
-    await page.screenshot(path="/tmp/meridian-signup.png", full_page=True)
+    await assert_accessible(page)
+    await shoot(page, "signup")
     await page.get_by_role("button", name="Create account").click()
 
     await expect(page).to_have_url(watched.base_url + "/account")
@@ -115,7 +103,8 @@ async def test_person_signs_up_signs_out_mistypes_password_and_signs_in_again(
     )
     await expect(page.get_by_label("Time zone")).to_have_value("America/Sao_Paulo")
     await expect(page.get_by_role("navigation", name="Main")).to_contain_text("Grace Hopper")
-    await page.screenshot(path="/tmp/meridian-account.png", full_page=True)
+    await assert_accessible(page)
+    await shoot(page, "account")
 
     await page.get_by_role("button", name="Sign out").click()
     await expect(page).to_have_url(watched.base_url + "/login?signed-out=1")
@@ -132,6 +121,7 @@ async def test_person_signs_up_signs_out_mistypes_password_and_signs_in_again(
         "That email and password do not match an account."
     )
     await expect(page).to_have_url(watched.base_url + "/login?next=%2Faccount")
+    await assert_accessible(page)
 
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
@@ -197,6 +187,7 @@ async def test_sign_up_shows_the_servers_field_error_next_to_its_input(
     await expect(page.locator("#signup-name-error")).to_contain_text("at least 1 character")
     await expect(page.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
     await expect(page.get_by_label("Name")).to_be_focused()
+    await assert_accessible(page)
     await expect(page).to_have_url(watched.base_url + "/signup")
     # Nothing was stored: that email cannot sign in.
     response = await page.context.request.post(
@@ -236,6 +227,7 @@ async def test_sign_up_shows_strength_refuses_a_weak_password_then_takes_a_stron
     await expect(strength).to_contain_text("too easy to guess")
     await expect(strength).to_contain_text("This is a very common password.")
     assert int(await page.locator("password-strength meter").get_attribute("value") or 0) <= 1
+    await assert_accessible(page)
     await shoot(page, "signup-weak-password")
 
     await page.get_by_role("button", name="Create account").click()
@@ -269,6 +261,7 @@ async def test_forgotten_password_is_reset_through_the_mailed_link(
     await page.get_by_label("Email").fill(email)
     await page.get_by_role("button", name="Send the link").click()
     await expect(page.get_by_role("status")).to_contain_text("a reset link is on its way")
+    await assert_accessible(page)
     await shoot(page, "forgot-password")
 
     mail = await mail_about(smtp, RESET_SUBJECT, 2)
@@ -283,6 +276,7 @@ async def test_forgotten_password_is_reset_through_the_mailed_link(
     await page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     await expect(page.locator("#reset-password-strength")).to_contain_text("Hard enough")
     await expect(page.locator("#reset-password-error")).to_be_empty()
+    await assert_accessible(page)
     await shoot(page, "reset-password")
     await page.get_by_role("button", name="Set the new password").click()
 
@@ -321,6 +315,7 @@ async def test_the_confirmation_link_confirms_the_address(
     await watched.goto(on_this_server(watched, link_in(mail)))
     await expect(page.get_by_role("status")).to_contain_text(f"{email} is confirmed")
     await expect(page).to_have_url(watched.base_url + "/verify-email")
+    await assert_accessible(page)
     await shoot(page, "verify-email")
     await page.get_by_role("link", name="Go to your account").click()
     await expect(page.locator("[data-verified]")).to_have_text("confirmed")
@@ -359,6 +354,7 @@ async def test_account_page_lists_tokens_creates_one_and_revokes_another(
     await expect(page.locator("[data-copied]")).to_contain_text("Token copied")
     assert await page.evaluate("navigator.clipboard.readText()") == value
     await expect(tokens.get_by_role("listitem")).to_have_count(2)
+    await assert_accessible(page)
     await shoot(page, "account-tokens")
 
     await page.get_by_role("button", name="Revoke old backup script").click()

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage, Watched
+from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, unique_email
 
 pytestmark = pytest.mark.browser
@@ -102,6 +104,8 @@ async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
     await expect(page.get_by_label("Repeat as agreed (every week)")).to_be_checked()
     await page.get_by_label("Number of sessions").fill("4")
     await expect(page.locator("[data-occurrence]")).to_have_count(4)
+    await assert_accessible(page)
+    await shoot(page, "booking-chosen")
     await page.get_by_role("button", name="Book", exact=True).click()
 
     await expect(page).to_have_url(mentee.base_url + "/sessions?booked=1")
@@ -119,6 +123,8 @@ async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
         "Monday 21 December",
     ]
     assert all("15:00-16:00" in t for t in mentor_view), mentor_view
+    await assert_accessible(mentor.page)
+    await shoot(mentor.page, "sessions")
 
     # The mentee cancels the second session only...
     second = page.locator("[data-upcoming] [data-booking]").nth(1)
@@ -173,6 +179,8 @@ async def test_mentor_sets_hours_on_the_week_grid(open_page: OpenPage) -> None:
     await page.get_by_role("button", name=f"Saturday 10:30{DASH}11:00").click()
     await monday_nine.click()
     await expect(page.locator("[data-summary]")).to_contain_text(f"Sat 10:00{DASH}11:00")
+    await assert_accessible(page)
+    await shoot(page, "availability")
     await page.get_by_role("button", name="Add a date").click()
     await page.get_by_label("Date").fill("2026-12-24")
     await page.get_by_label("Buffer before (minutes)").fill("10")
@@ -237,5 +245,7 @@ async def test_booking_page_warns_the_mentee_of_a_dst_shift(open_page: OpenPage)
     await expect(notice).to_contain_text("13:00 instead of 12:00 your time")
     await expect(notice).to_contain_text("12:00 instead of 13:00 your time")
     await expect(page.locator("[data-occurrence='2']")).to_contain_text("13:00")
+    await assert_accessible(page)
+    await shoot(page, "booking-dst")
     mentee.assert_no_errors()
     mentor.assert_no_errors()

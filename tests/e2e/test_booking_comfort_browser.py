@@ -3,16 +3,15 @@ you", also just after midnight, and the marks do not change with the zone shown.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.async_api import expect
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage
+from tests.e2e.shots import shoot
 from tests.e2e.test_booking_browser import NINE_TO_FIVE, call, person
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
 async def test_slots_around_midnight_are_late_for_the_mentee(open_page: OpenPage) -> None:
@@ -56,11 +55,7 @@ async def test_slots_around_midnight_are_late_for_the_mentee(open_page: OpenPage
     morning = page.locator('[data-slots] [data-start="2026-11-30T07:00:00Z"]')  # 02:00
     await expect(morning).to_contain_text("early for you")
 
-    SHOTS.mkdir(exist_ok=True)
-    for width in (1280, 390):
-        await page.set_viewport_size({"width": width, "height": 900})
-        await page.screenshot(path=str(SHOTS / f"booking-comfort-{width}.png"), full_page=True)
-        scroll = await page.evaluate("document.documentElement.scrollWidth > innerWidth")
-        assert scroll is False
+    await assert_accessible(page)
+    await shoot(page, "booking-comfort")
     mentee.assert_no_errors()
     mentor.assert_no_errors()

@@ -11,7 +11,9 @@ from aiohttp import web
 from playwright.async_api import expect
 
 from server.config import Settings
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage
+from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, unique_email
 from tests.ical.ics import sample
 
@@ -68,6 +70,7 @@ async def test_person_creates_copies_and_revokes_a_feed_and_imports_busy_time(
     subscribe = page.get_by_role("link", name="Subscribe in your calendar app")
     assert await subscribe.get_attribute("href") == "webcal://" + url.split("://", 1)[1]
 
+    await assert_accessible(page)
     await page.get_by_role("button", name="Copy link").click()
     await expect(page.get_by_text("Link copied.")).to_be_visible()
     assert await page.evaluate("navigator.clipboard.readText()") == url
@@ -116,6 +119,8 @@ async def test_person_creates_copies_and_revokes_a_feed_and_imports_busy_time(
     holidays = page.locator("li", has_text="Holidays")
     await expect(holidays.locator(".sync-status")).to_have_text("Synced")
     await expect(holidays).to_contain_text("uploaded file")
+    await assert_accessible(page)
+    await shoot(page, "calendars")
 
     await page.get_by_label("Calendar address (https:// or webcal://)").fill("ftp://nope")
     await page.get_by_role("button", name="Add calendar").click()

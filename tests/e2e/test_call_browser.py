@@ -18,7 +18,9 @@ from playwright.async_api import expect
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import REPORT_CSP, Watched
+from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, unique_email
 from tests.live.conftest import add_room
 
@@ -82,6 +84,7 @@ async def meet(mentor: Watched, mentee: Watched, booking_id: str) -> None:
         await page.wait_for_function(
             "() => document.querySelector('[data-role=preview]').videoWidth > 0"
         )
+        await assert_accessible(page)
         await page.get_by_role("button", name="Join the session").click()
         await expect(page.get_by_role("button", name="Leave")).to_be_visible()
     for watched in (mentor, mentee):
@@ -103,6 +106,10 @@ async def talk(mentor: Watched, mentee: Watched) -> None:
     await mentee.page.get_by_role("button", name="Camera off").click()
     await expect(mentor.page.locator("[data-badge=camera-off]")).to_be_visible()
 
+    # The line to write on is the widest thing in the chat, not squeezed by its button.
+    text_box = await mentee.page.get_by_label("Message").bounding_box()
+    send_box = await mentee.page.get_by_role("button", name="Send").bounding_box()
+    assert text_box and send_box and text_box["width"] > 2 * send_box["width"]
     await mentee.page.get_by_label("Message").fill("Olá! Can you hear me?")
     await mentee.page.get_by_role("button", name="Send").click()
     await expect(mentor.page.locator(".chat-log")).to_contain_text("Olá! Can you hear me?")
@@ -111,6 +118,8 @@ async def talk(mentor: Watched, mentee: Watched) -> None:
     await expect(mentee.page.locator(".chat-log")).to_contain_text("Loud and clear")
     quality = mentor.page.locator("[data-role=quality]")
     await expect(quality).to_contain_text("Connection: good")
+    await assert_accessible(mentor.page)
+    await shoot(mentor.page, "in-the-call")
 
 
 async def survive_reload(mentor: Watched, mentee: Watched) -> None:

@@ -12,7 +12,9 @@ from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage
+from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, unique_email
 
 pytestmark = pytest.mark.browser
@@ -69,6 +71,8 @@ async def test_device_check_shows_the_echo_and_a_round_trip_time(
     await expect(page.locator("[data-role=jitter]")).to_have_text(re.compile(r"^\d+\.\d ms$"))
     await expect(page.locator("[data-role=loss]")).to_have_text(re.compile(r"^\d+\.\d %$"))
     assert len(app[keys.ECHO]) == 1
+    await assert_accessible(page)
+    await shoot(page, "device-check")
     await page.get_by_role("button", name="Stop").click()
     await expect(page.get_by_role("status")).to_contain_text("Stopped")
     for _ in range(50):

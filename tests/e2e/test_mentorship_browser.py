@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage, Watched
+from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, unique_email
 
 pytestmark = pytest.mark.browser
@@ -72,7 +74,12 @@ async def test_mentee_finds_asks_mentor_accepts_both_agree_and_work(open_page: O
         re.compile(r"Shared on \w+ \d+ \w+: 15:00\u201317:00 \(your time\)\.")
     )
     await expect(card.locator(".strip-row.both .strip-cell.on")).to_have_count(8)
-    await page.screenshot(path="/tmp/meridian-mentors.png", full_page=True)
+    # The card keeps its padding in the result list: its text does not touch its edge.
+    card_box = await card.bounding_box()
+    name_box = await card.get_by_role("link", name="Grace Hopper", exact=True).bounding_box()
+    assert card_box and name_box and name_box["x"] - card_box["x"] >= 16
+    await assert_accessible(page)
+    await shoot(page, "mentors")
 
     # The request, with goals.
     await card.get_by_role("link", name="Ask Grace Hopper for mentoring").click()
@@ -123,7 +130,8 @@ async def test_mentee_finds_asks_mentor_accepts_both_agree_and_work(open_page: O
     await expect(mpage.locator("[data-items] li.item-done")).to_have_count(1)
     await page.reload()
     await expect(page.locator("[data-items] li").get_by_role("checkbox")).to_be_checked()
-    await mpage.screenshot(path="/tmp/meridian-mentorship.png", full_page=True)
+    await assert_accessible(mpage)
+    await shoot(mpage, "mentorship")
 
     # From the mentorship page both people reach its thread and its booking page.
     links = page.locator("[data-links]")

@@ -9,7 +9,9 @@ import pytest
 from aiohttp import web
 from playwright.async_api import expect
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage, Watched
+from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, Person, unique_email
 from tests.threads.conftest import make_mentorship
 
@@ -50,6 +52,7 @@ async def test_mentee_records_video_mentor_watches_it_live_and_it_is_seen(
     ).to_be_visible()
     await expect(mentor_page.locator("thread-page[data-live=yes]")).to_be_attached()
     await expect(mentor_page.get_by_text("No messages yet")).to_be_visible()
+    await assert_accessible(mentor_page)
 
     # The mentee records with the fake camera; bytes go up while the recording runs.
     await mentee_view.goto(thread)
@@ -118,6 +121,8 @@ async def test_mentee_records_video_mentor_watches_it_live_and_it_is_seen(
     await expect(mentee_page.locator("li.kind-video .thread-seen")).to_have_text(
         "Seen", timeout=10_000
     )
+    await assert_accessible(mentee_page)
+    await shoot(mentee_page, "thread-video-seen")
     mentor_view.assert_no_errors()
     mentee_view.assert_no_errors()
 
@@ -155,6 +160,8 @@ async def test_voice_message_shows_a_waveform_that_seeks(
     await page.get_by_role("button", name="Send").click()
     await mentee_view.goto(f"/mentorships/{mentorship_id}/thread")
     await expect(mentee_view.page.get_by_text("And in writing: see you Thursday.")).to_be_visible()
+    await assert_accessible(mentee_view.page)
+    await shoot(mentee_view.page, "thread-voice-and-text")
     mentor_view.assert_no_errors()
     mentee_view.assert_no_errors()
 

@@ -2,7 +2,7 @@
 
 ``python_spans`` is icalendar with recurring-ical-events; ``icaljs_spans`` is Mozilla's
 ical.js (Thunderbird's parser) run with node. ical.js comes from npm into a git-ignored
-folder the first time a test needs it (``ICALJS_VERSION`` pinned).
+folder the first time a test needs it (``ICALJS_VERSION`` pinned, tests/node.py).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 import icalendar
 import recurring_ical_events
 
+from tests.node import npm_package
 from tests.services import unavailable
 
 ICALJS_VERSION = "2.2.1"
-ICALJS_DIR = Path(__file__).resolve().parent.parent / ".node" / f"ical.js-{ICALJS_VERSION}"
 SCRIPT = Path(__file__).resolve().parent / "interop" / "expand.mjs"
 
 Span = tuple[str, datetime, datetime]
@@ -40,31 +40,9 @@ def python_spans(data: bytes, start: datetime, end: datetime) -> set[Span]:
 
 def install_icaljs() -> Path:
     """ical.js from npm, once per machine (a clean clone gets it on its first run)."""
-    if (ICALJS_DIR / "node_modules" / "ical.js" / "package.json").exists():
-        return ICALJS_DIR
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        unavailable("node and npm are needed to read calendars with ical.js: apt-get install npm")
-    ICALJS_DIR.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [
-            npm or "npm",
-            "install",
-            "--prefix",
-            str(ICALJS_DIR),
-            "--no-audit",
-            "--no-fund",
-            "--no-save",
-            f"ical.js@{ICALJS_VERSION}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        unavailable(f"npm could not install ical.js: {done.stderr[-500:]}")
-    return ICALJS_DIR
+    if shutil.which("node") is None:
+        unavailable("node is needed to read calendars with ical.js: apt-get install npm")
+    return npm_package("ical.js", ICALJS_VERSION)
 
 
 def icaljs_spans(data: bytes, start: datetime, end: datetime, directory: Path) -> set[Span]:

@@ -6,7 +6,7 @@ import { api, ApiError } from "../../lib/api.js";
 import { busy, clearErrors, clearErrorsOnInput, showErrors, values } from "../../lib/forms.js";
 import { html, render } from "../../lib/html.js";
 import { session } from "../../lib/session.js";
-import { formatInstant, offsetLabel } from "../../lib/time.js";
+import { formatDateTime, formatWeekdayTime, now as currentTime, offsetLabel, zoneName } from "../../lib/time.js";
 import { loadTimezones, timezoneOptions } from "../../lib/timezones.js";
 
 const STYLESHEET = html`<link rel="stylesheet" href="/components/account-page/account-page.css" />`;
@@ -164,7 +164,7 @@ class AccountPage extends HTMLElement {
 
   #when(instant) {
     const zone = session.user?.timezone ?? "UTC";
-    return instant ? formatInstant(new Date(instant), zone, { dateStyle: "medium", timeStyle: "short" }) : "never";
+    return instant ? formatDateTime(instant, zone) : "never";
   }
 
   #tokenSection() {
@@ -308,21 +308,17 @@ class AccountPage extends HTMLElement {
   #tick() {
     const user = session.user;
     if (!user) return;
-    const now = new Date();
+    const now = currentTime();
     const local = this.querySelector("[data-fact=local-time]");
     if (local) {
-      const text = formatInstant(now, user.timezone, { dateStyle: "full", timeStyle: "short" });
+      const text = formatDateTime(now, user.timezone, "full");
       local.textContent = `${text} (${offsetLabel(now, user.timezone)})`;
     }
     const chosen = this.querySelector("#account-timezone")?.value;
     const hint = this.querySelector("#account-timezone-hint");
     if (chosen && hint) {
-      const time = formatInstant(now, chosen, {
-      weekday: "short",
-      hour: "numeric",
-      minute: "2-digit",
-    });
-      hint.textContent = `It is ${time} in ${chosen.replaceAll("_", " ")} now.`;
+      const time = formatWeekdayTime(now, chosen, "short");
+      hint.textContent = `It is ${time} in ${zoneName(chosen)} now.`;
     }
   }
 

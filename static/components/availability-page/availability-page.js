@@ -7,23 +7,18 @@ import { api } from "../../lib/api.js";
 import { busy, clearErrors, showErrors } from "../../lib/forms.js";
 import { html, render } from "../../lib/html.js";
 import { WEEKDAYS } from "../../lib/mentoring.js";
+import { formatMinuteOfDay, parseMinuteOfDay } from "../../lib/time.js";
 
 const STYLESHEET = html`<link rel="stylesheet" href="/components/scheduling.css" />`;
 const CELLS = 48;
 const STEPS = [5, 10, 15, 20, 30, 45, 60, 90, 120];
-const pad = (n) => String(n).padStart(2, "0");
-const clock = (minutes) => `${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`;
-const minutesOf = (text) => {
-  const [h, m] = text.split(":").map(Number);
-  return h * 60 + m;
-};
 
 /** Weekly windows → seven sets of half-hour cells wholly inside them. */
 function toCells(weekly) {
   const days = Array.from({ length: 7 }, () => new Set());
   for (const { weekday, start, end } of weekly) {
     for (let i = 0; i < CELLS; i += 1) {
-      if (minutesOf(start) <= i * 30 && i * 30 + 30 <= minutesOf(end)) days[weekday].add(i);
+      if (parseMinuteOfDay(start) <= i * 30 && i * 30 + 30 <= parseMinuteOfDay(end)) days[weekday].add(i);
     }
   }
   return days;
@@ -38,7 +33,7 @@ function toWindows(days) {
       const on = i < CELLS && cells.has(i);
       if (on && start === null) start = i;
       if (!on && start !== null) {
-        weekly.push({ weekday, start: clock(start * 30), end: clock(i * 30) });
+        weekly.push({ weekday, start: formatMinuteOfDay(start * 30), end: formatMinuteOfDay(i * 30) });
         start = null;
       }
     }
@@ -117,16 +112,16 @@ class AvailabilityPage extends HTMLElement {
             <p class="hint">Click or drag across half hours to switch them on or off.</p>
             <div class="grid-scroll">
               <table class="week-grid" aria-label="Weekly hours in ${data.timezone}">
-                <thead><tr><th scope="col" aria-label="Time"></th>
+                <thead><tr><th scope="col"><span class="visually-hidden">Time</span></th>
                   ${WEEKDAYS.map((d) => html`<th scope="col">${d.slice(0, 3)}</th>`)}</tr></thead>
                 <tbody>
                   ${Array.from({ length: CELLS }, (_, i) => html`<tr>
-                    <th scope="row">${i % 2 === 0 ? clock(i * 30) : ""}</th>
+                    <th scope="row">${i % 2 === 0 ? formatMinuteOfDay(i * 30) : html`<span class="visually-hidden">${formatMinuteOfDay(i * 30)}</span>`}</th>
                     ${WEEKDAYS.map(
                       (day, d) => html`<td><button type="button" class="cell"
                         data-day="${d}" data-cell="${i}"
                         aria-pressed="${this.#cells[d].has(i) ? "true" : "false"}"
-                        aria-label="${day} ${clock(i * 30)}–${clock(i * 30 + 30)}"></button></td>`,
+                        aria-label="${day} ${formatMinuteOfDay(i * 30)}–${formatMinuteOfDay(i * 30 + 30)}"></button></td>`,
                     )}
                   </tr>`)}
                 </tbody>
@@ -275,7 +270,7 @@ class AvailabilityPage extends HTMLElement {
 
   #summarize() {
     const weekly = toWindows(this.#cells);
-    const hours = weekly.reduce((sum, w) => sum + minutesOf(w.end) - minutesOf(w.start), 0) / 60;
+    const hours = weekly.reduce((sum, w) => sum + parseMinuteOfDay(w.end) - parseMinuteOfDay(w.start), 0) / 60;
     const text = weekly.length
       ? WEEKDAYS.map((day, d) => {
           const spans = weekly.filter((w) => w.weekday === d).map((w) => `${w.start}–${w.end}`);

@@ -1,46 +1,22 @@
 /**
  * Book a session with a mentor: a week of free slots in the viewer's own zone with the
- * mentor's local time beside each (times outside either person's working hours are
- * shaded), the agreement's cadence proposed as a series, a preview of every occurrence
- * with a notice where daylight saving moves the viewer's time, then POST /api/bookings.
- * `?from=YYYY-MM-DD` opens the week starting that day.
+ * mentor's local time beside each (<slot-picker>), the agreement's cadence proposed as
+ * a series, a preview of every occurrence with a notice where daylight saving moves the
+ * viewer's time (<series-preview>), then POST /api/bookings. A slot taken meanwhile
+ * offers the nearest free ones. `?from=YYYY-MM-DD` opens the week starting that day.
  */
 import { api, ApiError } from "../../lib/api.js";
 import { html, render } from "../../lib/html.js";
 import { navigate } from "../../lib/router.js";
 import { session } from "../../lib/session.js";
-import { formatDate, zonedToInstant } from "../../lib/time.js";
+import { addDays, formatDate, formatDay, formatDuration, formatTime, todayIn, zoneLabel, zonedToInstant } from "../../lib/time.js";
 
 const STYLESHEET = html`<link rel="stylesheet" href="/components/scheduling.css" />`;
-const DAY_MS = 86_400_000;
 const CADENCES = {
   weekly: { frequency: "weekly", interval: 1, words: "every week" },
   biweekly: { frequency: "weekly", interval: 2, words: "every other week" },
   monthly: { frequency: "monthly", interval: 1, words: "every month" },
 };
-
-const city = (zone) => zone.split("/").pop().replaceAll("_", " ");
-const hhmm = (local) => local.slice(11, 16);
-
-/** The calendar date `days` after `date` ("2026-11-30"), by the calendar, not by hours. */
-function addDays(date, days) {
-  const d = new Date(`${date}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
-
-function todayIn(zone) {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: zone }).format(new Date());
-}
-
-function dayTitle(date) {
-  return new Intl.DateTimeFormat(undefined, {
-    weekday: "long",
-    day: "numeric",
-    month: "long",
-    timeZone: "UTC",
-  }).format(new Date(`${date}T12:00:00Z`));
-}
 
 class BookingPage extends HTMLElement {
   #abort = null;
@@ -50,7 +26,6 @@ class BookingPage extends HTMLElement {
   #hours = null;
   #zone = "UTC";
   #firstDay = null;
-  #slots = [];
   #selected = null;
   #previewTimer = null;
   #previewRun = 0;
@@ -101,6 +76,15 @@ class BookingPage extends HTMLElement {
     return this.#mentorship.agreement_in_force ?? null;
   }
 
+  get #asMentor() {
+    return this.#mentorship.my_role === "mentor";
+  }
+
+  /** The other person of the mentorship: the mentee for a mentor, else the mentor. */
+  get #other() {
+    return this.#asMentor ? this.#mentorship.mentee : this.#mentor;
+  }
+
   #show() {
     const { signal } = this.#abort;
     const section = this.querySelector("section");
@@ -109,7 +93,7 @@ class BookingPage extends HTMLElement {
     const cadence = agreement ? CADENCES[agreement.cadence] : null;
     const minutes = agreement?.session_minutes ?? 60;
     const lengths = [...new Set([30, 45, 60, 90, minutes])].sort((a, b) => a - b);
-    const other = this.#mentorship.my_role === "mentor" ? this.#mentorship.mentee : this.#mentor;
+    const other = this.#other;
     render(
       section,
       html`<h1 id="booking-title">Book a session with ${other.name}</h1>
@@ -122,11 +106,12 @@ class BookingPage extends HTMLElement {
               <label for="booking-length">Session length</label>
               <select id="booking-length" name="duration">
                 ${lengths.map(
-                  (m) => html`<option value="${m}" ${m === minutes ? html`selected` : ""}>${m} minutes</option>`,
+                  (m) => html`<option value="${m}" ${m === minutes ? html`selected` : ""}>${formatDuration(m)}</option>`,
                 )}
               </select>
             </div>
           </div>
+          <h2 class="visually-hidden">Free times</h2>
           <div class="week-nav">
             <button type="button" data-week="-1">Earlier</button>
             <strong data-range aria-live="polite"></strong>
@@ -161,7 +146,7 @@ class BookingPage extends HTMLElement {
               <p class="field-error" data-error-for="recurrence.count"></p>
             </div>
           </div>
-          <div data-preview aria-live="polite"></div>
+          <series-preview data-preview aria-live="polite"></series-preview>
           <div class="field" data-skip hidden>
             <label><input type="checkbox" name="skip_conflicts" /> Book the free ones and
               skip the occurrences that cannot be booked</label>
@@ -190,26 +175,21 @@ class BookingPage extends HTMLElement {
         { signal },
       );
     }
-    section.querySelector("[data-slots]").addEventListener(
-      "click",
-      (event) => {
-        const button = event.target.closest("[data-start]");
-        if (button) this.#choose(button.dataset.start);
-      },
-      { signal },
-    );
+    section.querySelector("[data-slots]").addEventListener("slot-chosen", (e) => this.#choose(e.detail.slot), { signal });
     const form = section.querySelector("[data-book]");
     form.addEventListener("input", () => this.#schedulePreview(), { signal });
     form.addEventListener("change", () => this.#schedulePreview(), { signal });
     form.addEventListener("submit", (event) => this.#book(event), { signal });
     form.querySelector("[data-nearest]").addEventListener(
-      "click",
-      (event) => {
-        const button = event.target.closest("[data-start]");
-        if (button) this.#choose(button.dataset.start, true);
-      },
+      "slot-chosen",
+      (event) => this.#choose(event.detail.slot, true),
       { signal },
     );
+  }
+
+  /** The picker's settings for `slots`: the viewer's zone, the other person beside it. */
+  #pickerData(slots, more = {}) {
+    return { slots, zone: this.#zone, other: this.#other, hostComfort: !this.#asMentor, ...more };
   }
 
   get #duration() {
@@ -225,8 +205,7 @@ class BookingPage extends HTMLElement {
     let end = zonedToInstant(addDays(this.#firstDay, 7), "00:00", this.#zone);
     if (end > horizon) end = horizon;
     const last = addDays(this.#firstDay, 6);
-    this.querySelector("[data-range]").textContent =
-      `${dayTitle(this.#firstDay)} – ${dayTitle(last)}`;
+    this.querySelector("[data-range]").textContent = `${formatDay(this.#firstDay)} – ${formatDay(last)}`;
     this.querySelector("[data-week='-1']").disabled = this.#firstDay <= today;
     this.querySelector("[data-week='1']").disabled = end >= horizon;
     if (start >= horizon) {
@@ -240,89 +219,35 @@ class BookingPage extends HTMLElement {
       duration: String(this.#duration),
       tz: this.#zone,
     });
+    let slots;
     try {
-      const body = await api.get(`/api/mentors/${encodeURIComponent(this.#mentor.id)}/slots?${params}`);
-      this.#slots = body.items;
+      slots = (await api.get(`/api/mentors/${encodeURIComponent(this.#mentor.id)}/slots?${params}`)).items;
     } catch (error) {
       render(holder, html`<p class="form-alert" role="alert">${error.detail}</p>`);
       return;
     } finally {
       holder.removeAttribute("aria-busy");
     }
-    this.#renderSlots();
+    render(holder, html`<slot-picker></slot-picker>`);
+    const picker = holder.querySelector("slot-picker");
+    picker.data = this.#pickerData(slots, { byDay: true, empty: "No free times this week. Try later weeks." });
+    picker.selected = this.#selected?.start;
   }
 
-  #slotButton(slot) {
-    const asMentor = this.#mentorship.my_role === "mentor";
-    const outside = slot.comfort.viewer !== "inside" || slot.comfort.host !== "inside";
-    const marks = [];
-    if (slot.comfort.viewer !== "inside") marks.push(`${slot.comfort.viewer} for you`);
-    if (!asMentor && slot.comfort.host !== "inside") {
-      marks.push(`${slot.comfort.host} for ${this.#mentor.name}`);
-    }
-    // The other person's wall time: the mentor's comes with the slot; a mentor booking
-    // sees the mentee's, written by the browser in the mentee's zone.
-    const other = asMentor ? this.#mentorship.mentee : this.#mentor;
-    const theirs = asMentor
-      ? new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZone: other.timezone }).format(
-          new Date(slot.start),
-        )
-      : hhmm(slot.host_local);
-    const pressed = this.#selected?.start === slot.start;
-    return html`<button type="button" class="slot ${outside ? "outside" : ""}"
-        data-start="${slot.start}" aria-pressed="${pressed ? "true" : "false"}">
-      <span class="mine">${hhmm(slot.viewer_local)}</span>
-      <span class="theirs">${theirs} in ${city(other.timezone)}</span>
-      ${marks.length ? html`<span class="mark">${marks.join(", ")}</span>` : ""}
-    </button>`;
-  }
-
-  #renderSlots() {
-    const holder = this.querySelector("[data-slots]");
-    if (!this.#slots.length) {
-      render(holder, html`<p class="muted">No free times this week. Try later weeks.</p>`);
-      return;
-    }
-    const days = new Map();
-    for (const slot of this.#slots) {
-      const day = slot.viewer_local.slice(0, 10);
-      if (!days.has(day)) days.set(day, []);
-      days.get(day).push(slot);
-    }
-    render(
-      holder,
-      html`<div class="slot-days">
-        ${[...days].map(
-          ([day, slots]) => html`<section class="slot-day" aria-label="${dayTitle(day)}">
-            <h3>${dayTitle(day)}</h3>
-            <ul class="slot-list">${slots.map((s) => html`<li>${this.#slotButton(s)}</li>`)}</ul>
-          </section>`,
-        )}
-      </div>`,
-    );
-  }
-
-  #choose(start, fromNearest = false) {
-    const slot = this.#slots.find((s) => s.start === start) ?? { start };
+  #choose(slot, fromNearest = false) {
+    const { start } = slot;
     this.#selected = slot;
-    for (const button of this.querySelectorAll("[data-slots] [data-start]")) {
-      button.setAttribute("aria-pressed", button.dataset.start === start ? "true" : "false");
-    }
+    const picker = this.querySelector("[data-slots] slot-picker");
+    if (picker) picker.selected = start;
     const form = this.querySelector("[data-book]");
     form.hidden = false;
     form.querySelector("[role=alert]").textContent = "";
     if (fromNearest) render(form.querySelector("[data-nearest]"), "");
-    const when = formatDate(start, this.#zone);
-    const viewer = new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: this.#zone }).format(new Date(start));
-    const other = this.#mentorship.my_role === "mentor" ? this.#mentorship.mentee : this.#mentor;
-    const theirs = new Intl.DateTimeFormat(undefined, {
-      timeStyle: "short",
-      timeZone: other.timezone,
-    }).format(new Date(start));
+    const other = this.#other;
     render(
       form.querySelector("[data-chosen]"),
-      html`<strong>${when}, ${viewer}</strong> your time · ${theirs} for ${other.name}
-        in ${city(other.timezone)}`,
+      html`<strong>${formatDate(start, this.#zone)}, ${formatTime(start, this.#zone)}</strong> your time ·
+        ${formatTime(start, other.timezone)} for ${other.name} in ${zoneLabel(other.timezone)}`,
     );
     this.#schedulePreview(0);
   }
@@ -358,57 +283,20 @@ class BookingPage extends HTMLElement {
     const holder = this.querySelector("[data-preview]");
     const body = this.#body();
     if (!body.recurrence) {
-      render(holder, "");
+      holder.data = null;
       this.querySelector("[data-skip]").hidden = true;
       return;
     }
-    let found;
+    let preview;
     try {
-      found = await api.post("/api/bookings/preview", { ...body, skip_conflicts: false });
+      preview = await api.post("/api/bookings/preview", { ...body, skip_conflicts: false });
     } catch (error) {
-      if (run === this.#previewRun) {
-        render(holder, html`<p class="field-error">${error.detail}</p>`);
-      }
+      if (run === this.#previewRun) render(holder, html`<p class="field-error">${error.detail}</p>`);
       return;
     }
     if (run !== this.#previewRun || !this.isConnected) return;
-    const problems = found.items.filter((i) => i.problem);
-    this.querySelector("[data-skip]").hidden = problems.length === 0;
-    const words = { busy: "already taken", unavailable: "outside the hours", limit: "limit reached" };
-    const mine = this.#mentorship.my_role === "mentor" ? "mentor_local" : "mentee_local";
-    const theirs = this.#mentorship.my_role === "mentor" ? "mentee_local" : "mentor_local";
-    render(
-      holder,
-      html`${found.shifts.length
-          ? html`<div class="dst-notice" data-dst-notice role="note">
-              <strong>Daylight saving moves your time.</strong>
-              ${found.shifts.map(
-                (s) => html`<p>From ${formatDate(s.start, this.#zone)} the session is at
-                  ${s.local} instead of ${s.previous_local} your time
-                  ${s.cause === "guest" ? "(your clocks change)" : s.cause === "host" ? `(clocks change in ${city(this.#mentor.timezone)})` : ""}.
-                  ${this.#mentor.name}'s time stays the same.</p>`,
-              )}
-            </div>`
-          : ""}
-        <h3>${found.items.length} sessions</h3>
-        <ul class="occurrences">
-          ${found.items.map(
-            (i) => html`<li data-occurrence="${i.index}">
-              ${formatDate(i.start, this.#zone)}, <strong>${hhmm(i[mine])}</strong> your time ·
-              ${hhmm(i[theirs])} theirs
-              ${i.problem ? html`<span class="problem">— ${words[i.problem] ?? i.problem}</span>` : ""}
-            </li>`,
-          )}
-          ${found.skipped.map(
-            (s) =>
-              html`<li class="problem" data-skipped="${s.reason}">
-                ${s.date}: no session (${s.reason === "no-date"
-                  ? "that month has no such day"
-                  : "that time does not exist that day"})
-              </li>`,
-          )}
-        </ul>`,
-    );
+    this.querySelector("[data-skip]").hidden = !preview.items.some((i) => i.problem);
+    holder.data = { preview, zone: this.#zone, other: this.#other, host: this.#mentor };
   }
 
   async #book(event) {
@@ -434,12 +322,9 @@ class BookingPage extends HTMLElement {
         }
         const nearest = error.problem?.nearest ?? [];
         if (nearest.length) {
-          render(
-            form.querySelector("[data-nearest]"),
-            html`<p>Nearest free times:</p>
-              <ul class="slot-list">${nearest.map((s) => html`<li>${this.#slotButton(s)}</li>`)}</ul>`,
-          );
-          this.#slots = [...this.#slots.filter((s) => !nearest.some((n) => n.start === s.start)), ...nearest];
+          const holder = form.querySelector("[data-nearest]");
+          render(holder, html`<p>Nearest free times:</p><slot-picker></slot-picker>`);
+          holder.querySelector("slot-picker").data = this.#pickerData(nearest);
         }
         if (error.status === 409) this.#loadSlots();
       }

@@ -7,7 +7,7 @@ import { api, ApiError } from "../../lib/api.js";
 import { busy, clearErrors, showErrors, values } from "../../lib/forms.js";
 import { html, render } from "../../lib/html.js";
 import { session } from "../../lib/session.js";
-import { formatInstant } from "../../lib/time.js";
+import { formatDateTime } from "../../lib/time.js";
 
 const STYLESHEET = html`<link rel="stylesheet" href="/components/calendars-page/calendars-page.css" />`;
 const STATUS_TEXT = { ok: "Synced", error: "Sync failed", pending: "Waiting for the first sync" };
@@ -68,7 +68,7 @@ class CalendarsPage extends HTMLElement {
   }
 
   #when(instant) {
-    return instant ? formatInstant(instant, this.#zone) : "never";
+    return instant ? formatDateTime(instant, this.#zone) : "never";
   }
 
   #feedSection() {
@@ -262,19 +262,8 @@ class CalendarsPage extends HTMLElement {
     }
     const done = busy(form, "Reading the calendar…");
     try {
-      const response = await fetch(
-        `/api/me/busy-calendars?name=${encodeURIComponent(file.name.replace(/\.ics$/i, ""))}`,
-        {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "text/calendar", Accept: "application/json" },
-          body: file,
-        },
-      );
-      if (!response.ok) {
-        const problem = await response.json().catch(() => ({}));
-        throw new ApiError(response.status, problem);
-      }
+      const name = encodeURIComponent(file.name.replace(/\.ics$/i, ""));
+      await api.upload(`/api/me/busy-calendars?name=${name}`, file, "text/calendar");
     } catch (error) {
       done();
       showErrors(form, error);

@@ -9,6 +9,7 @@
 import { api } from "../../lib/api.js";
 import { html, render } from "../../lib/html.js";
 import { gathered, linkStats, micLevel, stopStream } from "../../lib/rtc.js";
+import { useStylesheet } from "../../lib/styles.js";
 
 class DeviceCheckPage extends HTMLElement {
   #abort = null;
@@ -19,6 +20,7 @@ class DeviceCheckPage extends HTMLElement {
   #timer = null;
 
   connectedCallback() {
+    useStylesheet("/components/call-controls/call-controls.css"); // its buttons look like a call's
     this.#abort = new AbortController();
     render(
       this,

@@ -2,10 +2,10 @@
 import { html, render } from "../../lib/html.js";
 import { routes } from "../../lib/routes.js";
 import { session } from "../../lib/session.js";
-import { wallClock } from "../../lib/time.js";
+import { now, wallClock } from "../../lib/time.js";
 
 function greeting(user) {
-  const { hour } = wallClock(new Date(), user.timezone);
+  const { hour } = wallClock(now(), user.timezone);
   if (hour < 5) return "Good night";
   if (hour < 12) return "Good morning";
   if (hour < 18) return "Good afternoon";

@@ -4,10 +4,9 @@
  * where `strip` is the `strip` of a GET /api/mentors item.
  */
 import { html, render } from "../../lib/html.js";
+import { formatDay, formatMinuteOfDay } from "../../lib/time.js";
 
 const CELLS = 96;
-const pad = (n) => String(n).padStart(2, "0");
-const clock = (minutes) => `${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`;
 
 function cells(ranges) {
   const on = new Array(CELLS).fill(false);
@@ -20,19 +19,10 @@ function cells(ranges) {
   return on;
 }
 
-function dayName(day) {
-  return new Intl.DateTimeFormat(undefined, {
-    weekday: "long",
-    day: "numeric",
-    month: "long",
-    timeZone: "UTC",
-  }).format(new Date(`${day}T12:00:00Z`));
-}
-
 export function describe(strip) {
-  const when = dayName(strip.day);
+  const when = formatDay(strip.day);
   if (!strip.both.length) return `No shared working hours on ${when} (your time).`;
-  const spans = strip.both.map(([s, e]) => `${clock(s)}–${clock(e)}`).join(", ");
+  const spans = strip.both.map(([s, e]) => `${formatMinuteOfDay(s)}–${formatMinuteOfDay(e)}`).join(", ");
   return `Shared on ${when}: ${spans} (your time).`;
 }
 
@@ -61,12 +51,12 @@ class HoursStrip extends HTMLElement {
       html`<figure class="strip">
         <figcaption class="hint" data-strip-summary>${describe(strip)}</figcaption>
         <div class="strip-ticks" aria-hidden="true">
-          <span></span><span>00:00</span><span>06:00</span><span>12:00</span><span>18:00</span>
+          <span></span>${[0, 6, 12, 18].map((h) => html`<span>${formatMinuteOfDay(h * 60)}</span>`)}
         </div>
         ${rows.map(
           ([kind, label, ranges]) =>
             html`<div class="strip-row ${kind}" role="img"
-              aria-label="${label}: ${ranges.map(([s, e]) => `${clock(s)}–${clock(e)}`).join(", ") || "none"}">
+              aria-label="${label}: ${ranges.map(([s, e]) => `${formatMinuteOfDay(s)}–${formatMinuteOfDay(e)}`).join(", ") || "none"}">
               <span class="strip-label">${label}</span>
               ${cells(ranges).map(
                 (on, i) => html`<span class="strip-cell${i % 4 === 0 ? " hour" : ""}${on ? " on" : ""}"></span>`,

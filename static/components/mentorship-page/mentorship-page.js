@@ -15,7 +15,7 @@ import {
 } from "../../lib/mentoring.js";
 import { onNotice } from "../../lib/notices.js";
 import { session } from "../../lib/session.js";
-import { formatInstant } from "../../lib/time.js";
+import { formatDateTime } from "../../lib/time.js";
 
 const WORKING = new Set(["active", "paused"]);
 const OPEN = new Set(["requested", "active", "paused"]);
@@ -94,7 +94,7 @@ class MentorshipPage extends HTMLElement {
         </nav>
         <div class="card stack" data-lifecycle>
           <p class="actions">State: ${stateBadge(m.state)}
-            ${m.state === "requested" && html`<span class="hint">Waiting for an answer until ${formatInstant(m.expires_at, zone)}</span>`}</p>
+            ${m.state === "requested" && html`<span class="hint">Waiting for an answer until ${formatDateTime(m.expires_at, zone)}</span>`}</p>
           ${m.state_reason && html`<p class="muted" data-reason>Reason: ${m.state_reason}</p>`}
           ${m.message && html`<blockquote data-message>${m.message}</blockquote>`}
           ${m.allowed_actions.length > 0 &&
@@ -127,7 +127,7 @@ class MentorshipPage extends HTMLElement {
         ${force && html`<p><span class="badge in-force" data-in-force="${force.version}">Version ${force.version} is in force</span></p>`}
         ${latest &&
         html`<h3>Version ${latest.version}${latest.in_force ? "" : " (proposed)"}</h3>
-          <p class="hint">Proposed by ${this.#name(latest.proposed_by)} on ${formatInstant(latest.proposed_at, zone)}</p>
+          <p class="hint">Proposed by ${this.#name(latest.proposed_by)} on ${formatDateTime(latest.proposed_at, zone)}</p>
           ${agreementFacts(latest)}
           <p data-confirmed>Confirmed by: ${latest.confirmed_by.map((id) => this.#name(id)).join(", ")}</p>
           ${!confirmedByMe &&

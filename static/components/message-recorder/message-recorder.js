@@ -8,6 +8,8 @@
  * then posts the message.
  */
 import { html, render } from "../../lib/html.js";
+import { useStylesheet } from "../../lib/styles.js";
+import { formatClock } from "../../lib/time.js";
 import { TusUpload } from "../../lib/tus.js";
 
 const TYPES = {
@@ -24,11 +26,6 @@ function megabytes(bytes) {
   return `${(bytes / 1_000_000).toFixed(bytes < 10_000_000 ? 2 : 1)} MB`;
 }
 
-function clock(seconds) {
-  const s = Math.floor(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
-
 class MessageRecorder extends HTMLElement {
   #abort = null;
   #stream = null;
@@ -40,6 +37,7 @@ class MessageRecorder extends HTMLElement {
   #stopped = null;
 
   connectedCallback() {
+    useStylesheet("/components/message-recorder/message-recorder.css");
     this.#abort = new AbortController();
     this.#idle();
     this.addEventListener("click", (event) => this.#onClick(event), { signal: this.#abort.signal });
@@ -137,7 +135,7 @@ class MessageRecorder extends HTMLElement {
 
   #tick() {
     const elapsed = this.querySelector("[data-elapsed]");
-    if (elapsed) elapsed.textContent = clock((performance.now() - this.#started) / 1000);
+    if (elapsed) elapsed.textContent = formatClock(Math.floor((performance.now() - this.#started) / 1000));
   }
 
   #status(text) {

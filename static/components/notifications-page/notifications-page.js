@@ -4,7 +4,7 @@ import { html, render } from "../../lib/html.js";
 import { stylesheet } from "../../lib/mentoring.js";
 import { onNotice } from "../../lib/notices.js";
 import { session } from "../../lib/session.js";
-import { formatInstant } from "../../lib/time.js";
+import { formatDateTime } from "../../lib/time.js";
 
 class NotificationsPage extends HTMLElement {
   #abort = null;
@@ -65,7 +65,7 @@ class NotificationsPage extends HTMLElement {
             (n) => html`<li class="${n.read_at ? "" : "unread"}" data-kind="${n.kind}">
               <a href="${n.link || "/notifications"}" data-notification="${n.id}">${n.title}</a>
               ${n.body && html`<p class="muted">${n.body}</p>`}
-              <p class="hint">${formatInstant(n.created_at, zone)}</p>
+              <p class="hint">${formatDateTime(n.created_at, zone)}</p>
             </li>`,
           )}
         </ul>`,

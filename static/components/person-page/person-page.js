@@ -3,7 +3,7 @@ import { api } from "../../lib/api.js";
 import { html, render } from "../../lib/html.js";
 import { WEEKDAYS, stylesheet } from "../../lib/mentoring.js";
 import { session } from "../../lib/session.js";
-import { formatInstant } from "../../lib/time.js";
+import { formatWeekdayTime, now, zoneName } from "../../lib/time.js";
 
 function chips(items) {
   return items.length ? html`<ul class="chips">${items.map((i) => html`<li>${i}</li>`)}</ul>` : html`<span class="muted">—</span>`;
@@ -38,8 +38,8 @@ class PersonPage extends HTMLElement {
         <div class="card stack">
           <dl class="facts">
             <div><dt>Here as</dt><dd>${roles}</dd></div>
-            <div><dt>Time zone</dt><dd>${p.timezone.replaceAll("_", " ")}</dd></div>
-            <div><dt>Local time there</dt><dd>${formatInstant(new Date(), p.timezone, { weekday: "long", hour: "numeric", minute: "2-digit" })}</dd></div>
+            <div><dt>Time zone</dt><dd>${zoneName(p.timezone)}</dd></div>
+            <div><dt>Local time there</dt><dd>${formatWeekdayTime(now(), p.timezone)}</dd></div>
             <div><dt>Languages</dt><dd>${chips(p.languages)}</dd></div>
             <div><dt>Topics</dt><dd>${chips(p.topics)}</dd></div>
             <div><dt>Values</dt><dd>${chips(p.values)}</dd></div>

@@ -6,12 +6,9 @@ import { api } from "../../lib/api.js";
 import { busy, showErrors } from "../../lib/forms.js";
 import { html, render } from "../../lib/html.js";
 import { session } from "../../lib/session.js";
-import { formatInstant, zonedToInstant } from "../../lib/time.js";
+import { calendarDate, formatRange, formatTime, formatWallTime, now, wallTime, zoneLabel, zonedToInstant } from "../../lib/time.js";
 
 const STYLESHEET = html`<link rel="stylesheet" href="/components/scheduling.css" />`;
-const city = (zone) => zone.split("/").pop().replaceAll("_", " ");
-const WHEN = { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" };
-const TIME = { hour: "2-digit", minute: "2-digit" };
 
 class SessionsPage extends HTMLElement {
   #abort = null;
@@ -62,9 +59,9 @@ class SessionsPage extends HTMLElement {
   #show(mentorships) {
     const section = this.querySelector("section");
     section.removeAttribute("aria-busy");
-    const now = Date.now();
-    const upcoming = this.#bookings.filter((b) => new Date(b.end).getTime() > now);
-    const past = this.#bookings.filter((b) => new Date(b.end).getTime() <= now).reverse();
+    const at = now().getTime();
+    const upcoming = this.#bookings.filter((b) => new Date(b.end).getTime() > at);
+    const past = this.#bookings.filter((b) => new Date(b.end).getTime() <= at).reverse();
     render(
       section,
       html`<h1 id="sessions-title">Sessions</h1>
@@ -93,21 +90,17 @@ class SessionsPage extends HTMLElement {
   #item(b, changeable) {
     const mine = b.mentor.id === this.#me.id;
     const other = mine ? b.mentee : b.mentor;
-    const when = formatInstant(b.start, this.#me.timezone, WHEN);
-    const until = formatInstant(b.end, this.#me.timezone, TIME);
-    const theirs = formatInstant(b.start, other.timezone, TIME);
+    const zone = this.#me.timezone;
     const series = b.series_id !== null;
     const shift = b.shift && !mine ? b.shift : null;
-    const localDate = new Intl.DateTimeFormat("en-CA", { timeZone: this.#me.timezone }).format(new Date(b.start));
-    const localTime = formatInstant(b.start, this.#me.timezone, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
     return html`<li class="card session" data-booking="${b.id}">
-      <span class="when" data-when>${when}–${until}</span>
-      <span>with ${other.name} · <span data-theirs>${theirs}</span> in ${city(other.timezone)}
+      <span class="when" data-when>${formatRange(b.start, b.end, zone)}</span>
+      <span>with ${other.name} · <span data-theirs>${formatTime(b.start, other.timezone)}</span> in ${zoneLabel(other.timezone)}
         ${series ? html` · part of a series` : ""}</span>
       <a class="button" href="/sessions/${b.id}/call" data-join>Open the live session</a>
       ${shift
         ? html`<p class="dst-notice" data-dst-notice>Daylight saving: from this session on it starts at
-            ${shift.local} instead of ${shift.previous_local} your time; ${other.name}'s time stays the same.</p>`
+            ${formatWallTime(shift.local)} instead of ${formatWallTime(shift.previous_local)} your time; ${other.name}'s time stays the same.</p>`
         : ""}
       ${changeable
         ? html`<details>
@@ -116,11 +109,11 @@ class SessionsPage extends HTMLElement {
               <div class="settings-row">
                 <div class="field">
                   <label for="move-date-${b.id}">New date</label>
-                  <input id="move-date-${b.id}" name="date" type="date" value="${localDate}" required />
+                  <input id="move-date-${b.id}" name="date" type="date" value="${calendarDate(b.start, zone)}" required />
                 </div>
                 <div class="field">
                   <label for="move-time-${b.id}">New time (your time)</label>
-                  <input id="move-time-${b.id}" name="time" type="time" step="300" value="${localTime}" required />
+                  <input id="move-time-${b.id}" name="time" type="time" step="300" value="${wallTime(b.start, zone)}" required />
                   <p class="field-error" data-error-for="start"></p>
                 </div>
                 ${series ? this.#scope(`move-scope-${b.id}`) : ""}

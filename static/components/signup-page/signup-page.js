@@ -4,7 +4,7 @@ import { busy, clearErrors, clearErrorsOnInput, showErrors, values } from "../..
 import { html, render } from "../../lib/html.js";
 import { navigate, nextPath } from "../../lib/router.js";
 import { session } from "../../lib/session.js";
-import { formatInstant } from "../../lib/time.js";
+import { formatWeekdayTime, now as currentTime } from "../../lib/time.js";
 import { detectedTimeZone, loadTimezones, timezoneOptions } from "../../lib/timezones.js";
 
 class SignupPage extends HTMLElement {
@@ -88,11 +88,7 @@ class SignupPage extends HTMLElement {
     const zone = this.querySelector("#signup-timezone")?.value;
     const hint = this.querySelector("#signup-timezone-hint");
     if (!zone || !hint) return;
-    const now = formatInstant(new Date(), zone, {
-      weekday: "short",
-      hour: "numeric",
-      minute: "2-digit",
-    });
+    const now = formatWeekdayTime(currentTime(), zone, "short");
     const origin = zone === this.#detected ? "Detected from your browser. " : "";
     hint.textContent = `${origin}It is ${now} there now.`;
   }

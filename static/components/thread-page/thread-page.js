@@ -1,25 +1,18 @@
 /**
  * The thread of one mentorship (/mentorships/:id/thread): text, voice and video
- * messages, oldest at the top and the newest at the bottom, with older pages on demand.
+ * messages (<message-list> of <message-card>s), oldest at the top and the newest at the
+ * bottom, with older pages on demand, and <message-composer> to write, speak or film.
  *
- * Videos play with their poster, voice messages show their waveform (click it to seek).
  * A message the reader has on screen is marked seen; the author sees "Seen". New
  * messages, receipts and deletions arrive live over the thread's WebSocket, which
  * reconnects after a drop and fetches whatever it missed.
  */
 import { api } from "../../lib/api.js";
 import { html, render } from "../../lib/html.js";
+import { LiveSocket } from "../../lib/live.js";
 import { session } from "../../lib/session.js";
-import { formatInstant } from "../../lib/time.js";
 
-const STYLESHEET = html`<link rel="stylesheet" href="/components/thread-page/thread-page.css" />`;
 const WRITABLE = new Set(["active", "paused"]);
-const SVG = "http://www.w3.org/2000/svg";
-
-function duration(seconds) {
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
 
 class ThreadPage extends HTMLElement {
   params = {};
@@ -28,32 +21,24 @@ class ThreadPage extends HTMLElement {
   #messages = new Map(); // id → message, in any order
   #before = null;
   #links = { goals: [], items: [] };
-  #replyTo = null;
-  #ws = null;
-  #retries = 0;
-  #reconnect = null;
-  #observer = null;
+  #live = null;
   #seenSent = new Set();
 
   connectedCallback() {
     this.#abort = new AbortController();
-    render(this, html`${STYLESHEET}<section class="page thread" aria-busy="true"><p class="muted loading">Loading…</p></section>`);
+    render(this, html`<section class="page thread" aria-busy="true"><p class="muted loading">Loading…</p></section>`);
     const { signal } = this.#abort;
     this.addEventListener("click", (event) => this.#onClick(event), { signal });
-    this.addEventListener("submit", (event) => this.#onSubmit(event), { signal });
-    this.addEventListener("recorded", (event) => this.#sendRecording(event.detail), { signal });
+    this.addEventListener("message-reply", (event) => this.#startReply(event.detail.id), { signal });
+    this.addEventListener("message-delete", (event) => this.#delete(event.detail.id), { signal });
+    this.addEventListener("messages-visible", () => this.#markVisible(), { signal });
     document.addEventListener("visibilitychange", () => this.#markVisible(), { signal });
-    this.#observer = new IntersectionObserver((entries) => this.#onVisible(entries), { threshold: 0.5 });
     this.#load();
   }
 
   disconnectedCallback() {
     this.#abort?.abort();
-    this.#observer?.disconnect();
-    clearTimeout(this.#reconnect);
-    const ws = this.#ws;
-    this.#ws = null;
-    ws?.close(1000);
+    this.#live?.close();
   }
 
   get #base() {
@@ -106,33 +91,18 @@ class ThreadPage extends HTMLElement {
           <span data-connection>Connecting…</span></p>
         <p class="form-alert" role="alert" data-alert></p>
         <div class="thread-older">${this.#before ? html`<button type="button" class="link-button" data-older>Show older messages</button>` : ""}</div>
-        <ol class="thread-messages" data-messages aria-live="polite"></ol>
+        <message-list data-messages></message-list>
         ${writable
-          ? html`<div class="thread-compose card stack">
-              <p class="hint" data-replying hidden></p>
-              <form data-compose class="stack">
-                <label class="field">Message
-                  <textarea name="body" rows="3" maxlength="5000" placeholder="Write to ${other.name}…"></textarea></label>
-                ${this.#linkSelect()}
-                <div class="actions"><button type="submit">Send</button></div>
-              </form>
-              <message-recorder></message-recorder>
-            </div>`
+          ? html`<message-composer></message-composer>`
           : html`<p class="notice">This mentorship is ${m.state}: its thread can be read but not written.</p>`}`,
     );
+    const composer = this.querySelector("message-composer");
+    if (composer) {
+      composer.data = { to: other.name, ...this.#links };
+      composer.send = (fields) => this.#post(fields);
+    }
     this.#renderMessages();
     this.#scrollToEnd();
-  }
-
-  #linkSelect() {
-    const { goals, items } = this.#links;
-    if (!goals.length && !items.length) return "";
-    return html`<label class="field">About
-      <select name="link">
-        <option value="">Nothing in particular</option>
-        ${goals.length ? html`<optgroup label="Goals">${goals.map((g) => html`<option value="goal:${g.id}">${g.text}</option>`)}</optgroup>` : ""}
-        ${items.length ? html`<optgroup label="Action items">${items.map((i) => html`<option value="item:${i.id}">${i.title}</option>`)}</optgroup>` : ""}
-      </select></label>`;
   }
 
   /** Keep the freshest view of a message: answers and live events can cross on the wire. */
@@ -145,167 +115,47 @@ class ThreadPage extends HTMLElement {
     this.#messages.set(message.id, message);
   }
 
-  #sorted() {
-    return [...this.#messages.values()].sort((a, b) =>
-      a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1,
-    );
-  }
-
   #renderMessages() {
     const list = this.querySelector("[data-messages]");
     if (!list) return;
-    const messages = this.#sorted();
-    if (!messages.length) {
-      render(list, html`<li class="muted thread-empty">No messages yet. Say hello, or record a short video.</li>`);
-      return;
-    }
-    // Keep playing media elements: only (re)render messages whose content changed.
-    const existing = new Map([...list.querySelectorAll("li[data-message]")].map((li) => [li.dataset.message, li]));
-    list.querySelector(".thread-empty")?.remove();
-    let previous = null;
-    for (const message of messages) {
-      const key = this.#fingerprint(message);
-      let li = existing.get(message.id);
-      if (!li || li.dataset.fingerprint !== key) {
-        const fresh = document.createElement("li");
-        render(fresh, this.#messageView(message));
-        fresh.dataset.message = message.id;
-        fresh.dataset.fingerprint = key;
-        fresh.className = this.#classes(message);
-        if (li) li.replaceWith(fresh);
-        li = fresh;
-        this.#wireMedia(li, message);
-        if (message.author_id !== session.user?.id && !message.removed) this.#observer.observe(li);
-      }
-      this.#updateSeen(li, message);
-      existing.delete(message.id);
-      if (previous ? previous.nextElementSibling !== li : list.firstElementChild !== li) {
-        if (previous) previous.after(li);
-        else list.prepend(li);
-      }
-      previous = li;
-    }
-    existing.forEach((li) => li.remove());
+    list.empty = "No messages yet. Say hello, or record a short video.";
+    list.show([...this.#messages.values()], (m) => this.#card(m));
   }
 
-  /** What changes a message's content; receipts only touch its "Seen" mark in place. */
-  #fingerprint(m) {
-    return [m.removed, m.media?.id ?? "", m.body].join("|");
-  }
-
-  #isSeen(m) {
+  /** What a <message-card> shows of `m`, with names and links resolved. */
+  #card(m) {
     const other = this.#other();
-    return m.author_id === session.user?.id && m.seen_by.some((s) => s.user_id === other.id);
-  }
-
-  #updateSeen(li, m) {
-    const mark = li.querySelector(".thread-seen");
-    if (!mark) return;
-    const seen = this.#isSeen(m);
-    mark.dataset.seen = seen ? "yes" : "no";
-    mark.textContent = seen ? "Seen" : "Sent";
-  }
-
-  #classes(m) {
     const mine = m.author_id === session.user?.id;
-    return ["thread-message", mine ? "mine" : "theirs", m.removed ? "removed" : "", `kind-${m.kind}`].join(" ").trim();
-  }
-
-  #messageView(m) {
-    const zone = session.user?.timezone ?? "UTC";
-    const mine = m.author_id === session.user?.id;
-    const seen = this.#isSeen(m);
     const replied = m.reply_to ? this.#messages.get(m.reply_to) : null;
     const goal = m.goal_id ? this.#links.goals.find((g) => g.id === m.goal_id) : null;
     const item = m.action_item_id ? this.#links.items.find((i) => i.id === m.action_item_id) : null;
-    return html`<article class="card" aria-label="${m.kind} message from ${this.#name(m.author_id)}">
-      <header class="thread-meta">
-        <strong>${this.#name(m.author_id)}</strong>
-        <time datetime="${m.created_at}">${formatInstant(m.created_at, zone)}</time>
-        ${m.media ? html`<span class="hint">${m.kind === "video" ? "Video" : "Voice"} · ${duration(m.media.duration_seconds)}</span>` : ""}
-      </header>
-      ${replied ? html`<p class="hint thread-reply">In reply to ${this.#name(replied.author_id)}: ${replied.removed ? "a removed message" : replied.body || `a ${replied.kind} message`}</p>` : ""}
-      ${goal ? html`<p class="hint">About the goal “${goal.text}”</p>` : ""}
-      ${item ? html`<p class="hint">About the action item “${item.title}”</p>` : ""}
-      ${m.removed
-        ? html`<p class="muted thread-tombstone">${m.tombstone}</p>`
-        : html`${m.body ? html`<p class="thread-body">${m.body}</p>` : ""}${this.#mediaView(m)}`}
-      <footer class="thread-actions">
-        ${mine && !m.removed ? html`<span class="thread-seen" data-seen="${seen ? "yes" : "no"}">${seen ? "Seen" : "Sent"}</span>` : ""}
-        ${!m.removed && WRITABLE.has(this.#mentorship.state) ? html`<button type="button" class="link-button" data-reply="${m.id}">Reply</button>` : ""}
-        ${mine && !m.removed ? html`<button type="button" class="link-button" data-delete="${m.id}">Delete</button>` : ""}
-      </footer>
-    </article>`;
-  }
-
-  #mediaView(m) {
-    const media = m.media;
-    if (!media) return "";
-    if (media.kind === "video") {
-      return html`<video class="thread-video" controls preload="metadata" playsinline
-        src="${media.url}" ${media.poster_url ? html`poster="${media.poster_url}"` : ""}
-        width="${media.width ?? 320}" height="${media.height ?? 240}"></video>`;
-    }
-    return html`<div class="thread-audio">
-      <audio controls preload="metadata" src="${media.url}"></audio>
-      <svg class="waveform" data-waveform viewBox="0 0 100 40" preserveAspectRatio="none" role="img"
-        aria-label="Waveform of the voice message; click to jump"></svg>
-    </div>`;
-  }
-
-  /** Draw the waveform (SVG attributes, no inline styles) and make it seek the audio. */
-  #wireMedia(li, m) {
-    const svg = li.querySelector("[data-waveform]");
-    const audio = li.querySelector("audio");
-    if (!svg || !audio) return;
-    const peaks = m.media.waveform.length ? m.media.waveform : new Array(100).fill(0.05);
-    const width = 100 / peaks.length;
-    const played = document.createElementNS(SVG, "rect");
-    played.setAttribute("class", "waveform-played");
-    played.setAttribute("x", "0");
-    played.setAttribute("y", "0");
-    played.setAttribute("height", "40");
-    played.setAttribute("width", "0");
-    svg.append(played);
-    peaks.forEach((peak, i) => {
-      const bar = document.createElementNS(SVG, "rect");
-      const h = Math.max(1, peak * 38);
-      bar.setAttribute("x", String(i * width + width * 0.15));
-      bar.setAttribute("width", String(width * 0.7));
-      bar.setAttribute("y", String((40 - h) / 2));
-      bar.setAttribute("height", String(h));
-      svg.append(bar);
-    });
-    const total = () => (Number.isFinite(audio.duration) ? audio.duration : m.media.duration_seconds);
-    audio.addEventListener("timeupdate", () => {
-      played.setAttribute("width", String((audio.currentTime / total()) * 100));
-    });
-    svg.addEventListener("click", (event) => {
-      const box = svg.getBoundingClientRect();
-      audio.currentTime = ((event.clientX - box.left) / box.width) * total();
-    });
+    return {
+      message: m,
+      author: this.#name(m.author_id),
+      mine,
+      seen: mine && m.seen_by.some((s) => s.user_id === other.id),
+      zone: session.user?.timezone ?? "UTC",
+      canReply: WRITABLE.has(this.#mentorship.state),
+      replyTo: replied && {
+        author: this.#name(replied.author_id),
+        text: replied.removed ? "a removed message" : replied.body || `a ${replied.kind} message`,
+      },
+      about: [goal && `the goal “${goal.text}”`, item && `the action item “${item.title}”`].filter(Boolean),
+    };
   }
 
   #scrollToEnd() {
-    const list = this.querySelector("[data-messages]");
-    list?.lastElementChild?.scrollIntoView({ block: "end" });
+    this.querySelector("[data-messages]")?.scrollToEnd();
   }
 
   // --- seen receipts -------------------------------------------------------------------
 
-  #onVisible(entries) {
-    for (const entry of entries) {
-      if (entry.isIntersecting) entry.target.dataset.visible = "yes";
-      else delete entry.target.dataset.visible;
-    }
-    this.#markVisible();
-  }
-
   #markVisible() {
-    if (document.visibilityState !== "visible") return;
+    const list = this.querySelector("[data-messages]");
+    if (document.visibilityState !== "visible" || !list) return;
     const me = session.user?.id;
-    for (const li of this.querySelectorAll("li[data-message][data-visible]")) {
-      const m = this.#messages.get(li.dataset.message);
+    for (const id of list.visibleIds()) {
+      const m = this.#messages.get(id);
       if (!m || m.removed || m.author_id === me || this.#seenSent.has(m.id)) continue;
       if (m.seen_by.some((s) => s.user_id === me)) continue;
       this.#seenSent.add(m.id);
@@ -317,16 +167,12 @@ class ThreadPage extends HTMLElement {
 
   #connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}${this.#base}/thread/ws`);
-    this.#ws = ws;
-    ws.addEventListener("message", (event) => this.#onEvent(JSON.parse(event.data)));
-    ws.addEventListener("close", () => {
-      if (this.#ws !== ws) return;
-      this.#status("Reconnecting…");
-      const delay = Math.min(10_000, 500 * 2 ** this.#retries);
-      this.#retries += 1;
-      this.#reconnect = setTimeout(() => this.#connect(), delay);
+    this.#live = new LiveSocket({
+      url: () => `${scheme}://${location.host}${this.#base}/thread/ws`,
+      onMessage: (event) => this.#onEvent(event),
+      onDrop: () => this.#status("Reconnecting…"),
     });
+    this.#live.start();
   }
 
   #status(text) {
@@ -337,8 +183,8 @@ class ThreadPage extends HTMLElement {
   async #onEvent(event) {
     if (event.type === "ready") {
       this.#status("Live");
-      if (this.#retries > 0) await this.#catchUp();
-      this.#retries = 0;
+      if (this.#live.attempts > 0) await this.#catchUp();
+      this.#live.settled();
       this.dataset.live = "yes";
     } else if (event.type === "message" || event.type === "removed") {
       if (event.type === "removed") this.#messages.set(event.message.id, event.message);
@@ -374,36 +220,23 @@ class ThreadPage extends HTMLElement {
 
   async #onClick(event) {
     const button = event.target.closest("button");
-    if (!button) return;
-    if (button.hasAttribute("data-older")) {
-      await this.#older(button);
-    } else if (button.dataset.delete) {
-      if (!window.confirm("Delete this message? Its recording is removed for both of you.")) return;
-      try {
-        const gone = await api.del(`/api/messages/${encodeURIComponent(button.dataset.delete)}`);
-        this.#messages.set(gone.id, gone);
-        this.#renderMessages();
-      } catch (error) {
-        this.#alert(error.detail);
-      }
-    } else if (button.dataset.reply) {
-      const m = this.#messages.get(button.dataset.reply);
-      this.#replyTo = m?.id ?? null;
-      const note = this.querySelector("[data-replying]");
-      if (note && m) {
-        render(note, html`Replying to ${this.#name(m.author_id)} <button type="button" class="link-button" data-unreply>cancel</button>`);
-        note.hidden = false;
-        this.querySelector("textarea[name=body]")?.focus();
-      }
-    } else if (button.hasAttribute("data-unreply")) {
-      this.#clearReply();
+    if (button?.hasAttribute("data-older")) await this.#older(button);
+  }
+
+  async #delete(id) {
+    if (!window.confirm("Delete this message? Its recording is removed for both of you.")) return;
+    try {
+      const gone = await api.del(`/api/messages/${encodeURIComponent(id)}`);
+      this.#messages.set(gone.id, gone);
+      this.#renderMessages();
+    } catch (error) {
+      this.#alert(error.detail);
     }
   }
 
-  #clearReply() {
-    this.#replyTo = null;
-    const note = this.querySelector("[data-replying]");
-    if (note) note.hidden = true;
+  #startReply(id) {
+    const m = this.#messages.get(id);
+    if (m) this.querySelector("message-composer")?.replyTo({ id, author: this.#name(m.author_id) });
   }
 
   async #older(button) {
@@ -421,49 +254,17 @@ class ThreadPage extends HTMLElement {
     }
   }
 
-  #extras() {
-    const extra = {};
-    if (this.#replyTo) extra.reply_to = this.#replyTo;
-    const link = this.querySelector("select[name=link]")?.value ?? "";
-    if (link.startsWith("goal:")) extra.goal_id = link.slice(5);
-    if (link.startsWith("item:")) extra.action_item_id = link.slice(5);
-    return extra;
-  }
-
-  async #onSubmit(event) {
-    const form = event.target.closest("form[data-compose]");
-    if (!form) return;
-    event.preventDefault();
-    const body = form.elements.body.value.trim();
-    if (!body) return;
-    const button = form.querySelector("button[type=submit]");
-    button.disabled = true;
+  /** Post what the composer wrote or recorded; a failure is shown and keeps the draft. */
+  async #post(fields) {
     try {
-      const message = await api.post(`${this.#base}/messages`, { kind: "text", body, ...this.#extras() });
-      this.#upsert(message);
-      form.reset();
-      this.#clearReply();
-      this.#renderMessages();
-      this.#scrollToEnd();
-      this.#alert("");
+      this.#upsert(await api.post(`${this.#base}/messages`, fields));
     } catch (error) {
       this.#alert(error.detail);
-    } finally {
-      button.disabled = false;
+      throw error;
     }
-  }
-
-  async #sendRecording({ uploadId, kind }) {
-    try {
-      const message = await api.post(`${this.#base}/messages`, { kind, upload_id: uploadId, ...this.#extras() });
-      this.#upsert(message);
-      this.#clearReply();
-      this.#renderMessages();
-      this.#scrollToEnd();
-      this.#alert("");
-    } catch (error) {
-      this.#alert(error.detail);
-    }
+    this.#renderMessages();
+    this.#scrollToEnd();
+    this.#alert("");
   }
 }
 
