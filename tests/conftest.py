@@ -6,7 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.migrate import upgrade
+from tests.dates import ANYDAY_NAMES, DEFAULT_NOW, anyday_nows
 from tests.services import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -32,6 +33,65 @@ from tests.services import (
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TEMPLATE_DB = "meridian_template"
+
+
+# --- the chosen "now" ---------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--anyday-year",
+        type=int,
+        default=DEFAULT_NOW.year,
+        help="the year whose DST changes, year end and leap day `anyday` tests run at",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixtures' own parameters are applied
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`@pytest.mark.anyday` runs a test at every chosen now (or at the names given).
+
+    The calendar is the question there, not the storage: on the database fixture the
+    default now runs on SQLite and PostgreSQL, every other chosen now on SQLite.
+    """
+    marker = metafunc.definition.get_closest_marker("anyday")
+    if marker is None or _stands_on_its_own(metafunc):
+        return
+    if "now" not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} is anyday but uses no clock")
+    unknown = set(marker.args) - set(ANYDAY_NAMES)
+    if unknown:
+        raise pytest.UsageError(f"unknown anyday names {sorted(unknown)}: use {ANYDAY_NAMES}")
+    chosen = [
+        c
+        for c in anyday_nows(metafunc.config.getoption("anyday_year"))
+        if not marker.args or c.name in marker.args
+    ]
+    if "database_url" not in metafunc.fixturenames:
+        mark = pytest.mark.parametrize(
+            "now", [c.instant for c in chosen], ids=[c.id for c in chosen], indirect=True
+        )
+    else:
+        params = []
+        for c in chosen:
+            params.append(pytest.param(c.instant, "sqlite", id=f"sqlite-{c.id}"))
+            if c.name == "default":
+                postgres = pytest.mark.postgres
+                params.append(
+                    pytest.param(c.instant, "postgres", id=f"postgres-{c.id}", marks=postgres)
+                )
+        mark = pytest.mark.parametrize(("now", "database_url"), params, indirect=True)
+    # As a mark, so the database fixture's own two parameters give way to these.
+    metafunc.definition.add_marker(mark)
+
+
+def _stands_on_its_own(metafunc: pytest.Metafunc) -> bool:
+    """A test given its own `now` (`stands_on`) is not moved to other days."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if "now" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
+            return True
+    return False
 
 
 # --- servers, once per run -------------------------------------------------------------
@@ -123,8 +183,16 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+def now(request: pytest.FixtureRequest) -> datetime:
+    """The instant the test stands on: DEFAULT_NOW, or each of the anyday set in turn."""
+    chosen: datetime = getattr(request, "param", DEFAULT_NOW)
+    return chosen
+
+
+@pytest.fixture
+def clock(now: datetime) -> FrozenClock:
+    """The app's clock, frozen at `now`; browsers opened with `open_page` share it."""
+    return FrozenClock(now)
 
 
 @pytest.fixture

@@ -38,16 +38,17 @@ def app(settings: Settings, clock: FrozenClock) -> web.Application:
 
 
 @pytest.fixture
-async def person(browser: Any) -> AsyncIterator[Callable[..., Any]]:
+async def person(browser: Any, clock: FrozenClock) -> AsyncIterator[Callable[..., Any]]:
     contexts: list[Any] = []
 
     async def make(base_url: str, *, name: str, timezone: str) -> tuple[Watched, str]:
         context = await browser.new_context(base_url=base_url, locale="en-GB", timezone_id=timezone)
         contexts.append(context)
+        await context.clock.set_fixed_time(clock.now())
         await context.add_init_script(REPORT_CSP)
         context.set_default_timeout(15_000)
         page = await context.new_page()
-        watched = Watched(page=page, base_url=base_url)
+        watched = Watched(page=page, base_url=base_url, clock=clock)
         page.on(
             "console",
             lambda m: watched.errors.append(f"console: {m.text}") if m.type == "error" else None,
