@@ -6,7 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,20 @@ TEMPLATE_DB = "meridian_template"
 # --- the chosen "now" ---------------------------------------------------------------------
 
 
+def _instant(text: str) -> datetime:
+    found = datetime.fromisoformat(text)
+    if found.tzinfo is None:
+        raise ValueError("give the instant with its offset, e.g. 2031-06-01T12:00:00Z")
+    return found.astimezone(UTC)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--now",
+        type=_instant,
+        default=DEFAULT_NOW,
+        help="the instant tests stand on unless they choose their own (default %(default)s)",
+    )
     parser.addoption(
         "--anyday-year",
         type=int,
@@ -64,7 +77,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"unknown anyday names {sorted(unknown)}: use {ANYDAY_NAMES}")
     chosen = [
         c
-        for c in anyday_nows(metafunc.config.getoption("anyday_year"))
+        for c in anyday_nows(
+            metafunc.config.getoption("anyday_year"), default=metafunc.config.getoption("now")
+        )
         if not marker.args or c.name in marker.args
     ]
     if "database_url" not in metafunc.fixturenames:
@@ -184,8 +199,8 @@ def redis_url(redis_server: RedisServer) -> str:
 
 @pytest.fixture
 def now(request: pytest.FixtureRequest) -> datetime:
-    """The instant the test stands on: DEFAULT_NOW, or each of the anyday set in turn."""
-    chosen: datetime = getattr(request, "param", DEFAULT_NOW)
+    """The instant the test stands on: `--now` (DEFAULT_NOW), or each of the anyday set."""
+    chosen: datetime = getattr(request, "param", request.config.getoption("now"))
     return chosen
 
 

@@ -1,7 +1,8 @@
 """The "now" tests stand on, and the dates they compute from it.
 
 No test reads the machine's date. The server's clock (the `clock` fixture) and every
-browser's clock (`open_page`) stand at the `now` fixture: `DEFAULT_NOW`, or, for tests
+browser's clock (`open_page`) stand at the `now` fixture: `DEFAULT_NOW` (or the instant
+given with `pytest --now 2031-06-01T12:00:00Z`), or, for tests
 marked `@pytest.mark.anyday`, each instant of `anyday_nows(year)` in turn. That set is
 computed for any year from the rules of the zones (not listed by hand): the days before
 and after the EU and US daylight-saving changes, a year's last evening (already the
@@ -129,10 +130,10 @@ class ChosenNow:
         return f"{self.name}-{self.instant:%Y-%m-%d}"
 
 
-def anyday_nows(year: int) -> list[ChosenNow]:
+def anyday_nows(year: int, default: datetime = DEFAULT_NOW) -> list[ChosenNow]:
     """The instants time-sensitive tests run at: around each DST change, year end, leap day."""
     noon = lambda day: datetime.combine(day, NOON, UTC)  # noqa: E731
-    chosen = [ChosenNow("default", DEFAULT_NOW)]
+    chosen = [ChosenNow("default", default)]
     for region, (spring, fall) in (("eu", eu_changes(year)), ("us", us_changes(year))):
         for season, sunday in (("spring", spring), ("fall", fall)):
             chosen.append(ChosenNow(f"{region}-{season}-before", noon(sunday - timedelta(days=1))))

@@ -1,8 +1,8 @@
 """Page helpers for browser tests: a fresh context per person, console errors collected.
 
-Every browser's clock is fixed at the server's (`Date.now()`, `new Date()` answer the
-`clock` fixture's now; timers and `performance.now()` keep running, so WebRTC, polling
-and animations work as usual), so the pages and the API agree on what "today" is.
+Every browser's clock is fixed at the server's (a page's `Date` answers the `clock`
+fixture's now, while timers and `performance` keep running, so WebRTC, polling and
+animations work as usual), so the pages and the API agree on what "today" is.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from server.db.models import Booking, Notification
 from tests.dates import (
     BERLIN,
     NEW_YORK,
-    at,
     iso,
     local_iso,
     next_monday,
@@ -24,14 +23,9 @@ from tests.dates import (
     utc_day,
 )
 from tests.factories import sign_up
-from tests.scheduling.conftest import OPEN, Pair, make_pair, ok
+from tests.scheduling.conftest import OPEN, Pair, berlin, make_pair, ok
 
 HOUR = timedelta(hours=1)
-
-
-def berlin(now: datetime, clock: str, *, week: int = 0, day: int = 0) -> datetime:
-    """`clock` in Berlin on the `day`-th day (0 = Monday) of the `week`-th week to come."""
-    return at(next_monday(now, BERLIN, weeks=week) + timedelta(days=day), clock, BERLIN)
 
 
 async def book(person: Any, pair: Pair, start: str, **extra: Any) -> Any:
