@@ -78,6 +78,14 @@ def next_monday(now: datetime, zone: str, *, weeks: int = 0) -> date:
     return upcoming(now, MONDAY, "12:00", zone, weeks=weeks).astimezone(ZoneInfo(zone)).date()
 
 
+def berlin(now: datetime, clock: str, *, week: int = 0, day: int = 0) -> datetime:
+    """`clock` in Berlin on the `day`-th day (0 = Monday) of the `week`-th week to come.
+
+    Week 0 begins with the next Monday after today in Berlin, so its days are all ahead.
+    """
+    return at(next_monday(now, BERLIN, weeks=week) + timedelta(days=day), clock, BERLIN)
+
+
 def utc_day(instant: datetime) -> tuple[str, str]:
     """The UTC day holding `instant`, as the (start, end) a slot query takes."""
     start = datetime.combine(instant.astimezone(UTC).date(), time(0), UTC)

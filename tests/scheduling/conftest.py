@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,9 +11,10 @@ from sqlalchemy import func, select
 
 from server import keys
 from server.db.models import Base
-from tests.dates import BERLIN, at, next_monday
+from tests.dates import berlin
 from tests.factories import Person, sign_up
 
+__all__ = ["OPEN", "Pair", "berlin", "count", "make_pair", "ok"]
 NINE_TO_FIVE = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
 OPEN = {
     "weekly": NINE_TO_FIVE,
@@ -22,14 +22,6 @@ OPEN = {
     "horizon_days": 365,
     "slot_step_minutes": 30,
 }
-
-
-def berlin(now: datetime, clock: str, *, week: int = 0, day: int = 0) -> datetime:
-    """`clock` in Berlin on the `day`-th day (0 = Monday) of the `week`-th week to come.
-
-    Week 0 begins with the next Monday after today in Berlin, so its days are all ahead.
-    """
-    return at(next_monday(now, BERLIN, weeks=week) + timedelta(days=day), clock, BERLIN)
 
 
 @dataclass
