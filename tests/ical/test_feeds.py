@@ -3,10 +3,12 @@ revocation, rotation, invitations, and the token kept out of every log line."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,8 +19,10 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from server import keys
+from server.core.bus import MemoryBus
 from server.core.logs import RedactingAccessLogger
 from server.db.models import CalendarFeed
+from server.ical.feeds import Feeds
 from tests.factories import Person, sign_up
 from tests.ical.helpers import book, book_series, change, eventually
 
@@ -212,6 +216,47 @@ async def test_revoked_feed_answers_404_at_once_and_rotation_replaces_the_addres
     assert gone.content_type == "application/problem+json"
     assert list(client.app[keys.SETTINGS].calendars_dir.glob("*.ics")) == []
     assert (await mentor.client.delete(f"/api/me/calendar-feeds/{feed['id']}")).status == 404
+
+
+@pytest.mark.parametrize("ending", ["rotate", "revoke"])
+async def test_a_feed_write_under_way_cannot_bring_back_an_ended_address(
+    client: Client,
+    another_client: Callable[[], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    ending: str,
+) -> None:
+    """A rewrite that read the feeds just before a rotation (as the listener's may, on a
+    busy machine) finishes before the old file is removed, so it cannot write it back."""
+    mentor, _ = await people(client, another_client)
+    app = client.app
+    now = app[keys.CLOCK].now()
+    # Feeds of their own (own folder, own bus): only this test writes their files.
+    feeds = Feeds(app[keys.DB], MemoryBus(), app[keys.SETTINGS].replace(calendars_dir=tmp_path))
+    created = await feeds.create(user_id=mentor.id, now=now)
+    old = created.feed.token_hash
+    assert feeds.files.path(old).exists()
+
+    async def ended() -> bool:
+        return old not in await feeds.hashes(mentor.id)
+
+    build, started = feeds.builder.build, asyncio.Event()
+
+    async def build_once_it_ended(user_id: str, at: datetime) -> bytes | None:
+        started.set()
+        await eventually(ended)  # read the old token, then the rotation commits
+        return await build(user_id, at)
+
+    monkeypatch.setattr(feeds.builder, "build", build_once_it_ended)
+    writer = asyncio.create_task(feeds.write_files(mentor.id, now, recheck=False))
+    await started.wait()
+    if ending == "rotate":
+        rotated = await feeds.rotate(user_id=mentor.id, feed_id=created.feed.id, now=now)
+        assert feeds.files.path(rotated.feed.token_hash).exists()
+    else:
+        await feeds.revoke(user_id=mentor.id, feed_id=created.feed.id)
+    await writer
+    assert not feeds.files.path(old).exists()
 
 
 async def test_outsiders_cannot_touch_a_feed_or_read_an_invitation(
