@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from server import keys
 from server.core.clock import FrozenClock
+from tests.dates import today
 from tests.factories import sign_up
 from tests.mentorship.helpers import AGREEMENT, act, ask, mentee, mentor, profile
 
@@ -94,7 +95,10 @@ async def test_discovery_ranks_with_reasons_overlap_and_a_strip(
     assert far.id != near.id
 
 
-async def test_request_accept_agree_and_work(client: Client, another_client: Any) -> None:
+async def test_request_accept_agree_and_work(
+    client: Client, another_client: Any, now: datetime
+) -> None:
+    next_week = today(now, "Europe/Berlin") + timedelta(days=6)
     grace = await mentor(client)
     ada = await mentee(await another_client())
     created = await ask(ada, grace, goals=["Ship a library", "Speak at a meetup"])
@@ -157,7 +161,7 @@ async def test_request_accept_agree_and_work(client: Client, another_client: Any
 
     resp = await grace.client.post(
         f"/api/mentorships/{mid}/action-items",
-        json={"title": "Read chapter 3", "owner_id": ada.id, "due_date": "2026-12-01"},
+        json={"title": "Read chapter 3", "owner_id": ada.id, "due_date": next_week.isoformat()},
     )
     assert resp.status == 201, await resp.text()
     item = await resp.json()
