@@ -24,7 +24,7 @@ from server.db.models import AgreementVersion
 from server.live.rooms import RoomInfo
 from tests.factories import Person, sign_up
 from tests.live.conftest import Client, add_room, join
-from tests.waiting import eventually
+from tests.waiting import DEADLINE_SECONDS, eventually
 
 
 class SmallVideo(VideoStreamTrack):
@@ -76,7 +76,9 @@ class Participant:
                 )
             self.inbox.put_nowait(message)
 
-    async def expect(self, kind: str, wait: float = 30.0, **fields: Any) -> dict[str, Any]:
+    async def expect(
+        self, kind: str, wait: float = DEADLINE_SECONDS, **fields: Any
+    ) -> dict[str, Any]:
         async with asyncio.timeout(wait):
             while True:
                 message = await self.inbox.get()
@@ -165,9 +167,9 @@ async def test_both_consent_media_flows_then_one_withdraws(
         await second.ws.send_json({"type": "record-consent", "consent": False})
         # What was recorded ends the moment consent is withdrawn.
         for p in (first, second):
-            left = await p.expect("peer-left", wait=10)
+            left = await p.expect("peer-left")
             assert left["peer_id"] not in (first.peer_id, second.peer_id)  # the recorder left
-            await p.expect("recording", wait=10, active=False)
+            await p.expect("recording", active=False)
         elapsed = asyncio.get_running_loop().time() - consented
 
         # Stopping again (the other participant leaving too) posts nothing more.
@@ -194,7 +196,7 @@ async def test_both_consent_media_flows_then_one_withdraws(
 
         # Each file is its participant's video message in the mentorship's thread, once.
         announced: list[dict[str, Any]] = []
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(DEADLINE_SECONDS):
             while len(announced) < 2:
                 event = await thread_events.get()
                 if event.data["type"] == "message":
@@ -260,7 +262,7 @@ async def test_recording_stops_when_a_participant_leaves(
         await first.expect("recording", active=True)
         await media_flows_into_the_files(app, room)
         await second.ws.send_json({"type": "bye"})
-        await first.expect("recording", wait=10, active=False)
+        await first.expect("recording", active=False)
         assert app[keys.RECORDINGS].active == {}
     finally:
         await first.close()
