@@ -22,6 +22,7 @@ from tests.factories import sign_up
 from tests.ical.helpers import book, book_series, change
 from tests.ical.helpers import eventually as settle
 from tests.scheduling.test_reminders import SmtpSink, smtp  # noqa: F401  (the fixture)
+from tests.waiting import DEADLINE_SECONDS
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def attachment(message: Any) -> icalendar.Calendar:
     return icalendar.Calendar.from_ical(part.get_payload(decode=True))
 
 
-async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+async def eventually(check: Callable[[], bool], seconds: float = DEADLINE_SECONDS) -> None:
     async def ready() -> bool:
         return check()
 
