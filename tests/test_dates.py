@@ -68,13 +68,15 @@ READS_TODAY = re.compile(
 
 
 def test_no_test_reads_the_machines_date() -> None:
-    """Only the chosen now counts; elapsed-time checks use monotonic clocks."""
+    """Only the chosen now counts; elapsed-time checks use monotonic clocks. (A line that
+    reads a page's clock on purpose, to check that it is fixed, says "the page's own
+    clock".)"""
     here = Path(__file__).parent
     found = [
         f"{path.relative_to(here)}:{number}: {line.strip()}"
         for path in sorted(here.rglob("*.py"))
         if path != Path(__file__)
         for number, line in enumerate(path.read_text().splitlines(), 1)
-        if READS_TODAY.search(line)
+        if READS_TODAY.search(line) and "the page's own clock" not in line
     ]
     assert found == []
