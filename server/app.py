@@ -61,6 +61,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or SystemClock()
     app[keys.METRICS] = Metrics()
     app[keys.WEBSOCKETS] = weakref.WeakSet()
+    app[keys.PERIODIC] = {}
     app.cleanup_ctx.extend([database, event_bus, rate_limiter, identity_cache, account_mail])
     app[keys.MENTOR_FACTS] = FactsCache()
     app[keys.NOTIFICATION_STREAMS] = Streams()

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from server.core.clock import Clock
     from server.core.db import Database
     from server.core.metrics import Metrics
+    from server.core.periodic import Periodic
     from server.core.ratelimit import RateLimiter
     from server.ical.busy_service import BusyCalendars
     from server.ical.feeds import Feeds
@@ -35,6 +36,7 @@ DB: Final[web.AppKey[Database]] = web.AppKey("db")
 BUS: Final[web.AppKey[EventBus]] = web.AppKey("bus")
 RATE_LIMITER: Final[web.AppKey[RateLimiter]] = web.AppKey("rate_limiter")
 METRICS: Final[web.AppKey[Metrics]] = web.AppKey("metrics")
+PERIODIC: Final[web.AppKey[dict[str, Periodic]]] = web.AppKey("periodic_jobs")
 IDENTITY_CACHE: Final[web.AppKey[IdentityCache]] = web.AppKey("identity_cache")
 ACCOUNT_MAIL: Final[web.AppKey[AccountMail]] = web.AppKey("account_mail")
 WEBSOCKETS: Final[web.AppKey[weakref.WeakSet[web.WebSocketResponse]]] = web.AppKey("websockets")

@@ -21,6 +21,7 @@ from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.migrate import upgrade
 from tests.clients import PageClient
+from tests.dates import ANYDAY_NAMES, DEFAULT_NOW, anyday_nows
 from tests.mail import SmtpSink, smtp_server
 from tests.services import (
     CHROMIUM,
@@ -34,6 +35,80 @@ from tests.services import (
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TEMPLATE_DB = "meridian_template"
+
+
+# --- the chosen "now" ---------------------------------------------------------------------
+
+
+def _instant(text: str) -> datetime:
+    found = datetime.fromisoformat(text)
+    if found.tzinfo is None:
+        raise ValueError("give the instant with its offset, e.g. 2031-06-01T12:00:00Z")
+    return found.astimezone(UTC)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--now",
+        type=_instant,
+        default=DEFAULT_NOW,
+        help="the instant tests stand on unless they choose their own (default %(default)s)",
+    )
+    parser.addoption(
+        "--anyday-year",
+        type=int,
+        default=DEFAULT_NOW.year,
+        help="the year whose DST changes, year end and leap day `anyday` tests run at",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixtures' own parameters are applied
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`@pytest.mark.anyday` runs a test at every chosen now (or at the names given).
+
+    The calendar is the question there, not the storage: on the database fixture the
+    default now runs on SQLite and PostgreSQL, every other chosen now on SQLite.
+    """
+    marker = metafunc.definition.get_closest_marker("anyday")
+    if marker is None or _stands_on_its_own(metafunc):
+        return
+    if "now" not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} is anyday but uses no clock")
+    unknown = set(marker.args) - set(ANYDAY_NAMES)
+    if unknown:
+        raise pytest.UsageError(f"unknown anyday names {sorted(unknown)}: use {ANYDAY_NAMES}")
+    chosen = [
+        c
+        for c in anyday_nows(
+            metafunc.config.getoption("anyday_year"), default=metafunc.config.getoption("now")
+        )
+        if not marker.args or c.name in marker.args
+    ]
+    if "database_url" not in metafunc.fixturenames:
+        mark = pytest.mark.parametrize(
+            "now", [c.instant for c in chosen], ids=[c.id for c in chosen], indirect=True
+        )
+    else:
+        params = []
+        for c in chosen:
+            params.append(pytest.param(c.instant, "sqlite", id=f"sqlite-{c.id}"))
+            if c.name == "default":
+                postgres = pytest.mark.postgres
+                params.append(
+                    pytest.param(c.instant, "postgres", id=f"postgres-{c.id}", marks=postgres)
+                )
+        mark = pytest.mark.parametrize(("now", "database_url"), params, indirect=True)
+    # As a mark, so the database fixture's own two parameters give way to these.
+    metafunc.definition.add_marker(mark)
+
+
+def _stands_on_its_own(metafunc: pytest.Metafunc) -> bool:
+    """A test given its own `now` (`stands_on`) is not moved to other days."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if "now" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
+            return True
+    return False
 
 
 # --- servers, once per run -------------------------------------------------------------
@@ -125,8 +200,16 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+def now(request: pytest.FixtureRequest) -> datetime:
+    """The instant the test stands on: `--now` (DEFAULT_NOW), or each of the anyday set."""
+    chosen: datetime = getattr(request, "param", request.config.getoption("now"))
+    return chosen
+
+
+@pytest.fixture
+def clock(now: datetime) -> FrozenClock:
+    """The app's clock, frozen at `now`; browsers opened with `open_page` share it."""
+    return FrozenClock(now)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -617,9 +617,15 @@ def stack(
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def access_log(stack: Stack) -> list[str]:
-    time.sleep(0.1)  # nginx writes the line after the response
-    return stack.access_log.read_text().splitlines()
+def access_log(stack: Stack, until: Callable[[list[str]], bool]) -> list[str]:
+    """The access log's lines once `until` holds for them: nginx writes a line after its
+    response (for a WebSocket, when it closes), so look again until it is there."""
+    deadline = time.monotonic() + 30
+    while True:
+        lines = stack.access_log.read_text().splitlines()
+        if until(lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
 
 
 def raw_status(stack: Stack, request: bytes) -> int:
@@ -654,7 +660,8 @@ def test_nginx_spreads_requests_over_both_replicas_that_share_sessions(stack: St
     for _ in range(12):
         with opener.open(stack.base + "/api/me", timeout=10) as resp:
             assert json.load(resp)["user"]["email"] == "ada@example.org"
-    served_by = {line.rsplit('"', 2)[-2] for line in access_log(stack) if " /api/me " in line}
+    lines = access_log(stack, lambda lines: sum(" /api/me " in line for line in lines) >= 12)
+    served_by = {line.rsplit('"', 2)[-2] for line in lines if " /api/me " in line}
     assert served_by == {f"127.0.0.1:{p}" for p in stack.replica_ports}, (
         "both replicas answered the signed-in person, from the one shared database"
     )
@@ -721,7 +728,14 @@ def test_nginx_logs_no_tokens(stack: Stack) -> None:
             urllib.request.urlopen(stack.base + path, timeout=10).close()
         except urllib.error.HTTPError as exc:
             assert exc.code in (401, 404)
-    text = "\n".join(access_log(stack))
+    lines = access_log(
+        stack,
+        lambda lines: (
+            any("/calendars/" in line for line in lines)
+            and any("/api/rooms/r1/ws" in line for line in lines)
+        ),
+    )
+    text = "\n".join(lines)
     assert "/api/rooms/r1/ws" in text
     assert "room-token-xyz789" not in text and "feed-token-abc123" not in text
 
@@ -778,7 +792,8 @@ async def test_websockets_upgrade_through_nginx_and_events_cross_replicas(stack:
             assert event["type"] == "message"
             assert event["message"]["body"] == "Hello from the other replica"
 
-    socket_lines = [line for line in access_log(stack) if "/thread/ws " in line]
+    lines = access_log(stack, lambda lines: sum("/thread/ws " in line for line in lines) >= 2)
+    socket_lines = [line for line in lines if "/thread/ws " in line]
     assert len(socket_lines) == 2 and all('" 101 ' in line for line in socket_lines)
     replicas = {line.rsplit('"', 2)[-2] for line in socket_lines}
     assert replicas == {f"127.0.0.1:{p}" for p in stack.replica_ports}

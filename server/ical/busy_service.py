@@ -28,6 +28,7 @@ from yarl import URL
 
 from server import keys
 from server.config import Settings
+from server.core import periodic
 from server.core.clock import Clock
 from server.core.db import Database
 from server.core.errors import NotFound, Problem, field_error
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 HORIZON = timedelta(days=365)
 PAST = timedelta(days=1)
 POLL_TICK_SECONDS = 30.0
+JOB = "busy-calendar-poller"
 CLAIM_BATCH = 10
 MAX_REDIRECTS = 5
 MAX_CALENDARS = 20
@@ -185,7 +187,6 @@ class BusyCalendars:
             workers=settings.busy_readers, seconds=settings.busy_read_milliseconds / 1000
         )
         self._http: aiohttp.ClientSession | None = None
-        self.wake = asyncio.Event()
         self.on_change: Callable[[str], Awaitable[None]] | None = None
         """Told whose imported busy time changed (the slot engine drops cached answers)."""
 
@@ -450,18 +451,6 @@ class BusyCalendars:
                 continue
         return len(claimed)
 
-    async def poll_forever(self) -> None:
-        while True:
-            try:
-                await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("polling busy calendars failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), POLL_TICK_SECONDS)
-            self.wake.clear()
-
 
 def _interval_rows(
     calendar_id: str, user_id: str, intervals: Sequence[Interval]
@@ -524,9 +513,7 @@ async def busy_context(app: web.Application) -> AsyncIterator[None]:
         await bus.publish(slot_cache.CHANNEL, {"users": [user_id]})
 
     service.on_change = changed
-    task = asyncio.create_task(service.poll_forever(), name="busy-calendar-poller")
+    job = periodic.start(app, JOB, POLL_TICK_SECONDS, service.poll_once)
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await job.stop()
     await service.close()

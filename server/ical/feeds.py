@@ -409,7 +409,7 @@ class Feeds:
             if old is None:
                 raise NotFound("There is no such calendar feed.")
             await s.execute(delete(CalendarFeed).where(CalendarFeed.id == feed_id))
-        self.files.remove(old)
+        await self._forget(old)
         await self.bus.publish(FEEDS_CHANNEL, {"user_id": user_id, "removed": [old]})
 
     async def rotate(self, *, user_id: str, feed_id: str, now: datetime) -> CreatedFeed:
@@ -425,10 +425,20 @@ class Feeds:
             old = row.token_hash
             row.token_hash = hash_token(token)
             row.rotated_at = now
-        self.files.remove(old)
+        await self._forget(old)
         await self.write_files(user_id, now)
         await self.bus.publish(FEEDS_CHANNEL, {"user_id": user_id, "removed": [old]})
         return CreatedFeed(row, token)
+
+    async def _forget(self, token_hash: str) -> None:
+        """Remove a revoked feed's file once no write that still saw it is under way.
+
+        A write reads the valid tokens and writes their files under the lock, so one
+        that began before the revocation committed finishes first and its file is
+        removed here; any later one no longer sees the token.
+        """
+        async with self._lock:
+            self.files.remove(token_hash)
 
     async def hashes(self, user_id: str) -> list[str]:
         async with self.db.read() as s:

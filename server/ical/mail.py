@@ -9,10 +9,7 @@ claim), then sends it; a mail server that is down costs that email, nothing else
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +23,7 @@ from server import keys
 from server.config import Settings
 from server.core.db import Database
 from server.core.errors import NotFound
+from server.core.periodic import periodic
 from server.db.models import Booking, CalendarInvitation, User
 from server.ical.invites import invitation_for
 from server.notifications import email
@@ -181,25 +179,12 @@ async def send(
     return await email.send(settings, message, what="an invitation")
 
 
-async def invitation_mailer(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: mails due invitations while SMTP is configured."""
-    settings = app[keys.SETTINGS]
-    task = None
-    if settings.smtp_host:
-        task = asyncio.create_task(_loop(app), name="invitation-mailer")
-    yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+async def _send_due(app: web.Application) -> int:
+    return await send_due(app[keys.DB], app[keys.SETTINGS], app[keys.CLOCK].now())
 
 
-async def _loop(app: web.Application) -> None:
-    while True:
-        try:
-            await send_due(app[keys.DB], app[keys.SETTINGS], app[keys.CLOCK].now())
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("sending invitation emails failed")
-        await asyncio.sleep(TICK_SECONDS)
+JOB = "invitation-mailer"
+# cleanup_ctx: mails due invitations while SMTP is configured.
+invitation_mailer = periodic(
+    JOB, lambda app: TICK_SECONDS, _send_due, enabled=lambda app: bool(app[keys.SETTINGS].smtp_host)
+)

@@ -52,6 +52,7 @@ class RebasedTrack(MediaStreamTrack):
         self.started = time.monotonic()
         self.stop_at: float | None = None  # monotonic time at which the take ends
         self.ended = asyncio.Event()
+        self.frames = 0  # frames handed to the file so far
         self._offset: int | None = None
         self._first: Any = None
 
@@ -76,6 +77,7 @@ class RebasedTrack(MediaStreamTrack):
             # Frames captured before the stop are all written, even if encoding lags.
             self.ended.set()
             raise MediaStreamError
+        self.frames += 1
         return frame
 
 

@@ -73,6 +73,11 @@ class Recordings:
         elif not agreed and room.room_id in self.active:
             self._spawn(self._stop(self.active.pop(room.room_id)))
 
+    async def idle(self) -> None:
+        """Wait until every start, stop and posting of a file under way has finished."""
+        while self._work:
+            await asyncio.gather(*self._work, return_exceptions=True)
+
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
         self._work.add(task)

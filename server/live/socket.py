@@ -98,17 +98,22 @@ class Heartbeat:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            now = time.monotonic()
-            for sock in list(self.sockets):
-                if sock.ws.closed:
-                    continue
-                try:
-                    if now - sock.seen > 2 * self.interval:
-                        await sock.close(WSCloseCode.ABNORMAL_CLOSURE, "no answer to pings")
-                    else:
-                        await sock.ws.ping()
-                except Exception:
-                    log.debug("heartbeat to a socket failed", exc_info=True)
+            await self.beat()
+
+    async def beat(self, now: float | None = None) -> None:
+        """One round: ping every socket, close those silent for two intervals before `now`
+        (a monotonic time; the present by default)."""
+        now = time.monotonic() if now is None else now
+        for sock in list(self.sockets):
+            if sock.ws.closed:
+                continue
+            try:
+                if now - sock.seen > 2 * self.interval:
+                    await sock.close(WSCloseCode.ABNORMAL_CLOSURE, "no answer to pings")
+                else:
+                    await sock.ws.ping()
+            except Exception:
+                log.debug("heartbeat to a socket failed", exc_info=True)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

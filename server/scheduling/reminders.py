@@ -10,12 +10,9 @@ email, never the in-app notice.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -26,8 +23,8 @@ from sqlalchemy import select, update
 from server import keys
 from server.config import Settings
 from server.core.bus import EventBus
-from server.core.clock import Clock
 from server.core.db import Database
+from server.core.periodic import periodic
 from server.db.models import Booking, BookingReminder, Notification, User
 from server.notifications import email as mail
 from server.notifications import service as notifications
@@ -127,26 +124,12 @@ async def send_email(settings: Settings, email: Email) -> bool:
     return await mail.send(settings, message, what="a reminder")
 
 
-async def _loop(app: web.Application, clock: Clock, every: float) -> None:
-    while True:
-        try:
-            await send_due(
-                db=app[keys.DB], bus=app[keys.BUS], settings=app[keys.SETTINGS], now=clock.now()
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("sending reminders failed; trying again shortly")
-        await asyncio.sleep(every)
-
-
-async def reminder_task(app: web.Application) -> AsyncIterator[None]:
-    """A cleanup context: polls for due reminders while the app runs."""
-    task = asyncio.create_task(
-        _loop(app, app[keys.CLOCK], app[keys.SETTINGS].reminder_interval_seconds),
-        name="booking-reminders",
+async def _send_due(app: web.Application) -> int:
+    return await send_due(
+        db=app[keys.DB], bus=app[keys.BUS], settings=app[keys.SETTINGS], now=app[keys.CLOCK].now()
     )
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+
+
+JOB = "booking-reminders"
+# The cleanup context that polls for due reminders while the app runs.
+reminder_task = periodic(JOB, lambda app: app[keys.SETTINGS].reminder_interval_seconds, _send_due)

@@ -76,11 +76,14 @@ def inspect(path: Path) -> MediaInfo:
                 )
         if any(_is_still_image(s) for s in video):
             raise Refused("The file is a still image, not a recording.")
-        duration = _demux_duration(container, [s.index for s in streams])
+        begins, ends = _demux_span(container, [s.index for s in streams])
+        duration = ends - begins
         declared = container.duration / 1_000_000 if container.duration else None
         if duration <= 0:
             raise Refused("The recording holds no sound or picture.")
-        if declared is not None and duration < declared * 0.9 - 0.25:
+        # Where the packets end, not how long they last: media may begin late (a live
+        # recording whose first frames came late) and the file is still whole.
+        if declared is not None and ends < declared * 0.9 - 0.25:
             raise Refused("The file is truncated: it ends before the recording does.")
         width = video[0].codec_context.width if video else None
         height = video[0].codec_context.height if video else None
@@ -111,8 +114,8 @@ def _is_still_image(stream: Any) -> bool:
     return bool(disposition is not None and "attached_pic" in str(disposition))
 
 
-def _demux_duration(container: Any, indexes: list[int]) -> float:
-    """Read every packet; the end of the last one is the duration. libav errors mean damage."""
+def _demux_span(container: Any, indexes: list[int]) -> tuple[float, float]:
+    """Read every packet: when the first begins and the last ends. libav errors mean damage."""
     end = Fraction(0)
     start: Fraction | None = None
     try:
@@ -129,8 +132,8 @@ def _demux_duration(container: Any, indexes: list[int]) -> float:
     if any(level <= av.logging.ERROR for level, _name, _message in logs):
         raise Refused("The file is truncated or damaged: its recording cannot be read to the end.")
     if start is None:
-        return 0.0
-    return float(end - max(start, Fraction(0)))
+        return 0.0, 0.0
+    return float(max(start, Fraction(0))), float(end)
 
 
 def _check_ogg_end(path: Path) -> None:

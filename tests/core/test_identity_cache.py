@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from server.config import Settings
 from server.core.clock import FrozenClock
 from tests.clients import PageClient
 from tests.factories import sign_up
+from tests.waiting import eventually
 
 Client = TestClient[Any, Any]
 
@@ -39,14 +39,12 @@ async def two_processes(
 
 
 async def eventually_status(client: Client, path: str, headers: dict[str, str], want: int) -> int:
-    """The forget travels through Redis; allow it a moment, never a stale minute."""
-    status = 0
-    for _ in range(50):
-        status = (await client.get(path, headers=headers)).status
-        if status == want:
-            return status
-        await asyncio.sleep(0.02)
-    return status
+    """The forget travels through Redis: look again until it has arrived."""
+
+    async def status() -> int:
+        return (await client.get(path, headers=headers)).status
+
+    return await eventually(status, lambda found: found == want, what=f"{path} answering {want}")
 
 
 @pytest.mark.redis
@@ -74,12 +72,12 @@ async def test_revoked_token_and_changed_zone_reach_the_other_process(
         "Europe/Berlin"
     )
     await a.patch("/api/me", json={"timezone": "Asia/Tokyo"})
-    for _ in range(50):
+
+    async def zone() -> str:
         me = await (await b.get("/api/me", headers=headers)).json()
-        if me["user"]["timezone"] == "Asia/Tokyo":
-            break
-        await asyncio.sleep(0.02)
-    assert me["user"]["timezone"] == "Asia/Tokyo"
+        return str(me["user"]["timezone"])
+
+    await eventually(zone, lambda found: found == "Asia/Tokyo", what="the new zone in b")
     token_id = (await (await a.get("/api/auth/tokens")).json())["items"][0]["id"]
     assert (await a.delete(f"/api/auth/tokens/{token_id}")).status == 204
     assert await eventually_status(b, "/api/me", headers, 401) == 401

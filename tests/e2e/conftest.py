@@ -1,13 +1,21 @@
-"""Page helpers for browser tests: a fresh context per person, console errors collected."""
+"""Page helpers for browser tests: a fresh context per person, console errors collected.
+
+Every browser's clock is fixed at the server's (a page's `Date` answers the `clock`
+fixture's now, while timers and `performance` keep running, so WebRTC, polling and
+animations work as usual), so the pages and the API agree on what "today" is.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
+
+from server.core.clock import FrozenClock
 
 # Reports Content-Security-Policy violations as console errors, so they fail a test
 # even when the browser itself would only note them quietly.
@@ -33,8 +41,18 @@ class Watched:
 
     page: Any
     base_url: str
+    clock: FrozenClock
     errors: list[str] = field(default_factory=list)
     allowed: set[tuple[int, str]] = field(default_factory=lambda: {(401, "/api/me")})
+
+    @property
+    def now(self) -> datetime:
+        """The instant the server and this browser stand at."""
+        return self.clock.now()
+
+    async def follow_clock(self) -> None:
+        """Fix this browser's clock again at the server's, after a test moved that one."""
+        await self.page.context.clock.set_fixed_time(self.clock.now())
 
     async def goto(self, path: str) -> None:
         await self.page.goto(self.base_url + path)
@@ -60,8 +78,8 @@ class Watched:
         assert errors == [], "the page reported errors:\n" + "\n".join(errors)
 
 
-def _watch(page: Any, base_url: str) -> Watched:
-    watched = Watched(page=page, base_url=base_url)
+def _watch(page: Any, base_url: str, clock: FrozenClock) -> Watched:
+    watched = Watched(page=page, base_url=base_url, clock=clock)
 
     def on_console(message: Any) -> None:
         if message.type == "error":
@@ -76,18 +94,20 @@ OpenPage = Callable[..., Awaitable[Watched]]
 
 
 @pytest.fixture
-async def open_page(browser: Any, live_server: str) -> AsyncIterator[OpenPage]:
-    """`await open_page(timezone_id="Asia/Kolkata")`: one person's browser on the live app."""
+async def open_page(browser: Any, live_server: str, clock: FrozenClock) -> AsyncIterator[OpenPage]:
+    """`await open_page(timezone_id="Asia/Kolkata")`: one person's browser on the live app,
+    its clock fixed at the server's."""
     contexts: list[Any] = []
 
     async def make(**context_options: Any) -> Watched:
         options = {"locale": "en-GB", "timezone_id": "Europe/Berlin", **context_options}
         context = await browser.new_context(base_url=live_server, **options)
         contexts.append(context)
+        await context.clock.set_fixed_time(clock.now())
         await context.add_init_script(REPORT_CSP)
         context.set_default_timeout(10_000)
         page = await context.new_page()
-        return _watch(page, live_server)
+        return _watch(page, live_server, clock)
 
     yield make
     for context in contexts:

@@ -5,7 +5,7 @@ manages bearer tokens. Mail goes through a real SMTP server on loopback."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -44,9 +44,9 @@ def on_this_server(watched: Watched, url: str) -> str:
     return f"{parts.path}#{parts.fragment}"
 
 
-def intl_offset(zone: str) -> str:
-    """The offset as Intl's "shortOffset" writes it: GMT, GMT+1, GMT+5:30, GMT-3."""
-    offset = datetime.now(UTC).astimezone(ZoneInfo(zone)).utcoffset()
+def intl_offset(zone: str, now: datetime) -> str:
+    """The offset at `now` as Intl's "shortOffset" writes it: GMT, GMT+1, GMT+5:30, GMT-3."""
+    offset = now.astimezone(ZoneInfo(zone)).utcoffset()
     assert offset is not None
     minutes = int(offset.total_seconds() // 60)
     if minutes == 0:
@@ -99,7 +99,7 @@ async def test_person_signs_up_signs_out_mistypes_password_and_signs_in_again(
     await expect(page.locator("[data-fact=email]")).to_have_text(email)
     await expect(page.locator("[data-fact=timezone]")).to_have_text("America/Sao_Paulo")
     await expect(page.locator("[data-fact=local-time]")).to_contain_text(
-        intl_offset("America/Sao_Paulo")
+        intl_offset("America/Sao_Paulo", watched.now)
     )
     await expect(page.get_by_label("Time zone")).to_have_value("America/Sao_Paulo")
     await expect(page.get_by_role("navigation", name="Main")).to_contain_text("Grace Hopper")
@@ -150,7 +150,7 @@ async def test_account_time_zone_change_survives_a_reload(open_page: OpenPage) -
     await expect(page.get_by_label("Time zone")).to_have_value("Pacific/Auckland")
     await expect(page.locator("[data-fact=timezone]")).to_have_text("Pacific/Auckland")
     await expect(page.locator("[data-fact=local-time]")).to_contain_text(
-        intl_offset("Pacific/Auckland")
+        intl_offset("Pacific/Auckland", watched.now)
     )
     assert (await me(watched))["timezone"] == "Pacific/Auckland"
     watched.assert_no_errors()

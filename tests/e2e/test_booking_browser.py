@@ -4,11 +4,14 @@ the following ones."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import expect
 
+from tests.dates import BERLIN, NEW_YORK, at, day_title, iso, stands_on, today, wall
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage, Watched
 from tests.e2e.shots import shoot
@@ -47,8 +50,29 @@ async def sessions_text(watched: Watched) -> list[str]:
     return [t.replace("\u202f", " ").replace("\u2013", "-") for t in texts]
 
 
+def first_workday_shown(now: datetime, zone: str) -> date:
+    """The first Monday-to-Friday after today: the booking page opens on today's week."""
+    day = today(now, zone) + timedelta(days=1)
+    while day.weekday() > 4:
+        day += timedelta(days=1)
+    return day
+
+
+def weekly_in_berlin(first: datetime, count: int) -> list[datetime]:
+    """A weekly series keeps the mentor's (Berlin) wall time, whatever DST does."""
+    clock, day = wall(first, BERLIN), first.astimezone(ZoneInfo(BERLIN)).date()
+    return [at(day + timedelta(weeks=k), clock, BERLIN) for k in range(count)]
+
+
+def span(start: datetime, zone: str) -> str:
+    return f"{wall(start, zone)}-{wall(start + timedelta(hours=1), zone)}"
+
+
+# The default day, and one whose four weeks cross the EU's spring change (between the
+# US's and the EU's, New York is only five hours behind Berlin).
+@pytest.mark.anyday("default", "us-spring-before")
 async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
-    open_page: OpenPage,
+    open_page: OpenPage, now: datetime
 ) -> None:
     mentor = await open_page(timezone_id="Europe/Berlin")
     mentee = await open_page(timezone_id="America/New_York")
@@ -94,10 +118,12 @@ async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
         page.get_by_role("heading", name="Book a session with Greta Berlin")
     ).to_be_visible()
     await expect(page.locator("[data-viewer-zone]")).to_have_text("America/New_York")
-    slot = page.locator('[data-slots] [data-start="2026-11-30T14:00:00Z"]')
+    day = first_workday_shown(now, NEW_YORK)
+    nine = at(day, "09:00", NEW_YORK)
+    slot = page.locator(f'[data-slots] [data-start="{iso(nine)}"]')
     await expect(slot).to_contain_text("09:00")
-    await expect(slot).to_contain_text("15:00 in Berlin")
-    early = page.locator('[data-slots] [data-start="2026-11-30T08:00:00Z"]')
+    await expect(slot).to_contain_text(f"{wall(nine, BERLIN)} in Berlin")
+    early = page.locator(f'[data-slots] [data-start="{iso(at(day, "09:00", BERLIN))}"]')
     await expect(early).to_have_class("slot outside")
     await expect(early).to_contain_text("early for you")
     await slot.click()
@@ -110,19 +136,18 @@ async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
 
     await expect(page).to_have_url(mentee.base_url + "/sessions?booked=1")
     await expect(page.locator("[data-upcoming] [data-booking]")).to_have_count(4)
-    assert all("09:00" in t for t in await sessions_text(mentee))
+    series = weekly_in_berlin(nine, 4)
+    mentee_view = await sessions_text(mentee)
+    assert all(span(s, NEW_YORK) in t for s, t in zip(series, mentee_view, strict=True)), (
+        mentee_view
+    )
 
     # The mentor, in Berlin, sees the same sessions at Berlin times.
     await mentor.goto("/sessions")
     await expect(mentor.page.locator("[data-upcoming] [data-booking]")).to_have_count(4)
     mentor_view = await sessions_text(mentor)
-    assert [t.split(" at ")[0] for t in mentor_view] == [
-        "Monday 30 November",
-        "Monday 7 December",
-        "Monday 14 December",
-        "Monday 21 December",
-    ]
-    assert all("15:00-16:00" in t for t in mentor_view), mentor_view
+    assert [t.split(" at ")[0] for t in mentor_view] == [day_title(s, BERLIN) for s in series]
+    assert all(span(s, BERLIN) in t for s, t in zip(series, mentor_view, strict=True)), mentor_view
     await assert_accessible(mentor.page)
     await shoot(mentor.page, "sessions")
 
@@ -136,25 +161,23 @@ async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
     # ...and moves the third and the following ones to Tuesdays at 10:00 New York time.
     third = page.locator("[data-upcoming] [data-booking]").nth(1)
     await third.get_by_text("Move or cancel").click()
-    await third.get_by_label("New date").fill("2026-12-15")
+    tuesday = series[2].astimezone(ZoneInfo(NEW_YORK)).date() + timedelta(days=1)
+    moved = weekly_in_berlin(at(tuesday, "10:00", NEW_YORK), 2)
+    await third.get_by_label("New date").fill(tuesday.isoformat())
     await third.get_by_label("New time (your time)").fill("10:00")
     await third.get_by_label("Which sessions").first.select_option("following")
     await third.get_by_role("button", name="Move").click()
     await expect(page.locator("[data-status]")).to_have_text("Moved 2 session(s).")
     mentee_view = await sessions_text(mentee)
-    assert [t.split(" at ")[0] for t in mentee_view] == [
-        "Monday 30 November",
-        "Tuesday 15 December",
-        "Tuesday 22 December",
-    ]
-    assert "10:00" in mentee_view[1] and "10:00" in mentee_view[2]
+    kept = [series[0], *moved]
+    assert [t.split(" at ")[0] for t in mentee_view] == [day_title(s, NEW_YORK) for s in kept]
+    assert all(span(s, NEW_YORK) in t for s, t in zip(kept, mentee_view, strict=True)), mentee_view
 
     await mentor.page.reload()
     await expect(mentor.page.locator("[data-upcoming] [data-booking]")).to_have_count(3)
     mentor_view = await sessions_text(mentor)
-    assert "15:00-16:00" in mentor_view[0]
-    assert "Tuesday 15 December" in mentor_view[1] and "16:00-17:00" in mentor_view[1]
-    assert "Tuesday 22 December" in mentor_view[2] and "16:00-17:00" in mentor_view[2]
+    for start, text in zip(kept, mentor_view, strict=True):
+        assert day_title(start, BERLIN) in text and span(start, BERLIN) in text, mentor_view
 
     mentee.assert_no_errors()
     mentor.assert_no_errors()
@@ -162,6 +185,8 @@ async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
 
 async def test_mentor_sets_hours_on_the_week_grid(open_page: OpenPage) -> None:
     mentor = await open_page(timezone_id="Asia/Kolkata")
+    holiday = (today(mentor.now, "Asia/Kolkata") + timedelta(days=29)).isoformat()
+    later = (today(mentor.now, "Asia/Kolkata") + timedelta(days=36)).isoformat()
     await person(
         mentor,
         "Asha Kolkata",
@@ -182,7 +207,7 @@ async def test_mentor_sets_hours_on_the_week_grid(open_page: OpenPage) -> None:
     await assert_accessible(page)
     await shoot(page, "availability")
     await page.get_by_role("button", name="Add a date").click()
-    await page.get_by_label("Date").fill("2026-12-24")
+    await page.get_by_label("Date").fill(holiday)
     await page.get_by_label("Buffer before (minutes)").fill("10")
     await page.get_by_label("Slots start every").select_option("15")
     await page.get_by_label("At most sessions a day (empty: no limit)").fill("3")
@@ -193,7 +218,7 @@ async def test_mentor_sets_hours_on_the_week_grid(open_page: OpenPage) -> None:
     assert saved["source"] == "saved"
     assert {"weekday": 0, "start": "09:30", "end": "17:00"} in saved["weekly"]
     assert {"weekday": 5, "start": "10:00", "end": "11:00"} in saved["weekly"]
-    assert saved["overrides"] == [{"date": "2026-12-24", "windows": []}]
+    assert saved["overrides"] == [{"date": holiday, "windows": []}]
     assert saved["buffer_before_minutes"] == 10
     assert saved["slot_step_minutes"] == 15
     assert saved["max_per_day"] == 3
@@ -201,15 +226,16 @@ async def test_mentor_sets_hours_on_the_week_grid(open_page: OpenPage) -> None:
     # A malformed override is explained next to the dates, and nothing is saved.
     await page.get_by_role("button", name="Add a date").click()
     rows = page.locator(".override-row")
-    await rows.nth(1).get_by_label("Date").fill("2026-12-31")
+    await rows.nth(1).get_by_label("Date").fill(later)
     await rows.nth(1).get_by_label("Hours that day (empty: day off)").fill("morning")
     await page.get_by_role("button", name="Save availability").click()
     await expect(page.locator("[data-error-for=overrides]")).to_contain_text("not a time range")
     again = await call(mentor, "GET", "/api/me/availability")
-    assert again["overrides"] == [{"date": "2026-12-24", "windows": []}]
+    assert again["overrides"] == [{"date": holiday, "windows": []}]
     mentor.assert_no_errors()
 
 
+@stands_on(datetime(2027, 2, 1, 12, tzinfo=UTC))  # a month before the series below
 async def test_booking_page_warns_the_mentee_of_a_dst_shift(open_page: OpenPage) -> None:
     mentor = await open_page(timezone_id="Europe/Berlin")
     mentee = await open_page(timezone_id="America/New_York")

@@ -16,6 +16,7 @@ from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage
 from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, unique_email
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -75,9 +76,9 @@ async def test_device_check_shows_the_echo_and_a_round_trip_time(
     await shoot(page, "device-check")
     await page.get_by_role("button", name="Stop").click()
     await expect(page.get_by_role("status")).to_contain_text("Stopped")
-    for _ in range(50):
-        if len(app[keys.ECHO]) == 0:
-            break
-        await page.wait_for_timeout(100)
-    assert len(app[keys.ECHO]) == 0  # hung up on the server too
+
+    async def peers() -> int:
+        return len(app[keys.ECHO])
+
+    await eventually(peers, lambda n: n == 0, what="the hang-up reaching the server")
     watched.assert_no_errors()

@@ -4,11 +4,13 @@ accepted, both confirm an agreement, and an action item is added and ticked off.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
+from tests.dates import today
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage, Watched
 from tests.e2e.shots import shoot
@@ -119,13 +121,14 @@ async def test_mentee_finds_asks_mentor_accepts_both_agree_and_work(open_page: O
 
     # The mentee adds an action item; the mentor ticks it off.
     await page.get_by_label("New action item").fill("Draft the README")
-    await page.get_by_label("Due date").fill("2026-12-04")
+    due = (today(mentee.now, "Europe/Berlin") + timedelta(days=9)).isoformat()
+    await page.get_by_label("Due date").fill(due)
     await page.get_by_role("button", name="Add action item").click()
     await expect(page.locator("[data-items] li")).to_have_count(1)
     await expect(page.locator("[data-items]")).to_contain_text("Draft the README")
     await mpage.reload()
     item = mpage.locator("[data-items] li", has_text="Draft the README")
-    await expect(item).to_contain_text("Ada Lovelace · due 2026-12-04")
+    await expect(item).to_contain_text(f"Ada Lovelace · due {due}")
     await item.get_by_role("checkbox").check()
     await expect(mpage.locator("[data-items] li.item-done")).to_have_count(1)
     await page.reload()

@@ -14,6 +14,9 @@ from tests.e2e.conftest import OpenPage, Watched
 from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, Person, unique_email
 from tests.threads.conftest import make_mentorship
+from tests.waiting import eventually
+
+SECONDS_2_OR_MORE = re.compile(r"^(0:0[2-9]|0:[1-5][0-9]|[1-9][0-9]*:[0-5][0-9])$")
 
 pytestmark = pytest.mark.browser
 
@@ -73,9 +76,13 @@ async def test_mentee_records_video_mentor_watches_it_live_and_it_is_seen(
     await expect(mentee_page.get_by_role("button", name="Stop and send")).to_be_enabled()
     # Uploaded while recording: the server acknowledges bytes before stop is pressed.
     await expect(recorder).to_have_attribute("data-sent", re.compile(r"^[1-9][0-9]*$"))
-    await mentee_page.wait_for_timeout(2500)
-    patches_while_recording = len(patches)
-    assert patches_while_recording >= 2
+    # Two seconds on the recorder's own clock, and a second chunk sent meanwhile.
+    await expect(recorder.locator("[data-elapsed]")).to_have_text(SECONDS_2_OR_MORE)
+
+    async def sent() -> int:
+        return len(patches)
+
+    await eventually(sent, lambda n: n >= 2, what="a second chunk sent while recording")
     await mentee_page.get_by_role("button", name="Stop and send").click()
     await expect(mentee_page.locator("li.kind-video video")).to_be_attached(timeout=15_000)
     # "Sent", and soon "Seen": the mentor's page is open and shows it at once.
@@ -140,7 +147,7 @@ async def test_voice_message_shows_a_waveform_that_seeks(
     await expect(page.locator("thread-page[data-live=yes]")).to_be_attached()
     await page.get_by_role("button", name="Record voice").click()
     await expect(page.get_by_role("button", name="Stop and send")).to_be_enabled()
-    await page.wait_for_timeout(2500)
+    await expect(page.locator("message-recorder [data-elapsed]")).to_have_text(SECONDS_2_OR_MORE)
     await page.get_by_role("button", name="Stop and send").click()
     waveform = page.locator("li.kind-audio svg[data-waveform]")
     await expect(waveform).to_be_visible(timeout=15_000)
@@ -197,7 +204,12 @@ async def test_recorder_resumes_from_the_servers_offset_after_a_dropped_connecti
     await expect(page.locator("thread-page[data-live=yes]")).to_be_attached()
     await page.get_by_role("button", name="Record video").click()
     await expect(page.get_by_role("button", name="Stop and send")).to_be_enabled()
-    await page.wait_for_timeout(4000)
+
+    async def resumed() -> int:
+        return patches
+
+    # The second answer is dropped; the recorder asks the server and goes on from there.
+    await eventually(resumed, lambda n: n >= 3, what="a chunk sent after the dropped answer")
     assert dropped and int(dropped[0]) > 0
     await page.get_by_role("button", name="Stop and send").click()
     message = page.locator("li.kind-video")

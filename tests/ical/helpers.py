@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +14,8 @@ from server.core.ids import new_id
 from server.db.models import Booking, BookingSeries, Mentorship
 from server.ical.feeds import calendars_changed
 from server.scheduling.recurrence import Rule, expand
+from tests import waiting
+from tests.waiting import DEADLINE_SECONDS
 
 Client = Any
 
@@ -160,9 +161,8 @@ async def change(app: web.Application, booking_id: str, **values: Any) -> None:
     await calendars_changed(app[keys.BUS], *people)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the condition did not become true in time")
-        await asyncio.sleep(0.05)
+async def eventually(
+    check: Callable[[], Awaitable[bool]], seconds: float = DEADLINE_SECONDS
+) -> None:
+    """Until `check()` holds (what another task or process does arrives a little later)."""
+    await waiting.eventually(check, within=seconds)

@@ -19,11 +19,15 @@ from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.models import BusyCalendar, BusyInterval
 from server.ical.busy_service import FetchError, check_host
+from tests.dates import DEFAULT_NOW, stands_on
 from tests.factories import Person, sign_up
 from tests.ical.ics import calendar, sample, vevent
 
 Client = Any
 MB = 1024 * 1024
+# The sample calendar's events fall in December 2026 and March 2027: these tests stand
+# on the default now, before them.
+SAMPLE_DAYS = stands_on(DEFAULT_NOW)
 
 
 @pytest.fixture
@@ -121,6 +125,7 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
+@SAMPLE_DAYS
 async def test_recurring_all_day_and_transparent_events_by_url(
     client: Client, remote: Remote
 ) -> None:
@@ -153,6 +158,7 @@ async def test_refresh_is_a_conditional_get(client: Client, remote: Remote) -> N
     assert await busy(client, person) == before
 
 
+@SAMPLE_DAYS
 async def test_malformed_text_is_a_clear_error_and_the_last_good_copy_keeps_counting(
     client: Client, remote: Remote
 ) -> None:
@@ -210,6 +216,7 @@ async def test_unreachable_and_missing_calendars_show_their_error(
     assert missing["status"] == "error" and "404" in missing["error"]
 
 
+@SAMPLE_DAYS
 async def test_redirects_are_followed_a_few_times(client: Client, remote: Remote) -> None:
     person = await sign_up(client)
     _, moved = await add(person, remote.url("moved.ics"))
@@ -218,6 +225,7 @@ async def test_redirects_are_followed_a_few_times(client: Client, remote: Remote
     assert looping["status"] == "error" and "redirected more than 5 times" in looping["error"]
 
 
+@SAMPLE_DAYS
 async def test_uploaded_file_counts_and_bad_uploads_store_nothing(client: Client) -> None:
     person = await sign_up(client, timezone="America/Sao_Paulo")
     resp = await person.client.post(
@@ -295,6 +303,7 @@ async def test_due_calendars_are_polled_once_per_period(
     assert await service.poll_once() == 0  # claimed until the next period
 
 
+@SAMPLE_DAYS
 async def test_removing_a_calendar_forgets_its_busy_time(
     client: Client, remote: Remote, another_client: Callable[[], Any]
 ) -> None:

@@ -3,10 +3,12 @@ revocation, rotation, invitations, and the token kept out of every log line."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,13 +19,25 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from server import keys
+from server.core.bus import MemoryBus
 from server.core.logs import RedactingAccessLogger
 from server.db.models import CalendarFeed
+from server.ical.feeds import Feeds
+from tests.dates import berlin, stands_on
 from tests.factories import Person, sign_up
 from tests.ical.helpers import book, book_series, change, eventually
 
 Client = Any
-START = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+# The US springs forward on 2027-03-14 and the EU on 2027-03-28, between these sessions.
+SPRING_2027 = datetime(2027, 3, 11, 17, 0, tzinfo=UTC)  # 18:00 Berlin
+
+
+@pytest.fixture
+def start(now: datetime) -> datetime:
+    """A session on the coming Thursday at 18:00 in Berlin."""
+    return berlin(now, "18:00", day=3)
+
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -98,7 +112,7 @@ async def test_feed_is_served_with_strong_etag_and_private_headers(
 
 
 async def test_304_on_a_matching_etag_or_date_and_200_after_a_change(
-    client: Client, another_client: Callable[[], Any]
+    client: Client, another_client: Callable[[], Any], start: datetime
 ) -> None:
     mentor, mentee = await people(client, another_client)
     feed = await new_feed(mentor)
@@ -110,7 +124,7 @@ async def test_304_on_a_matching_etag_or_date_and_200_after_a_change(
     assert (await fetch(client, feed, **{"If-Modified-Since": modified})).status == 304
     assert (await fetch(client, feed, **{"If-None-Match": '"other"'})).status == 200
 
-    await book(client.app, mentor.id, mentee.id, START)
+    await book(client.app, mentor.id, mentee.id, start)
 
     async def changed() -> bool:
         return (await fetch(client, feed, **{"If-None-Match": etag})).status == 200
@@ -121,13 +135,14 @@ async def test_304_on_a_matching_etag_or_date_and_200_after_a_change(
     assert (await fetch(client, feed, **{"If-None-Match": fresh.headers["ETag"]})).status == 304
 
 
+@pytest.mark.anyday
 async def test_bookings_enter_and_cancelled_singles_leave_both_feeds(
-    client: Client, another_client: Callable[[], Any]
+    client: Client, another_client: Callable[[], Any], start: datetime
 ) -> None:
     mentor, mentee = await people(client, another_client)
     mine, theirs = await new_feed(mentor), await new_feed(mentee)
     booking = await book(
-        client.app, mentor.id, mentee.id, START, agenda=["Career goals; next steps"]
+        client.app, mentor.id, mentee.id, start, agenda=["Career goals; next steps"]
     )
 
     async def listed() -> bool:
@@ -136,13 +151,13 @@ async def test_bookings_enter_and_cancelled_singles_leave_both_feeds(
     await eventually(listed)
     (event,) = await events_in(client, theirs)
     assert event["DTSTART"].params["TZID"] == "Europe/Berlin"
-    assert event["DTSTART"].dt.astimezone(UTC) == START
+    assert event["DTSTART"].dt.astimezone(UTC) == start
     assert "Career goals; next steps" in str(event["DESCRIPTION"])
     assert str(event["URL"]).endswith(f"/sessions/{booking}/call")
     uid = str(event["UID"])
 
     await change(
-        client.app, booking, start_at=START + timedelta(hours=1), end_at=START + timedelta(hours=2)
+        client.app, booking, start_at=start + timedelta(hours=1), end_at=start + timedelta(hours=2)
     )
 
     async def moved() -> bool:
@@ -152,7 +167,7 @@ async def test_bookings_enter_and_cancelled_singles_leave_both_feeds(
     await eventually(moved)
     (event,) = await events_in(client, mine)
     assert str(event["UID"]) == uid
-    assert event["DTSTART"].dt.astimezone(UTC) == START + timedelta(hours=1)
+    assert event["DTSTART"].dt.astimezone(UTC) == start + timedelta(hours=1)
 
     await change(client.app, booking, status="cancelled")
 
@@ -162,12 +177,13 @@ async def test_bookings_enter_and_cancelled_singles_leave_both_feeds(
     await eventually(gone)
 
 
+@stands_on(SPRING_2027 - timedelta(days=30))
 async def test_a_series_is_one_event_with_exdate_and_override(
     client: Client, another_client: Callable[[], Any]
 ) -> None:
     mentor, mentee = await people(client, another_client)
     feed = await new_feed(mentee)
-    first = datetime(2027, 3, 11, 17, 0, tzinfo=UTC)  # 18:00 Berlin
+    first = SPRING_2027
     _, ids = await book_series(
         client.app, mentor.id, mentee.id, first, zone="Europe/Berlin", count=6
     )
@@ -214,13 +230,54 @@ async def test_revoked_feed_answers_404_at_once_and_rotation_replaces_the_addres
     assert (await mentor.client.delete(f"/api/me/calendar-feeds/{feed['id']}")).status == 404
 
 
+@pytest.mark.parametrize("ending", ["rotate", "revoke"])
+async def test_a_feed_write_under_way_cannot_bring_back_an_ended_address(
+    client: Client,
+    another_client: Callable[[], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    ending: str,
+) -> None:
+    """A rewrite that read the feeds just before a rotation (as the listener's may, on a
+    busy machine) finishes before the old file is removed, so it cannot write it back."""
+    mentor, _ = await people(client, another_client)
+    app = client.app
+    now = app[keys.CLOCK].now()
+    # Feeds of their own (own folder, own bus): only this test writes their files.
+    feeds = Feeds(app[keys.DB], MemoryBus(), app[keys.SETTINGS].replace(calendars_dir=tmp_path))
+    created = await feeds.create(user_id=mentor.id, now=now)
+    old = created.feed.token_hash
+    assert feeds.files.path(old).exists()
+
+    async def ended() -> bool:
+        return old not in await feeds.hashes(mentor.id)
+
+    build, started = feeds.builder.build, asyncio.Event()
+
+    async def build_once_it_ended(user_id: str, at: datetime) -> bytes | None:
+        started.set()
+        await eventually(ended)  # read the old token, then the rotation commits
+        return await build(user_id, at)
+
+    monkeypatch.setattr(feeds.builder, "build", build_once_it_ended)
+    writer = asyncio.create_task(feeds.write_files(mentor.id, now, recheck=False))
+    await started.wait()
+    if ending == "rotate":
+        rotated = await feeds.rotate(user_id=mentor.id, feed_id=created.feed.id, now=now)
+        assert feeds.files.path(rotated.feed.token_hash).exists()
+    else:
+        await feeds.revoke(user_id=mentor.id, feed_id=created.feed.id)
+    await writer
+    assert not feeds.files.path(old).exists()
+
+
 async def test_outsiders_cannot_touch_a_feed_or_read_an_invitation(
-    client: Client, another_client: Callable[[], Any]
+    client: Client, another_client: Callable[[], Any], start: datetime
 ) -> None:
     mentor, mentee = await people(client, another_client)
     stranger = await sign_up(await another_client(), name="Eve Outsider")
     feed = await new_feed(mentor)
-    booking = await book(client.app, mentor.id, mentee.id, START)
+    booking = await book(client.app, mentor.id, mentee.id, start)
     resp = await stranger.client.delete(f"/api/me/calendar-feeds/{feed['id']}")
     assert resp.status == 404
     resp = await stranger.client.post(f"/api/me/calendar-feeds/{feed['id']}/rotate")
@@ -239,10 +296,10 @@ async def test_unknown_feed_addresses_are_404(client: Client, path: str) -> None
 
 
 async def test_invitation_is_a_request_then_a_cancel(
-    client: Client, another_client: Callable[[], Any]
+    client: Client, another_client: Callable[[], Any], start: datetime
 ) -> None:
     mentor, mentee = await people(client, another_client)
-    booking = await book(client.app, mentor.id, mentee.id, START, agenda=["Portfolio review"])
+    booking = await book(client.app, mentor.id, mentee.id, start, agenda=["Portfolio review"])
     resp = await mentee.client.get(f"/api/bookings/{booking}/invite.ics")
     assert resp.status == 200 and resp.content_type == "text/calendar"
     cal = icalendar.Calendar.from_ical(await resp.read())
@@ -266,11 +323,12 @@ async def test_invitation_is_a_request_then_a_cancel(
     assert int(cancelled["SEQUENCE"]) == 1
 
 
+@stands_on(SPRING_2027 - timedelta(days=30))
 async def test_cancelling_one_occurrence_cancels_only_that_occurrence(
     client: Client, another_client: Callable[[], Any]
 ) -> None:
     mentor, mentee = await people(client, another_client)
-    first = datetime(2027, 3, 11, 17, 0, tzinfo=UTC)
+    first = SPRING_2027
     _, ids = await book_series(
         client.app, mentor.id, mentee.id, first, zone="Europe/Berlin", count=4
     )
@@ -316,11 +374,11 @@ async def test_the_token_never_reaches_a_log_line(
 
 
 async def test_name_and_agenda_changes_reach_the_feeds(
-    client: Client, another_client: Callable[[], Any]
+    client: Client, another_client: Callable[[], Any], start: datetime
 ) -> None:
     mentor, mentee = await people(client, another_client)
     feed = await new_feed(mentee)
-    booking = await book(client.app, mentor.id, mentee.id, START)
+    booking = await book(client.app, mentor.id, mentee.id, start)
 
     async def listed() -> bool:
         return len(await events_in(client, feed)) == 1

@@ -14,12 +14,18 @@ import pytest
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from tests.dates import berlin
 from tests.factories import sign_up
 from tests.ical.helpers import book, change, eventually
 
 pytestmark = pytest.mark.redis
 Client = Any
-START = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def start(now: datetime) -> datetime:
+    """A session on the coming Thursday at 18:00 in Berlin."""
+    return berlin(now, "18:00", day=3)
 
 
 @pytest.fixture
@@ -51,7 +57,7 @@ async def summaries(client: Client, path: str) -> list[str] | None:
 
 
 async def test_a_booking_change_in_one_process_changes_the_feed_of_the_other(
-    two_processes: tuple[Client, Client],
+    two_processes: tuple[Client, Client], start: datetime
 ) -> None:
     a, b = two_processes
     mentor = await sign_up(a, name="Maria Mentor")
@@ -64,13 +70,13 @@ async def test_a_booking_change_in_one_process_changes_the_feed_of_the_other(
 
     await eventually(served_by_both)  # B wrote its own copy when A announced the feed
 
-    booking = await book(a.app, mentor.id, mentee.id, START)
+    booking = await book(a.app, mentor.id, mentee.id, start)
 
     async def booked() -> bool:
-        return await summaries(b, path) == [START.isoformat()]
+        return await summaries(b, path) == [start.isoformat()]
 
     await eventually(booked)
-    moved = START + timedelta(days=1)
+    moved = start + timedelta(days=1)
     await change(a.app, booking, start_at=moved, end_at=moved + timedelta(hours=1))
 
     async def rescheduled() -> bool:

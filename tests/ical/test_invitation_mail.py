@@ -17,12 +17,18 @@ from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.ical.mail import send_due
+from tests.dates import berlin, wall
 from tests.factories import sign_up
 from tests.ical.helpers import book, book_series, change
 from tests.ical.helpers import eventually as settle
 from tests.mail import SmtpSink
+from tests.waiting import DEADLINE_SECONDS
 
-START = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+
+@pytest.fixture
+def start(now: datetime) -> datetime:
+    """A session on the coming Thursday at 18:00 in Berlin."""
+    return berlin(now, "18:00", day=3)
 
 
 @pytest.fixture
@@ -53,7 +59,7 @@ def attachment(message: Any) -> icalendar.Calendar:
     return icalendar.Calendar.from_ical(part.get_payload(decode=True))
 
 
-async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+async def eventually(check: Callable[[], bool], seconds: float = DEADLINE_SECONDS) -> None:
     async def ready() -> bool:
         return check()
 
@@ -70,10 +76,11 @@ async def test_each_version_is_mailed_once_to_each_participant(
     smtp: SmtpSink,
     settings: Settings,
     clock: FrozenClock,
+    start: datetime,
 ) -> None:
     mentor = await sign_up(client, name="Maria Mentor", timezone="Europe/Berlin")
     mentee = await sign_up(await another_client(), name="Sam Mentee", timezone="Asia/Kolkata")
-    booking = await book(client.app, mentor.id, mentee.id, START)
+    booking = await book(client.app, mentor.id, mentee.id, start)
     second = create_app(settings, clock=clock)  # another process on the same database
     runner = web.AppRunner(second)
     await runner.setup()
@@ -87,11 +94,12 @@ async def test_each_version_is_mailed_once_to_each_participant(
         await runner.cleanup()
     assert sorted(m["To"] for m in smtp.messages) == sorted([mentor.email, mentee.email])
     to_mentee = next(m for m in smtp.messages if m["To"] == mentee.email)
-    assert "Thursday 03 December 2026, 22:30 (Asia/Kolkata)" in subject(to_mentee)
+    when = wall(start, "Asia/Kolkata", "%A %d %B %Y, %H:%M")  # "Thursday 03 December 2026, 22:30"
+    assert f"{when} (Asia/Kolkata)" in subject(to_mentee)
     cal = attachment(to_mentee)
     assert str(cal["METHOD"]) == "REQUEST"
     (event,) = cal.walk("VEVENT")
-    assert event["DTSTART"].dt.astimezone(UTC) == START
+    assert event["DTSTART"].dt.astimezone(UTC) == start
 
     await change(client.app, booking, status="cancelled")
     await mail_once(client.app)
@@ -105,17 +113,18 @@ async def test_a_series_is_mailed_as_one_invitation(
     client: Any,
     another_client: Callable[[], Any],
     smtp: SmtpSink,
+    start: datetime,
 ) -> None:
     mentor = await sign_up(client, name="Maria Mentor")
     mentee = await sign_up(await another_client(), name="Sam Mentee")
     _, ids = await book_series(
-        client.app, mentor.id, mentee.id, START, zone="Europe/Berlin", count=8
+        client.app, mentor.id, mentee.id, start, zone="Europe/Berlin", count=8
     )
     await mail_once(client.app)
     await eventually(lambda: len(smtp.messages) == 2)
     (event,) = attachment(smtp.messages[0]).walk("VEVENT")
     assert "RRULE" in event
-    moved = START + timedelta(days=7, hours=1)
+    moved = start + timedelta(days=7, hours=1)
     await change(client.app, ids[1], start_at=moved, end_at=moved + timedelta(hours=1))
     await mail_once(client.app)
     await eventually(lambda: len(smtp.messages) == 4)

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from server import keys
 from server.db.models import User
 from server.ical.render import Person, fold, invitation
+from tests.dates import berlin
 from tests.factories import sign_up
 from tests.ical.builders import event
 from tests.ical.helpers import book
@@ -48,7 +49,7 @@ async def test_an_invite_of_a_person_with_line_breaks_in_email_and_name_stays_in
             .where(User.id == mentor.id)
             .values(email=mentor.email + EVIL, name="Maria" + EVIL + '";X-EVIL=2:')
         )
-    start = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+    start = berlin(client.app[keys.CLOCK].now(), "18:00", day=3)
     booking = await book(client.app, mentor.id, mentee.id, start)
     resp = await mentee.client.get(f"/api/bookings/{booking}/invite.ics")
     assert resp.status == 200

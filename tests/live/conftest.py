@@ -22,6 +22,7 @@ from server.core.ids import new_id
 from server.db.models import AgreementVersion, Booking, Mentorship
 from server.live.rooms import RoomInfo
 from tests.factories import Person, sign_up
+from tests.waiting import DEADLINE_SECONDS
 
 Client = TestClient[Any, Any]
 
@@ -137,8 +138,10 @@ async def connect(person: Person, booking_id: str, **kw: Any) -> Any:
     )
 
 
-async def receive(ws: Any, kind: str | None = None, wait: float = 5.0) -> dict[str, Any]:
-    """The next message (of type ``kind``, skipping others)."""
+async def receive(
+    ws: Any, kind: str | None = None, wait: float = DEADLINE_SECONDS
+) -> dict[str, Any]:
+    """The next message (of type ``kind``, skipping others); the wait only bounds a failure."""
     while True:
         msg = await asyncio.wait_for(ws.receive(), wait)
         if msg.type.name != "TEXT":

@@ -19,6 +19,7 @@ from server.core.clock import FrozenClock
 from server.db.models import Booking
 from server.live import tokens
 from tests.conftest import TEST_SECRET
+from tests.dates import iso
 from tests.factories import sign_up
 from tests.live.conftest import Call, Client, add_room, join, receive, room_token
 
@@ -40,12 +41,13 @@ async def refused(client: Client, url: str, **kw: Any) -> tuple[int, dict[str, A
     return resp.status, await resp.json()
 
 
-async def test_room_details_for_a_participant(call: Call) -> None:
+async def test_room_details_for_a_participant(call: Call, clock: FrozenClock) -> None:
     room = await room_token(call.mentee, call.room.booking_id)
     assert room["room_id"] == call.room.room_id
     assert room["ws_url"].startswith("ws://") and room["ws_url"].endswith(room["token"])
-    assert room["opens_at"] == "2026-11-25T11:55:00Z"  # 10 minutes before 12:05
-    assert room["closes_at"] == "2026-11-25T13:35:00Z"  # 30 minutes after 13:05
+    starts = clock.now() + timedelta(minutes=5)  # the session lasts an hour
+    assert room["opens_at"] == iso(starts - timedelta(minutes=10))  # 10 minutes before
+    assert room["closes_at"] == iso(starts + timedelta(minutes=60 + 30))  # 30 minutes after
     assert room["is_open"] is True
     assert room["ice_servers"] == []  # no STUN configured in these tests, no TURN
 

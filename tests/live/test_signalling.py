@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import timedelta
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -11,6 +12,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from server import keys
 from server.live.protocol import MAX_MESSAGE_BYTES
 from tests.live.conftest import Call, add_room, join, receive
+from tests.waiting import DEADLINE_SECONDS, eventually
 
 
 async def test_signals_are_relayed_with_the_sender_stamped_by_the_server(call: Call) -> None:
@@ -67,9 +69,9 @@ async def test_a_message_over_64_kib_closes_with_1009(call: Call) -> None:
     ws2, _ = await join(call.mentee, call.room.booking_id)
     await receive(ws1, "peer-joined")
     await ws2.send_str(json.dumps({"type": "chat", "text": "x" * (1024 * 1024)}))
-    msg = await asyncio.wait_for(ws2.receive(), 5)
+    msg = await asyncio.wait_for(ws2.receive(), DEADLINE_SECONDS)
     while msg.type == WSMsgType.TEXT:
-        msg = await asyncio.wait_for(ws2.receive(), 5)
+        msg = await asyncio.wait_for(ws2.receive(), DEADLINE_SECONDS)
     assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
     assert ws2.close_code == WSCloseCode.MESSAGE_TOO_BIG
     # The mentor sees the mentee reconnecting and can still talk in the room.
@@ -89,7 +91,7 @@ async def test_a_flood_is_told_off_then_closed_with_1008(call: Call) -> None:
         await ws2.send_json({"type": "media-state", "audio": i % 2 == 0})
     codes = []
     while True:
-        msg = await asyncio.wait_for(ws2.receive(), 5)
+        msg = await asyncio.wait_for(ws2.receive(), DEADLINE_SECONDS)
         if msg.type != WSMsgType.TEXT:
             break
         codes.append(json.loads(msg.data).get("code"))
@@ -149,9 +151,9 @@ async def test_a_second_tab_of_the_same_person_replaces_the_first(call: Call) ->
     ws2, _ = await join(call.mentee, call.room.booking_id)
     await receive(ws1, "peer-joined")
     ws3, third = await join(call.mentee, call.room.booking_id)
-    msg = await asyncio.wait_for(ws2.receive(), 5)
+    msg = await asyncio.wait_for(ws2.receive(), DEADLINE_SECONDS)
     while msg.type == WSMsgType.TEXT:
-        msg = await asyncio.wait_for(ws2.receive(), 5)
+        msg = await asyncio.wait_for(ws2.receive(), DEADLINE_SECONDS)
     assert msg.type == WSMsgType.CLOSE and msg.data == 4001  # replaced
     assert (await receive(ws1))["type"] == "peer-left"
     assert (await receive(ws1))["peer"]["peer_id"] == third["you"]["peer_id"]
@@ -180,10 +182,15 @@ async def test_metrics_count_sockets_and_rooms(call: Call) -> None:
     await receive(ws1, "peer-left")
     await ws1.send_json({"type": "bye"})
     for ws in (ws1, ws2):  # after bye the server closes; answering lets it finish at once
-        assert (await asyncio.wait_for(ws.receive(), 5)).type == WSMsgType.CLOSE
-    await asyncio.sleep(0.05)
-    text = await (await call.mentor.client.get("/metrics")).text()
-    assert "meridian_websocket_connections 0.0" in text
+        assert (await asyncio.wait_for(ws.receive(), DEADLINE_SECONDS)).type == WSMsgType.CLOSE
+
+    async def metrics() -> str:
+        return await (await call.mentor.client.get("/metrics")).text()
+
+    # The handlers finish just after the close frames: wait for them, not for a while.
+    text = await eventually(
+        metrics, lambda text: "meridian_websocket_connections 0.0" in text, what="handlers ending"
+    )
     assert "meridian_rooms_active 0.0" in text
 
 
@@ -192,46 +199,56 @@ async def test_shutdown_closes_sockets_with_going_away(call: Call) -> None:
     app = call.mentor.client.app
     assert app is not None
     await app.shutdown()
-    msg = await asyncio.wait_for(ws1.receive(), 5)
+    msg = await asyncio.wait_for(ws1.receive(), DEADLINE_SECONDS)
     assert msg.type == WSMsgType.CLOSE and msg.data == WSCloseCode.GOING_AWAY
 
 
 async def test_the_server_pings_and_closes_a_socket_that_never_answers(call: Call) -> None:
+    """The heartbeat is driven a round at a time, with the time of the second round
+    chosen between the two sockets' last signs of life: no wall-clock tolerance."""
     heartbeat = call.mentor.client.app[keys.HEARTBEAT]  # type: ignore[index]
-    heartbeat.interval = 0.2
-    task = asyncio.create_task(heartbeat.run())
-    try:
-        # A client that answers pings (aiohttp does, while it reads) stays.
-        ws1, _ = await join(call.mentor, call.room.booking_id)
-        heard: list[str] = []
+    # A client that answers pings (aiohttp does, while it reads) stays.
+    ws1, _ = await join(call.mentor, call.room.booking_id)
+    heard: list[str] = []
 
-        async def read() -> None:
-            async for message in ws1:
-                heard.append(json.loads(message.data)["type"])
+    async def read() -> None:
+        async for message in ws1:
+            heard.append(json.loads(message.data)["type"])
 
-        reader = asyncio.create_task(read())
-        # One that does not (autoping off, never reads) is closed after two intervals.
-        from tests.live.conftest import connect
+    reader = asyncio.create_task(read())
+    # One that does not (autoping off, never reads) is closed after two intervals.
+    from tests.live.conftest import connect
 
-        silent = await connect(call.mentee, call.room.booking_id, autoping=False)
-        await silent.send_json({"type": "join"})
-        await asyncio.sleep(1.0)
-        kinds = []
-        while True:
-            msg = await asyncio.wait_for(silent.receive(), 5)
-            kinds.append(msg.type)
-            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED):
-                break
-        assert WSMsgType.PING in kinds
-        assert msg.type == WSMsgType.CLOSE and msg.data == WSCloseCode.ABNORMAL_CLOSURE
-        await asyncio.sleep(0.3)
-        assert heard == ["peer-joined", "peer-reconnecting"]  # the silent one was dropped
-        await ws1.send_json({"type": "chat", "text": "still here"})
-        assert not ws1.closed
-        await ws1.close()
-        reader.cancel()
-    finally:
-        task.cancel()
+    silent = await connect(call.mentee, call.room.booking_id, autoping=False)
+    await silent.send_json({"type": "join"})
+
+    async def joined() -> list[str]:
+        return heard
+
+    await eventually(joined, lambda kinds: kinds == ["peer-joined"], what="the silent join")
+    pinged = time.monotonic()
+    await heartbeat.beat()
+    while (await asyncio.wait_for(silent.receive(), DEADLINE_SECONDS)).type != WSMsgType.PING:
+        pass  # its "peers", unread until now
+
+    async def answered() -> list[float]:
+        return sorted(sock.seen for sock in heartbeat.sockets)
+
+    # The answering socket's pong arrives after the ping; the silent one was last heard
+    # when it joined, before the ping.
+    quiet, lively = await eventually(
+        answered, lambda seen: len(seen) == 2 and seen[1] > pinged, what="the pong"
+    )
+    assert quiet < pinged
+    await heartbeat.beat(now=(quiet + lively) / 2 + 2 * heartbeat.interval)
+    msg = await asyncio.wait_for(silent.receive(), DEADLINE_SECONDS)
+    assert msg.type == WSMsgType.CLOSE and msg.data == WSCloseCode.ABNORMAL_CLOSURE
+    await eventually(joined, lambda kinds: len(kinds) == 2, what="word of the dropped socket")
+    assert heard == ["peer-joined", "peer-reconnecting"]  # the silent one was dropped
+    await ws1.send_json({"type": "chat", "text": "still here"})
+    assert not ws1.closed
+    await ws1.close()
+    reader.cancel()
 
 
 async def test_sockets_are_closed_when_the_room_closes(call: Call, app: web.Application) -> None:
@@ -243,5 +260,5 @@ async def test_sockets_are_closed_when_the_room_closes(call: Call, app: web.Appl
         starts_in=-timedelta(minutes=60 + 30) + timedelta(seconds=1),
     )
     ws, _ = await join(call.mentor, ending.booking_id)
-    msg = await asyncio.wait_for(ws.receive(), 5)
+    msg = await asyncio.wait_for(ws.receive(), DEADLINE_SECONDS)
     assert msg.type == WSMsgType.CLOSE and msg.data == 4002

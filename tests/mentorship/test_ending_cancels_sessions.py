@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -14,20 +15,25 @@ from server.core.errors import Conflict
 from server.db.models import Booking, BookingParticipant, BookingReminder, Notification, User
 from server.scheduling import service as scheduling
 from server.scheduling.schemas import RescheduleIn
-from tests.scheduling.conftest import Pair, make_pair, ok
-
-# The test clock stands at Wednesday 2026-11-25 12:00 UTC.
-MONDAY_10_BERLIN = "2026-11-30T09:00:00Z"
-DAY = {"start": "2026-12-07T00:00:00Z", "end": "2026-12-08T00:00:00Z", "duration": "60"}
+from tests.dates import iso, utc_day
+from tests.scheduling.conftest import Pair, berlin, make_pair, ok
 
 
-async def _series(pair: Pair, count: int = 4) -> list[str]:
+def second_monday(now: datetime) -> str:
+    return iso(berlin(now, "10:00", week=1))
+
+
+def second_tuesday(now: datetime) -> str:
+    return iso(berlin(now, "10:00", week=1, day=1))
+
+
+async def _series(pair: Pair, now: datetime, count: int = 4) -> list[str]:
     created = await ok(
         await pair.mentee.client.post(
             "/api/bookings",
             json={
                 "mentorship_id": pair.mentorship_id,
-                "start": MONDAY_10_BERLIN,
+                "start": iso(berlin(now, "10:00")),
                 "duration_minutes": 60,
                 "recurrence": {"frequency": "weekly", "count": count},
             },
@@ -55,22 +61,24 @@ async def _rows(app: Any, ids: list[str]) -> tuple[list[Booking], int, int]:
     return rows, len(holds), len(unsent)
 
 
-async def _mentor_slots(pair: Pair) -> list[str]:
+async def _mentor_slots(pair: Pair, now: datetime) -> list[str]:
+    start, end = utc_day(berlin(now, "12:00", week=1))
+    params = {"start": start, "end": end, "duration": "60"}
     body = await ok(
-        await pair.mentor.client.get(f"/api/mentors/{pair.mentor.id}/slots", params=DAY)
+        await pair.mentor.client.get(f"/api/mentors/{pair.mentor.id}/slots", params=params)
     )
     return [x["start"] for x in body["items"]]
 
 
 @pytest.mark.parametrize(("action", "said"), [("end", "ended"), ("complete", "was completed")])
 async def test_ending_cancels_every_upcoming_session_and_frees_the_time(
-    client: TestClient[Any, Any], another_client: Any, action: str, said: str
+    client: TestClient[Any, Any], another_client: Any, action: str, said: str, now: datetime
 ) -> None:
     pair = await make_pair(client, await another_client())
     app = client.app
-    ids = await _series(pair)
+    ids = await _series(pair, now)
     # A slot answer is cached before the change; it must not outlive it.
-    assert "2026-12-07T09:00:00Z" not in await _mentor_slots(pair)
+    assert second_monday(now) not in await _mentor_slots(pair, now)
     bus = app[keys.BUS]
     async with bus.subscribe(
         f"calendar:{pair.mentor.id}", f"calendar:{pair.mentee.id}", "scheduling"
@@ -93,7 +101,7 @@ async def test_ending_cancels_every_upcoming_session_and_frees_the_time(
     }
     assert {r.cancel_reason for r in rows} == {f"The mentorship {said}. Moving on"}
     assert (holds, unsent) == (0, 0)
-    assert "2026-12-07T09:00:00Z" in await _mentor_slots(pair)
+    assert second_monday(now) in await _mentor_slots(pair, now)
     async with app[keys.DB].read() as s:
         told = list(
             await s.scalars(
@@ -102,40 +110,38 @@ async def test_ending_cancels_every_upcoming_session_and_frees_the_time(
         )
     assert sorted(told) == sorted([pair.mentor.id, pair.mentee.id])
     resp = await pair.mentee.client.post(
-        f"/api/bookings/{ids[1]}/reschedule", json={"start": "2026-12-08T09:00:00Z"}
+        f"/api/bookings/{ids[1]}/reschedule", json={"start": second_tuesday(now)}
     )
     assert resp.status == 409
     assert (await _rows(app, ids))[1] == 0
 
 
 async def test_pausing_keeps_sessions_but_they_move_only_when_active_again(
-    client: TestClient[Any, Any], another_client: Any
+    client: TestClient[Any, Any], another_client: Any, now: datetime
 ) -> None:
     pair = await make_pair(client, await another_client())
     app = client.app
-    ids = await _series(pair, 2)
+    ids = await _series(pair, now, 2)
     await ok(await pair.mentee.client.post(f"/api/mentorships/{pair.mentorship_id}/pause", json={}))
     rows, holds, _ = await _rows(app, ids)
     assert {r.status for r in rows} == {"confirmed"} and holds == 4
     url = f"/api/bookings/{ids[1]}/reschedule"
-    problem = await ok(
-        await pair.mentee.client.post(url, json={"start": "2026-12-08T09:00:00Z"}), 409
-    )
+    problem = await ok(await pair.mentee.client.post(url, json={"start": second_tuesday(now)}), 409)
     assert problem["state"] == "paused" and "active mentorship" in problem["detail"]
     assert {r.sequence for r in (await _rows(app, ids))[0]} == {0}
     await ok(
         await pair.mentor.client.post(f"/api/mentorships/{pair.mentorship_id}/resume", json={})
     )
-    moved = await ok(await pair.mentee.client.post(url, json={"start": "2026-12-08T09:00:00Z"}))
-    assert moved["items"][0]["start"] == "2026-12-08T09:00:00Z"
+    moved = await ok(await pair.mentee.client.post(url, json={"start": second_tuesday(now)}))
+    assert moved["items"][0]["start"] == second_tuesday(now)
 
 
 async def test_a_move_planned_before_the_mentorship_ended_is_refused(
-    client: TestClient[Any, Any], another_client: Any
+    client: TestClient[Any, Any], another_client: Any, now: datetime
 ) -> None:
     pair = await make_pair(client, await another_client())
     app = client.app
-    ids = await _series(pair, 2)
+    ids = await _series(pair, now, 2)
     async with app[keys.DB].read() as s:
         mentee = await s.get(User, pair.mentee.id)
     assert mentee is not None
@@ -143,7 +149,7 @@ async def test_a_move_planned_before_the_mentorship_ended_is_refused(
         db=app[keys.DB], bus=app[keys.BUS], now=app[keys.CLOCK].now(), sources=[]
     )
     plan = await scheduling._plan_move(
-        ctx, mentee, ids[0], RescheduleIn.model_validate({"start": "2026-11-30T12:00:00Z"})
+        ctx, mentee, ids[0], RescheduleIn.model_validate({"start": iso(berlin(now, "13:00"))})
     )
     await ok(await pair.mentor.client.post(f"/api/mentorships/{pair.mentorship_id}/end", json={}))
     with pytest.raises(Conflict):

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 
 from server import keys
 from server.core.clock import FrozenClock
+from tests.dates import local_iso, today
 from tests.factories import sign_up
 from tests.mentorship.helpers import AGREEMENT, act, ask, mentee, mentor, profile
 
 Client = TestClient[Any, Any]
+
+
+def offset(now: datetime, zone: str) -> timedelta:
+    found = now.astimezone(ZoneInfo(zone)).utcoffset()
+    assert found is not None
+    return found
 
 
 async def test_profile_round_trips_and_sets_the_time_zone(client: Client) -> None:
@@ -44,19 +52,21 @@ async def test_profile_round_trips_and_sets_the_time_zone(client: Client) -> Non
     assert kept["headline"] == "Compiler engineer" and kept["bio"] == "Hello"
 
 
-async def test_public_profile_hides_the_email(client: Client, another_client: Any) -> None:
+async def test_public_profile_hides_the_email(
+    client: Client, another_client: Any, now: datetime
+) -> None:
     grace = await mentor(client)
     ada = await mentee(await another_client())
     resp = await ada.client.get(f"/api/users/{grace.id}")
     body = await resp.json()
     assert resp.status == 200 and body["name"] == "Grace Hopper"
     assert "email" not in body
-    assert body["local_time"].endswith("-05:00")
+    assert body["local_time"].endswith(local_iso(now, "America/New_York")[-6:])  # -05:00
     assert (await ada.client.get("/api/users/nobody")).status == 404
 
 
 async def test_discovery_ranks_with_reasons_overlap_and_a_strip(
-    client: Client, another_client: Any
+    client: Client, another_client: Any, now: datetime
 ) -> None:
     near = await mentor(client, name="Near Mentor", timezone="Europe/Paris", topics=["python"])
     far = await mentor(
@@ -79,7 +89,9 @@ async def test_discovery_ranks_with_reasons_overlap_and_a_strip(
     assert any("English" in r["text"] for r in first["reasons"])
     assert first["strip"]["timezone"] == "Europe/Berlin"
     assert first["strip"]["both"] == [[9 * 60, 17 * 60]]
-    assert body["items"][1]["overlap_hours_per_week"] == 0
+    # Tokyo's 09:00-17:00 is Berlin's 01:00-09:00 in winter, 02:00-10:00 in summer.
+    ahead = (offset(now, "Asia/Tokyo") - offset(now, "Europe/Berlin")) / timedelta(hours=1)
+    assert body["items"][1]["overlap_hours_per_week"] == 5 * max(0, 8 - ahead)
     everyone = await (await ada.client.get("/api/mentors?include_unavailable=true")).json()
     assert {i["mentor"]["name"] for i in everyone["items"]} == {
         "Near Mentor", "Far Mentor", "German Only", "Full Mentor"
@@ -94,7 +106,10 @@ async def test_discovery_ranks_with_reasons_overlap_and_a_strip(
     assert far.id != near.id
 
 
-async def test_request_accept_agree_and_work(client: Client, another_client: Any) -> None:
+async def test_request_accept_agree_and_work(
+    client: Client, another_client: Any, now: datetime
+) -> None:
+    next_week = today(now, "Europe/Berlin") + timedelta(days=6)
     grace = await mentor(client)
     ada = await mentee(await another_client())
     created = await ask(ada, grace, goals=["Ship a library", "Speak at a meetup"])
@@ -157,7 +172,7 @@ async def test_request_accept_agree_and_work(client: Client, another_client: Any
 
     resp = await grace.client.post(
         f"/api/mentorships/{mid}/action-items",
-        json={"title": "Read chapter 3", "owner_id": ada.id, "due_date": "2026-12-01"},
+        json={"title": "Read chapter 3", "owner_id": ada.id, "due_date": next_week.isoformat()},
     )
     assert resp.status == 201, await resp.text()
     item = await resp.json()

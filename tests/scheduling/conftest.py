@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from server import keys
 from server.db.models import Base
+from tests.dates import berlin
 from tests.factories import Person, sign_up
 
+__all__ = ["OPEN", "Pair", "berlin", "count", "make_pair", "ok"]
 NINE_TO_FIVE = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
 OPEN = {
     "weekly": NINE_TO_FIVE,

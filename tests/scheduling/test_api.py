@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from server import keys
 from server.core.clock import FrozenClock
 from server.db.models import Booking, Notification
+from tests.dates import (
+    BERLIN,
+    NEW_YORK,
+    iso,
+    local_iso,
+    next_monday,
+    stands_on,
+    today,
+    utc_day,
+)
 from tests.factories import sign_up
-from tests.scheduling.conftest import OPEN, Pair, make_pair, ok
+from tests.scheduling.conftest import OPEN, Pair, berlin, make_pair, ok
 
-# The test clock stands at Wednesday 2026-11-25 12:00 UTC.
-MONDAY_10_BERLIN = "2026-11-30T09:00:00Z"
+HOUR = timedelta(hours=1)
 
 
 async def book(person: Any, pair: Pair, start: str, **extra: Any) -> Any:
@@ -31,9 +41,12 @@ async def slot_starts(person: Any, mentor_id: str, start: str, end: str, **q: st
     return [s["start"] for s in body["items"]]
 
 
+@pytest.mark.anyday
 async def test_availability_defaults_to_profile_hours_then_saves(
-    client: TestClient[Any, Any], another_client: Any
+    client: TestClient[Any, Any], another_client: Any, now: datetime
 ) -> None:
+    christmas_eve, saturday = today(now, BERLIN) + timedelta(days=29), next_monday(now, BERLIN)
+    saturday -= timedelta(days=2)
     mentor = await sign_up(client, name="Greta", timezone="Europe/Berlin")
     await ok(
         await client.put(
@@ -58,8 +71,8 @@ async def test_availability_defaults_to_profile_hours_then_saves(
                     {"weekday": 1, "start": "11:00", "end": "13:00"},
                 ],
                 "overrides": [
-                    {"date": "2026-12-24", "windows": []},
-                    {"date": "2026-12-05", "windows": [{"start": "10:00", "end": "11:00"}]},
+                    {"date": christmas_eve.isoformat(), "windows": []},
+                    {"date": saturday.isoformat(), "windows": [{"start": "10:00", "end": "11:00"}]},
                 ],
                 "buffer_before_minutes": 10,
                 "buffer_after_minutes": 5,
@@ -73,8 +86,10 @@ async def test_availability_defaults_to_profile_hours_then_saves(
     )
     assert saved["source"] == "saved"
     assert saved["weekly"] == [{"weekday": 1, "start": "09:00", "end": "13:00"}]
-    assert [o["date"] for o in saved["overrides"]] == ["2026-12-05", "2026-12-24"]
-    assert saved["horizon_end"].startswith("2026-12-25T12:00")
+    assert [o["date"] for o in saved["overrides"]] == sorted(
+        [christmas_eve.isoformat(), saturday.isoformat()]
+    )
+    assert datetime.fromisoformat(saved["horizon_end"]) == now + timedelta(days=30)
     assert (await ok(await client.get("/api/me/availability"))) == saved
     # Someone without a mentorship with her learns nothing.
     stranger = await sign_up(await another_client(), name="Sam", timezone="Asia/Kolkata")
@@ -82,58 +97,56 @@ async def test_availability_defaults_to_profile_hours_then_saves(
     assert resp.status == 404
 
 
-async def test_mentee_sees_slots_in_own_zone_with_mentor_time_and_comfort(pair: Pair) -> None:
+@pytest.mark.anyday
+async def test_mentee_sees_slots_in_own_zone_with_mentor_time_and_comfort(
+    pair: Pair, now: datetime
+) -> None:
+    nine, four = berlin(now, "09:00"), berlin(now, "16:00")
+    start, end = utc_day(nine)
     body = await ok(
         await pair.mentee.client.get(
             f"/api/mentors/{pair.mentor.id}/slots",
-            params={
-                "start": "2026-11-30T00:00:00Z",
-                "end": "2026-12-01T00:00:00Z",
-                "duration": "60",
-            },
+            params={"start": start, "end": end, "duration": "60"},
         )
     )
     assert body["timezone"] == "Europe/Berlin"
     assert body["viewer_timezone"] == "America/New_York"
     first, last = body["items"][0], body["items"][-1]
-    assert first["start"] == MONDAY_10_BERLIN.replace("09:00", "08:00")
-    assert first["host_local"] == "2026-11-30T09:00:00+01:00"
-    assert first["viewer_local"] == "2026-11-30T03:00:00-05:00"
+    assert first["start"] == iso(nine)
+    assert first["host_local"] == local_iso(nine, BERLIN)
+    assert first["viewer_local"] == local_iso(nine, NEW_YORK)  # 03:00 or 04:00
     assert first["comfort"] == {"host": "inside", "viewer": "early"}
-    assert last["host_local"] == "2026-11-30T16:00:00+01:00"
-    assert last["comfort"] == {"host": "inside", "viewer": "inside"}  # 10:00 in New York
+    assert last["host_local"] == local_iso(four, BERLIN)
+    assert last["comfort"] == {"host": "inside", "viewer": "inside"}  # 10:00 or 11:00 there
     assert len(body["items"]) == 15  # 09:00 to 16:00 every half hour
     other = await ok(
         await pair.mentee.client.get(
             f"/api/mentors/{pair.mentor.id}/slots",
-            params={
-                "start": "2026-11-30T00:00:00Z",
-                "end": "2026-12-01T00:00:00Z",
-                "duration": "60",
-                "tz": "Asia/Kolkata",
-            },
+            params={"start": start, "end": end, "duration": "60", "tz": "Asia/Kolkata"},
         )
     )
-    assert other["items"][0]["viewer_local"] == "2026-11-30T13:30:00+05:30"
+    assert other["items"][0]["viewer_local"] == local_iso(nine, "Asia/Kolkata")
 
 
-async def test_booking_takes_the_slot_for_both_and_lists_for_both(pair: Pair) -> None:
-    created = await ok(await book(pair.mentee, pair, MONDAY_10_BERLIN), 201)
+@pytest.mark.anyday
+async def test_booking_takes_the_slot_for_both_and_lists_for_both(
+    pair: Pair, now: datetime
+) -> None:
+    ten = berlin(now, "10:00")
+    created = await ok(await book(pair.mentee, pair, iso(ten)), 201)
     booking = created["booking"]
     assert booking["status"] == "confirmed" and booking["sequence"] == 0
-    assert booking["mentor_local"] == "2026-11-30T10:00:00+01:00"
-    assert booking["mentee_local"] == "2026-11-30T04:00:00-05:00"
-    starts = await slot_starts(
-        pair.mentee, pair.mentor.id, "2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z"
-    )
-    assert "2026-11-30T09:00:00Z" not in starts
-    assert "2026-11-30T08:30:00Z" not in starts and "2026-11-30T09:30:00Z" not in starts
-    assert "2026-11-30T10:00:00Z" in starts
+    assert booking["mentor_local"] == local_iso(ten, BERLIN)
+    assert booking["mentee_local"] == local_iso(ten, NEW_YORK)
+    starts = await slot_starts(pair.mentee, pair.mentor.id, *utc_day(ten))
+    assert iso(ten) not in starts
+    assert iso(ten - HOUR / 2) not in starts and iso(ten + HOUR / 2) not in starts
+    assert iso(ten + HOUR) in starts
     for person in (pair.mentor, pair.mentee):
         listed = await ok(await person.client.get("/api/bookings"))
         assert [b["id"] for b in listed["items"]] == [booking["id"]]
         one = await ok(await person.client.get(f"/api/bookings/{booking['id']}"))
-        assert one["start"] == MONDAY_10_BERLIN
+        assert one["start"] == iso(ten)
     async with pair.mentor.client.app[keys.DB].read() as s:  # type: ignore[index]
         kinds = sorted(
             (n.user_id == pair.mentor.id, n.kind) for n in await s.scalars(select(Notification))
@@ -141,23 +154,25 @@ async def test_booking_takes_the_slot_for_both_and_lists_for_both(pair: Pair) ->
     assert (True, "booking.created") in kinds and (False, "booking.created") in kinds
 
 
-async def test_second_booking_of_the_same_time_gets_409_with_nearest_slots(pair: Pair) -> None:
-    await ok(await book(pair.mentee, pair, MONDAY_10_BERLIN), 201)
-    resp = await book(pair.mentor, pair, "2026-11-30T09:30:00Z")
+async def test_second_booking_of_the_same_time_gets_409_with_nearest_slots(
+    pair: Pair, now: datetime
+) -> None:
+    ten = berlin(now, "10:00")
+    await ok(await book(pair.mentee, pair, iso(ten)), 201)
+    resp = await book(pair.mentor, pair, iso(ten + HOUR / 2))
     problem = await ok(resp, 409)
     assert resp.content_type == "application/problem+json"
-    assert problem["conflicts"][0]["conflicting"] == [
-        {"start": "2026-11-30T09:00:00Z", "end": "2026-11-30T10:00:00Z"}
-    ]
+    assert problem["conflicts"][0]["conflicting"] == [{"start": iso(ten), "end": iso(ten + HOUR)}]
     nearest = [n["start"] for n in problem["nearest"]]
-    assert nearest and "2026-11-30T10:00:00Z" in nearest
+    assert nearest and iso(ten + HOUR) in nearest
     async with pair.mentor.client.app[keys.DB].read() as s:  # type: ignore[index]
         assert len(list(await s.scalars(select(Booking)))) == 1
 
 
 async def test_a_mentees_other_session_blocks_the_slot(
-    client: TestClient[Any, Any], another_client: Any
+    client: TestClient[Any, Any], another_client: Any, now: datetime
 ) -> None:
+    ten = berlin(now, "10:00")
     first = await make_pair(client, await another_client())
     second_mentor = await another_client()
     second = await make_pair(second_mentor, await another_client())
@@ -169,33 +184,32 @@ async def test_a_mentees_other_session_blocks_the_slot(
         201,
     )
     await ok(await second.mentor.client.post(f"/api/mentorships/{asked['id']}/accept", json={}))
-    await ok(await book(first.mentee, first, MONDAY_10_BERLIN), 201)
-    starts = await slot_starts(
-        first.mentee, second.mentor.id, "2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z"
-    )
-    assert MONDAY_10_BERLIN not in starts and "2026-11-30T10:00:00Z" in starts
+    await ok(await book(first.mentee, first, iso(ten)), 201)
+    starts = await slot_starts(first.mentee, second.mentor.id, *utc_day(ten))
+    assert iso(ten) not in starts and iso(ten + HOUR) in starts
     # The second mentor's own view (no mentee) still shows it free.
-    own = await slot_starts(
-        second.mentor, second.mentor.id, "2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z"
-    )
-    assert MONDAY_10_BERLIN in own
+    own = await slot_starts(second.mentor, second.mentor.id, *utc_day(ten))
+    assert iso(ten) in own
     resp = await first.mentee.client.post(
         "/api/bookings",
-        json={"mentorship_id": asked["id"], "start": MONDAY_10_BERLIN, "duration_minutes": 30},
+        json={"mentorship_id": asked["id"], "start": iso(ten), "duration_minutes": 30},
     )
     assert resp.status == 409
 
 
-async def test_weekly_series_conflicts_listed_or_skipped(pair: Pair) -> None:
+@pytest.mark.anyday
+async def test_weekly_series_conflicts_listed_or_skipped(pair: Pair, now: datetime) -> None:
     # A single session on the third Monday collides with a weekly series.
-    await ok(await book(pair.mentor, pair, "2026-12-14T09:00:00Z"), 201)
+    await ok(await book(pair.mentor, pair, iso(berlin(now, "10:00", week=2))), 201)
     weekly = {"frequency": "weekly", "count": 5}
-    resp = await book(pair.mentee, pair, MONDAY_10_BERLIN, recurrence=weekly)
+    resp = await book(pair.mentee, pair, iso(berlin(now, "10:00")), recurrence=weekly)
     problem = await ok(resp, 409)
     assert [c["index"] for c in problem["conflicts"]] == [2]
     assert await _bookings(pair) == 1
     created = await ok(
-        await book(pair.mentee, pair, MONDAY_10_BERLIN, recurrence=weekly, skip_conflicts=True),
+        await book(
+            pair.mentee, pair, iso(berlin(now, "10:00")), recurrence=weekly, skip_conflicts=True
+        ),
         201,
     )
     assert [b["occurrence_index"] for b in created["items"]] == [0, 1, 3, 4]
@@ -209,10 +223,14 @@ async def _bookings(pair: Pair) -> int:
         return len(list(await s.scalars(select(Booking).where(Booking.status == "confirmed"))))
 
 
-async def test_reschedule_and_cancel_with_scopes_bump_sequence(pair: Pair) -> None:
+@pytest.mark.anyday
+async def test_reschedule_and_cancel_with_scopes_bump_sequence(pair: Pair, now: datetime) -> None:
     created = await ok(
         await book(
-            pair.mentee, pair, MONDAY_10_BERLIN, recurrence={"frequency": "weekly", "count": 6}
+            pair.mentee,
+            pair,
+            iso(berlin(now, "10:00")),
+            recurrence={"frequency": "weekly", "count": 6},
         ),
         201,
     )
@@ -230,14 +248,11 @@ async def test_reschedule_and_cancel_with_scopes_bump_sequence(pair: Pair) -> No
     moved = await ok(
         await pair.mentee.client.post(
             f"/api/bookings/{ids[2]}/reschedule",
-            json={"start": "2026-12-15T13:00:00Z", "scope": "following"},
+            json={"start": iso(berlin(now, "14:00", week=2, day=1)), "scope": "following"},
         )
     )
-    assert [b["mentor_local"][:16] for b in moved["items"]] == [
-        "2026-12-15T14:00",
-        "2026-12-22T14:00",
-        "2026-12-29T14:00",
-        "2027-01-05T14:00",
+    assert [b["mentor_local"] for b in moved["items"]] == [
+        local_iso(berlin(now, "14:00", week=week, day=1), BERLIN) for week in range(2, 6)
     ]
     assert {b["sequence"] for b in moved["items"]} == {1}
     assert len({b["series_id"] for b in moved["items"]}) == 1
@@ -246,11 +261,11 @@ async def test_reschedule_and_cancel_with_scopes_bump_sequence(pair: Pair) -> No
     alone = await ok(
         await pair.mentor.client.post(
             f"/api/bookings/{ids[3]}/reschedule",
-            json={"start": "2026-12-23T10:00:00Z", "scope": "this"},
+            json={"start": iso(berlin(now, "11:00", week=3, day=2)), "scope": "this"},
         )
     )
     assert alone["items"][0]["sequence"] == 2
-    assert alone["items"][0]["original_start"] == "2026-12-22T13:00:00Z"
+    assert alone["items"][0]["original_start"] == iso(berlin(now, "14:00", week=3, day=1))
     # Cancel everything upcoming in the new series.
     gone = await ok(
         await pair.mentor.client.post(f"/api/bookings/{ids[3]}/cancel", json={"scope": "all"})
@@ -272,11 +287,13 @@ async def test_reschedule_and_cancel_with_scopes_bump_sequence(pair: Pair) -> No
     assert {"booking.created", "booking.cancelled", "booking.moved"} <= kinds
 
 
-async def test_reschedule_onto_a_taken_time_is_409_and_changes_nothing(pair: Pair) -> None:
-    a = (await ok(await book(pair.mentee, pair, MONDAY_10_BERLIN), 201))["booking"]
-    b = (await ok(await book(pair.mentee, pair, "2026-11-30T12:00:00Z"), 201))["booking"]
+async def test_reschedule_onto_a_taken_time_is_409_and_changes_nothing(
+    pair: Pair, now: datetime
+) -> None:
+    a = (await ok(await book(pair.mentee, pair, iso(berlin(now, "10:00"))), 201))["booking"]
+    b = (await ok(await book(pair.mentee, pair, iso(berlin(now, "13:00"))), 201))["booking"]
     resp = await pair.mentee.client.post(
-        f"/api/bookings/{b['id']}/reschedule", json={"start": "2026-11-30T09:30:00Z"}
+        f"/api/bookings/{b['id']}/reschedule", json={"start": iso(berlin(now, "10:30"))}
     )
     problem = await ok(resp, 409)
     assert problem["conflicts"][0]["conflicting"][0]["start"] == a["start"]
@@ -285,7 +302,8 @@ async def test_reschedule_onto_a_taken_time_is_409_and_changes_nothing(pair: Pai
 
 
 async def test_agenda_notes_and_one_feedback_per_side(pair: Pair, clock: FrozenClock) -> None:
-    b = (await ok(await book(pair.mentee, pair, MONDAY_10_BERLIN), 201))["booking"]
+    ten = berlin(clock.now(), "10:00")
+    b = (await ok(await book(pair.mentee, pair, iso(ten)), 201))["booking"]
     url = f"/api/bookings/{b['id']}"
     got = await ok(
         await pair.mentee.client.put(
@@ -297,7 +315,7 @@ async def test_agenda_notes_and_one_feedback_per_side(pair: Pair, clock: FrozenC
     assert got["notes"] == "Bring numbers"
     early = await pair.mentee.client.post(url + "/feedback", json={"rating": 5})
     assert early.status == 409
-    clock.advance(timedelta(days=6))
+    clock.set(ten + HOUR + timedelta(minutes=1))  # the session is over
     got = await ok(
         await pair.mentee.client.post(url + "/feedback", json={"rating": 5, "comment": "Great"}),
         201,
@@ -308,8 +326,12 @@ async def test_agenda_notes_and_one_feedback_per_side(pair: Pair, clock: FrozenC
     assert again.status == 409
 
 
-async def test_outsiders_and_inactive_mentorships(pair: Pair, another_client: Any) -> None:
-    b = (await ok(await book(pair.mentee, pair, MONDAY_10_BERLIN), 201))["booking"]
+async def test_outsiders_and_inactive_mentorships(
+    pair: Pair, another_client: Any, now: datetime
+) -> None:
+    ten = berlin(now, "10:00")
+    start, end = utc_day(ten)
+    b = (await ok(await book(pair.mentee, pair, iso(ten)), 201))["booking"]
     stranger = await sign_up(await another_client(), name="Eve", timezone="UTC")
     for method, path, body in [
         ("GET", f"/api/bookings/{b['id']}", None),
@@ -317,7 +339,7 @@ async def test_outsiders_and_inactive_mentorships(pair: Pair, another_client: An
         ("PUT", f"/api/bookings/{b['id']}/notes", {"text": "x"}),
         (
             "GET",
-            f"/api/mentors/{pair.mentor.id}/slots?start=2026-11-30T00:00:00Z&end=2026-12-01T00:00:00Z&duration=60",
+            f"/api/mentors/{pair.mentor.id}/slots?start={start}&end={end}&duration=60",
             None,
         ),
     ]:
@@ -327,17 +349,22 @@ async def test_outsiders_and_inactive_mentorships(pair: Pair, another_client: An
         "/api/bookings",
         json={
             "mentorship_id": pair.mentorship_id,
-            "start": MONDAY_10_BERLIN,
+            "start": iso(ten),
             "duration_minutes": 60,
         },
     )
     assert resp.status == 404
     await ok(await pair.mentee.client.post(f"/api/mentorships/{pair.mentorship_id}/pause", json={}))
-    resp = await book(pair.mentee, pair, "2026-12-01T09:00:00Z")
+    resp = await book(pair.mentee, pair, iso(berlin(now, "10:00", day=1)))
     assert resp.status == 409
     assert "active" in (await resp.json())["detail"]
 
 
+# The US springs forward on 2027-03-14, the EU two weeks later on 2027-03-28.
+SPRING_2027 = datetime.fromisoformat("2027-03-01T17:00:00Z")  # Monday 18:00 in Berlin
+
+
+@stands_on(SPRING_2027 - timedelta(days=28))
 async def test_berlin_evening_series_tells_the_new_york_mentee_ahead(
     client: TestClient[Any, Any], another_client: Any
 ) -> None:
@@ -391,10 +418,16 @@ async def test_berlin_evening_series_tells_the_new_york_mentee_ahead(
     assert len(preview["shifts"]) == 2
 
 
-async def test_moving_a_whole_upcoming_series_keeps_it_one_series(pair: Pair) -> None:
+@pytest.mark.anyday
+async def test_moving_a_whole_upcoming_series_keeps_it_one_series(
+    pair: Pair, now: datetime
+) -> None:
     created = await ok(
         await book(
-            pair.mentee, pair, MONDAY_10_BERLIN, recurrence={"frequency": "weekly", "count": 3}
+            pair.mentee,
+            pair,
+            iso(berlin(now, "10:00")),
+            recurrence={"frequency": "weekly", "count": 3},
         ),
         201,
     )
@@ -402,13 +435,11 @@ async def test_moving_a_whole_upcoming_series_keeps_it_one_series(pair: Pair) ->
     moved = await ok(
         await pair.mentor.client.post(
             f"/api/bookings/{ids[1]}/reschedule",
-            json={"start": "2026-12-08T10:00:00Z", "scope": "all"},
+            json={"start": iso(berlin(now, "11:00", week=1, day=1)), "scope": "all"},
         )
     )
-    assert [b["mentor_local"][:16] for b in moved["items"]] == [
-        "2026-12-01T11:00",
-        "2026-12-08T11:00",
-        "2026-12-15T11:00",
+    assert [b["mentor_local"] for b in moved["items"]] == [
+        local_iso(berlin(now, "11:00", week=week, day=1), BERLIN) for week in range(3)
     ]
     assert {b["series_id"] for b in moved["items"]} == {created["series_id"]}
     assert [b["occurrence_index"] for b in moved["items"]] == [0, 1, 2]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +15,36 @@ from server.db.models import (
     BookingReminder,
     BookingSeries,
 )
-from tests.scheduling.conftest import OPEN, Pair, count, ok
+from tests.dates import iso, today
+from tests.scheduling.conftest import OPEN, Pair, berlin, count, ok
 
-START = "2026-11-30T09:00:00Z"
+Soon = Callable[[datetime], Any]  # a value computed from the test's now
+
+
+def days(n: int) -> Soon:
+    """The instant `n` days after now."""
+    return lambda now: iso(now + timedelta(days=n))
+
+
+def date_in(n: int) -> Soon:
+    """The date `n` days after today in Berlin."""
+    return lambda now: (today(now, "Europe/Berlin") + timedelta(days=n)).isoformat()
+
+
+def monday(clock: str, **when: int) -> Soon:
+    """`clock` in Berlin next Monday (or another day, see `berlin`)."""
+    return lambda now: iso(berlin(now, clock, **when))
+
+
+def resolved(value: Any, now: datetime) -> Any:
+    """`value` with every computed part worked out at `now`."""
+    if callable(value):
+        return value(now)
+    if isinstance(value, dict):
+        return {k: resolved(v, now) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v, now) for v in value]
+    return value
 
 
 async def problem(resp: Any, status: int, *words: str) -> dict[str, Any]:
@@ -42,57 +71,53 @@ def slots_url(pair: Pair) -> str:
     ("params", "field", "words"),
     [
         ({"tz": "Mars/Olympus"}, "tz", ("IANA",)),
-        ({"start": "2026-12-02T00:00:00Z", "end": "2026-12-01T00:00:00Z"}, "(body)", ("after",)),
+        ({"start": days(3), "end": days(2)}, "(body)", ("after",)),
         ({"start": "2026-12-01T00:00:00"}, "start", ()),
         ({"start": "tomorrow"}, "start", ()),
         ({"duration": "0"}, "duration", ()),
         ({"duration": "sixty"}, "duration", ()),
-        ({"end": "2027-06-01T00:00:00Z", "start": "2027-01-01T00:00:00Z"}, "(body)", ("100",)),
+        ({"start": days(1), "end": days(152)}, "(body)", ("100",)),
         ({"start": "0001-01-01T00:00:00Z", "end": "0001-01-02T00:00:00Z"}, "start", ("1971",)),
         ({"start": "9999-12-30T00:00:00Z", "end": "9999-12-31T00:00:00Z"}, "start", ("1971",)),
     ],
 )
 async def test_bad_slot_queries_are_422(
-    pair: Pair, params: dict[str, str], field: str, words: tuple[str, ...]
+    pair: Pair, params: dict[str, Any], field: str, words: tuple[str, ...], now: datetime
 ) -> None:
-    query = {
-        "start": "2026-12-01T00:00:00Z",
-        "end": "2026-12-02T00:00:00Z",
-        "duration": "60",
-        **params,
-    }
+    query = {"start": days(1), "end": days(2), "duration": "60", **params}
+    query = resolved(query, now)
     body = await problem(await pair.mentee.client.get(slots_url(pair), params=query), 422, *words)
     assert body["errors"][0]["field"] == field
 
 
-async def test_range_beyond_the_horizon_is_422(pair: Pair) -> None:
+async def test_range_beyond_the_horizon_is_422(pair: Pair, now: datetime) -> None:
     await ok(
         await pair.mentor.client.put("/api/me/availability", json={**OPEN, "horizon_days": 30})
     )
     resp = await pair.mentee.client.get(
         slots_url(pair),
-        params={"start": "2026-12-20T00:00:00Z", "end": "2027-01-10T00:00:00Z", "duration": "60"},
+        params=resolved({"start": days(25), "end": days(46), "duration": "60"}, now),
     )
     body = await problem(resp, 422, "30 days ahead")
-    assert body["horizon_end"].startswith("2026-12-25T12:00:00")
+    assert datetime.fromisoformat(body["horizon_end"]) == now + timedelta(days=30)
 
 
 @pytest.mark.parametrize(
     ("change", "field", "status"),
     [
-        ({"start": "2026-11-20T09:00:00Z"}, "start", 422),  # in the past
-        ({"start": "2026-11-30T03:00:00Z"}, "start", 422),  # 04:00 in Berlin: outside hours
-        ({"start": "2026-11-29T09:00:00Z"}, "start", 422),  # a Sunday
-        ({"start": "2026-11-30T09:10:00Z"}, "start", 422),  # off the half-hour grid
-        ({"start": "2026-11-30T09:00:30Z"}, "start", 422),  # not a whole minute
-        ({"start": "2026-11-30T09:00:00"}, "start", 422),  # no offset
+        ({"start": monday("10:00", week=-2)}, "start", 422),  # in the past
+        ({"start": monday("04:00")}, "start", 422),  # outside hours
+        ({"start": monday("10:00", day=6)}, "start", 422),  # a Sunday
+        ({"start": monday("10:10")}, "start", 422),  # off the half-hour grid
+        ({"start": lambda now: iso(berlin(now, "10:00") + timedelta(seconds=30))}, "start", 422),
+        ({"start": lambda now: iso(berlin(now, "10:00")).removesuffix("Z")}, "start", 422),
         ({"duration_minutes": 7}, "duration_minutes", 422),
         ({"duration_minutes": 600}, "duration_minutes", 422),
         ({"recurrence": {"frequency": "weekly", "count": 10_000}}, "recurrence.count", 422),
         ({"recurrence": {"frequency": "daily", "count": 3}}, "recurrence.frequency", 422),
         ({"recurrence": {"frequency": "weekly"}}, "recurrence", 422),
         (
-            {"recurrence": {"frequency": "weekly", "count": 3, "until": "2027-01-01"}},
+            {"recurrence": {"frequency": "weekly", "count": 3, "until": date_in(40)}},
             "recurrence",
             422,
         ),
@@ -101,8 +126,13 @@ async def test_range_beyond_the_horizon_is_422(pair: Pair) -> None:
             "recurrence.interval",
             422,
         ),
-        ({"recurrence": {"frequency": "weekly", "until": "2026-01-01"}}, "recurrence.until", 422),
-        ({"recurrence": {"frequency": "weekly", "until": "2040-01-01"}}, "recurrence.until", 422),
+        ({"recurrence": {"frequency": "weekly", "until": date_in(-30)}}, "recurrence.until", 422),
+        # More than 200 weekly sessions in five years:
+        (
+            {"recurrence": {"frequency": "weekly", "until": date_in(5 * 365)}},
+            "recurrence.until",
+            422,
+        ),
         ({"recurrence": {"frequency": "weekly", "until": "soon"}}, "recurrence.until", 422),
         ({"start": "9999-12-31T09:00:00Z"}, "start", 422),
         (
@@ -116,23 +146,23 @@ async def test_range_beyond_the_horizon_is_422(pair: Pair) -> None:
     ],
 )
 async def test_bad_bookings_store_nothing(
-    pair: Pair, change: dict[str, Any], field: str, status: int
+    pair: Pair, change: dict[str, Any], field: str, status: int, now: datetime
 ) -> None:
     body = {
         "mentorship_id": pair.mentorship_id,
-        "start": START,
+        "start": iso(berlin(now, "10:00")),
         "duration_minutes": 60,
-        **change,
+        **resolved(change, now),
     }
     found = await problem(await pair.mentee.client.post("/api/bookings", json=body), status)
     assert found["errors"][0]["field"] == field, found
     await nothing_booked(pair)
 
 
-async def test_series_of_ten_thousand_says_the_cap(pair: Pair) -> None:
+async def test_series_of_ten_thousand_says_the_cap(pair: Pair, now: datetime) -> None:
     body = {
         "mentorship_id": pair.mentorship_id,
-        "start": START,
+        "start": iso(berlin(now, "10:00")),
         "duration_minutes": 60,
         "recurrence": {"frequency": "weekly", "count": 10_000},
     }
@@ -140,14 +170,14 @@ async def test_series_of_ten_thousand_says_the_cap(pair: Pair) -> None:
     await nothing_booked(pair)
 
 
-async def test_malformed_json_and_unknown_mentorship(pair: Pair) -> None:
+async def test_malformed_json_and_unknown_mentorship(pair: Pair, now: datetime) -> None:
     resp = await pair.mentee.client.post(
         "/api/bookings", data=b'{"start": ', headers={"Content-Type": "application/json"}
     )
     await problem(resp, 400, "JSON")
     resp = await pair.mentee.client.post(
         "/api/bookings",
-        json={"mentorship_id": "nope", "start": START, "duration_minutes": 60},
+        json={"mentorship_id": "nope", "start": iso(berlin(now, "10:00")), "duration_minutes": 60},
     )
     await problem(resp, 404)
     await nothing_booked(pair)
@@ -166,8 +196,8 @@ async def test_malformed_json_and_unknown_mentorship(pair: Pair) -> None:
         (
             {
                 "overrides": [
-                    {"date": "2026-12-01", "windows": []},
-                    {"date": "2026-12-01", "windows": []},
+                    {"date": date_in(6), "windows": []},
+                    {"date": date_in(6), "windows": []},
                 ]
             },
             "(body)",
@@ -176,10 +206,11 @@ async def test_malformed_json_and_unknown_mentorship(pair: Pair) -> None:
     ],
 )
 async def test_bad_availability_changes_nothing(
-    pair: Pair, change: dict[str, Any], field: str
+    pair: Pair, change: dict[str, Any], field: str, now: datetime
 ) -> None:
     before = await ok(await pair.mentor.client.get("/api/me/availability"))
-    resp = await pair.mentor.client.put("/api/me/availability", json={**OPEN, **change})
+    changed = resolved({**OPEN, **change}, now)
+    resp = await pair.mentor.client.put("/api/me/availability", json=changed)
     found = await problem(resp, 422)
     assert found["errors"][0]["field"] == field
     assert await ok(await pair.mentor.client.get("/api/me/availability")) == before
@@ -189,8 +220,8 @@ async def test_bad_availability_changes_nothing(
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        ("reschedule", {"start": "2026-12-01T09:00:00Z", "scope": "everything"}, "scope"),
-        ("reschedule", {"start": "2026-11-01T09:00:00Z"}, "start"),
+        ("reschedule", {"start": monday("10:00", day=1), "scope": "everything"}, "scope"),
+        ("reschedule", {"start": monday("10:00", week=-4)}, "start"),  # in the past
         ("reschedule", {"start": "9999-12-31T09:00:00Z"}, "start"),
         ("cancel", {"scope": "some"}, "scope"),
         ("cancel", {"reason": "x" * 1001}, "reason"),
@@ -201,19 +232,22 @@ async def test_bad_availability_changes_nothing(
     ],
 )
 async def test_bad_changes_leave_the_booking_alone(
-    pair: Pair, path: str, body: dict[str, Any], field: str
+    pair: Pair, path: str, body: dict[str, Any], field: str, now: datetime
 ) -> None:
+    start = iso(berlin(now, "10:00"))
     created = await ok(
         await pair.mentee.client.post(
             "/api/bookings",
-            json={"mentorship_id": pair.mentorship_id, "start": START, "duration_minutes": 60},
+            json={"mentorship_id": pair.mentorship_id, "start": start, "duration_minutes": 60},
         ),
         201,
     )
     booking = created["booking"]
     url = f"/api/bookings/{booking['id']}/{path}"
     method = "PUT" if path == "agenda" else "POST"
-    found = await problem(await pair.mentee.client.request(method, url, json=body), 422)
+    found = await problem(
+        await pair.mentee.client.request(method, url, json=resolved(body, now)), 422
+    )
     assert found["errors"][0]["field"] == field
     after = await ok(await pair.mentee.client.get(f"/api/bookings/{booking['id']}"))
     assert after == booking

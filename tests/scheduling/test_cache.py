@@ -3,8 +3,8 @@ change happened in another process (announced through Redis)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,11 +13,12 @@ from aiohttp.test_utils import TestClient
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from tests.dates import iso, utc_day
 from tests.factories import PASSWORD
-from tests.scheduling.conftest import OPEN, Pair, ok
+from tests.scheduling.conftest import OPEN, Pair, berlin, ok
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.redis
-DAY = {"start": "2026-11-30T00:00:00Z", "end": "2026-12-01T00:00:00Z", "duration": "60"}
 
 
 @pytest.fixture
@@ -25,8 +26,11 @@ def settings(make_settings: Callable[..., Settings], database_url: str, redis_ur
     return make_settings(database_url, redis_url=redis_url)
 
 
-async def starts(client: TestClient[Any, Any], mentor_id: str) -> list[str]:
-    body = await ok(await client.get(f"/api/mentors/{mentor_id}/slots", params=DAY))
+async def starts(client: TestClient[Any, Any], mentor_id: str, now: datetime) -> list[str]:
+    """The slots of next Monday."""
+    start, end = utc_day(berlin(now, "12:00"))
+    params = {"start": start, "end": end, "duration": "60"}
+    body = await ok(await client.get(f"/api/mentors/{mentor_id}/slots", params=params))
     return [s["start"] for s in body["items"]]
 
 
@@ -41,9 +45,11 @@ async def test_changes_in_another_process_reach_cached_answers(
     await ok(
         await other.post("/api/auth/login", json={"email": pair.mentee.email, "password": PASSWORD})
     )
-    here = await starts(pair.mentee.client, pair.mentor.id)
-    there = await starts(other, pair.mentor.id)
-    assert here == there and "2026-11-30T09:00:00Z" in there
+    now = clock.now()
+    ten = iso(berlin(now, "10:00"))
+    here = await starts(pair.mentee.client, pair.mentor.id, now)
+    there = await starts(other, pair.mentor.id, now)
+    assert here == there and ten in there
 
     # Booked through the first process: the second stops offering it at once.
     await ok(
@@ -51,19 +57,18 @@ async def test_changes_in_another_process_reach_cached_answers(
             "/api/bookings",
             json={
                 "mentorship_id": pair.mentorship_id,
-                "start": "2026-11-30T09:00:00Z",
+                "start": ten,
                 "duration_minutes": 60,
             },
         ),
         201,
     )
-    for _ in range(50):
-        there = await starts(other, pair.mentor.id)
-        if "2026-11-30T09:00:00Z" not in there:
-            break
-        await asyncio.sleep(0.02)
-    assert "2026-11-30T09:00:00Z" not in there
-    assert "2026-11-30T09:00:00Z" not in await starts(pair.mentee.client, pair.mentor.id)
+    await eventually(
+        lambda: starts(other, pair.mentor.id, now),
+        lambda found: ten not in found,
+        what="the other process dropping the booked slot",
+    )
+    assert ten not in await starts(pair.mentee.client, pair.mentor.id, now)
 
     # The mentor narrows her hours: both processes follow.
     await ok(
@@ -72,22 +77,23 @@ async def test_changes_in_another_process_reach_cached_answers(
             json={**OPEN, "weekly": [{"weekday": 0, "start": "12:00", "end": "14:00"}]},
         )
     )
-    for _ in range(50):
-        there = await starts(other, pair.mentor.id)
-        if len(there) == 3:
-            break
-        await asyncio.sleep(0.02)
-    assert there == ["2026-11-30T11:00:00Z", "2026-11-30T11:30:00Z", "2026-11-30T12:00:00Z"]
-    assert await starts(pair.mentee.client, pair.mentor.id) == there
+    narrowed = [iso(berlin(now, clock)) for clock in ("12:00", "12:30", "13:00")]
+    await eventually(
+        lambda: starts(other, pair.mentor.id, now),
+        lambda found: found == narrowed,
+        what="the other process following the new hours",
+    )
+    assert await starts(pair.mentee.client, pair.mentor.id, now) == narrowed
 
 
 async def test_a_new_minute_is_a_new_answer(pair: Pair, clock: FrozenClock) -> None:
     await ok(
         await pair.mentor.client.put("/api/me/availability", json={**OPEN, "notice_minutes": 60})
     )
-    clock.set(clock.now().replace(year=2026, month=11, day=30, hour=8, minute=0))
-    first = await starts(pair.mentee.client, pair.mentor.id)
-    assert first[0] == "2026-11-30T09:00:00Z"
-    clock.set(clock.now().replace(minute=1))
-    later = await starts(pair.mentee.client, pair.mentor.id)
-    assert later[0] == "2026-11-30T09:30:00Z"
+    now = clock.now()
+    clock.set(berlin(now, "09:00"))  # Monday morning: the first hour is too short notice
+    first = await starts(pair.mentee.client, pair.mentor.id, now)
+    assert first[0] == iso(berlin(now, "10:00"))
+    clock.set(berlin(now, "09:01"))
+    later = await starts(pair.mentee.client, pair.mentor.id, now)
+    assert later[0] == iso(berlin(now, "10:30"))

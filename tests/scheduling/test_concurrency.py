@@ -15,11 +15,11 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import aiohttp
 from sqlalchemy import func, select
@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from server.core.db import Database
 from server.db.models import Booking, BookingParticipant
 from tests.conftest import TEST_SECRET
+from tests.dates import BERLIN, MONDAY, upcoming
 from tests.factories import PASSWORD
 from tests.scheduling.conftest import NINE_TO_FIVE, OPEN
 from tests.services import free_port, wait_for_port
@@ -95,11 +96,10 @@ async def person(base: str, name: str, zone: str, profile: dict[str, Any]) -> tu
     return http, user["user"]["id"]
 
 
-def next_monday_nine_berlin() -> datetime:
-    berlin = ZoneInfo("Europe/Berlin")
-    day = datetime.now(berlin).date() + timedelta(days=7)
-    day += timedelta(days=(7 - day.weekday()) % 7)
-    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=berlin).astimezone(UTC)
+async def server_now(http: aiohttp.ClientSession, base: str) -> datetime:
+    """The serving process's own time (its system clock), from its Date header."""
+    async with http.get(base + "/healthz") as resp:
+        return parsedate_to_datetime(resp.headers["Date"])
 
 
 async def storm(first: str, second: str) -> Counter[int]:
@@ -123,7 +123,8 @@ async def storm(first: str, second: str) -> Counter[int]:
         )
         await call(mentor_http, "POST", f"{first}/api/mentorships/{asked['id']}/accept", {})
         mentees.append((http, asked["id"]))
-    start = next_monday_nine_berlin()
+    # A Monday 09:00 in Berlin at least a week after the servers' today.
+    start = upcoming(await server_now(mentor_http, first), MONDAY, "09:00", BERLIN, weeks=1)
     starts = [start, start + timedelta(minutes=30)]  # every pair of these overlaps
 
     async def one(n: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,10 +15,8 @@ from server.scheduling import service
 from server.scheduling.availability import weekly_from_wire
 from server.scheduling.schemas import RescheduleIn
 from server.scheduling.slots import Person, comfort_of, to_minute
-from tests.scheduling.conftest import NINE_TO_FIVE, Pair, ok
-
-# The test clock stands at Wednesday 2026-11-25 12:00 UTC.
-MONDAY_10_BERLIN = "2026-11-30T09:00:00Z"
+from tests.dates import iso
+from tests.scheduling.conftest import NINE_TO_FIVE, Pair, berlin, ok
 
 
 async def book(person: Any, pair: Pair, start: str, **extra: Any) -> Any:
@@ -56,11 +54,13 @@ async def _holds(app: Any, booking_ids: list[str]) -> int:
         return len(list(rows))
 
 
-async def test_reschedule_after_a_cancel_is_409_and_holds_no_time(pair: Pair) -> None:
-    b = (await ok(await book(pair.mentee, pair, MONDAY_10_BERLIN), 201))["booking"]
+async def test_reschedule_after_a_cancel_is_409_and_holds_no_time(
+    pair: Pair, now: datetime
+) -> None:
+    b = (await ok(await book(pair.mentee, pair, iso(berlin(now, "10:00"))), 201))["booking"]
     await ok(await pair.mentor.client.post(f"/api/bookings/{b['id']}/cancel", json={}))
     resp = await pair.mentee.client.post(
-        f"/api/bookings/{b['id']}/reschedule", json={"start": "2026-11-30T12:00:00Z"}
+        f"/api/bookings/{b['id']}/reschedule", json={"start": iso(berlin(now, "13:00"))}
     )
     problem = await ok(resp, 409)
     assert "cancelled" in problem["detail"]
@@ -69,12 +69,13 @@ async def test_reschedule_after_a_cancel_is_409_and_holds_no_time(pair: Pair) ->
     assert await _holds(pair.mentor.client.app, [b["id"]]) == 0
 
 
-async def test_a_cancel_committed_between_planning_and_writing_a_move_wins(pair: Pair) -> None:
+async def test_a_cancel_committed_between_planning_and_writing_a_move_wins(
+    pair: Pair, now: datetime
+) -> None:
     app = pair.mentor.client.app
+    ten, one = berlin(now, "10:00"), berlin(now, "13:00")
     created = await ok(
-        await book(
-            pair.mentee, pair, MONDAY_10_BERLIN, recurrence={"frequency": "weekly", "count": 3}
-        ),
+        await book(pair.mentee, pair, iso(ten), recurrence={"frequency": "weekly", "count": 3}),
         201,
     )
     ids = [x["id"] for x in created["items"]]
@@ -85,7 +86,7 @@ async def test_a_cancel_committed_between_planning_and_writing_a_move_wins(pair:
         ctx,
         mentee,
         ids[0],
-        RescheduleIn.model_validate({"start": "2026-11-30T12:00:00Z", "scope": "all"}),
+        RescheduleIn.model_validate({"start": iso(one), "scope": "all"}),
     )
     # ...then the other side cancels the whole series before the move is written.
     await ok(await pair.mentor.client.post(f"/api/bookings/{ids[0]}/cancel", json={"scope": "all"}))
@@ -99,41 +100,42 @@ async def test_a_cancel_committed_between_planning_and_writing_a_move_wins(pair:
             await s.scalars(select(BookingReminder).where(BookingReminder.booking_id.in_(ids)))
         )
     assert {(r.status, r.sequence) for r in rows} == {("cancelled", 1)}
-    assert sorted(r.start_at.isoformat() for r in rows)[0].startswith("2026-11-30T09:00")
+    assert min(r.start_at for r in rows) == ten
     assert reminders == []
     assert await _holds(app, ids) == 0
     # The time it would have moved to is still free for a new booking.
-    await ok(await book(pair.mentor, pair, "2026-11-30T12:00:00Z"), 201)
+    await ok(await book(pair.mentor, pair, iso(one)), 201)
 
 
 async def test_a_move_committed_between_planning_and_writing_another_move_is_409(
-    pair: Pair,
+    pair: Pair, now: datetime
 ) -> None:
     app = pair.mentor.client.app
-    b = (await ok(await book(pair.mentee, pair, MONDAY_10_BERLIN), 201))["booking"]
+    b = (await ok(await book(pair.mentee, pair, iso(berlin(now, "10:00"))), 201))["booking"]
     ctx = _ctx(app)
     plan = await service._plan_move(
         ctx,
         await _user(app, pair.mentee.id),
         b["id"],
-        RescheduleIn.model_validate({"start": "2026-11-30T12:00:00Z"}),
+        RescheduleIn.model_validate({"start": iso(berlin(now, "13:00"))}),
     )
+    three = iso(berlin(now, "15:00"))
     await ok(
-        await pair.mentor.client.post(
-            f"/api/bookings/{b['id']}/reschedule", json={"start": "2026-11-30T14:00:00Z"}
-        )
+        await pair.mentor.client.post(f"/api/bookings/{b['id']}/reschedule", json={"start": three})
     )
     with pytest.raises(Conflict):
         await service._apply_move(ctx, plan)
     again = await ok(await pair.mentee.client.get(f"/api/bookings/{b['id']}"))
-    assert (again["start"], again["sequence"]) == ("2026-11-30T14:00:00Z", 1)
+    assert (again["start"], again["sequence"]) == (three, 1)
     assert await _holds(app, [b["id"]]) == 2
 
 
 EARLY_BIRD = [{"weekday": d, "start": "03:00", "end": "09:00"} for d in range(5)]
 
 
-async def test_nearest_slots_of_a_409_mark_comfort_by_the_viewers_own_hours(pair: Pair) -> None:
+async def test_nearest_slots_of_a_409_mark_comfort_by_the_viewers_own_hours(
+    pair: Pair, now: datetime
+) -> None:
     # The mentee (New York) works 03:00-09:00; the mentor (Berlin) 09:00-17:00.
     await ok(
         await pair.mentee.client.put(
@@ -141,8 +143,9 @@ async def test_nearest_slots_of_a_409_mark_comfort_by_the_viewers_own_hours(pair
             json={"roles": ["mentee"], "languages": ["en"], "working_hours": EARLY_BIRD},
         )
     )
-    await ok(await book(pair.mentor, pair, MONDAY_10_BERLIN), 201)
-    problem = await ok(await book(pair.mentee, pair, "2026-11-30T09:30:00Z"), 409)
+    ten = berlin(now, "10:00")
+    await ok(await book(pair.mentor, pair, iso(ten)), 201)
+    problem = await ok(await book(pair.mentee, pair, iso(berlin(now, "10:30"))), 409)
     nearest = problem["nearest"]
     assert nearest
     mine = Person("America/New_York", weekly_from_wire(EARLY_BIRD))
@@ -158,8 +161,8 @@ async def test_nearest_slots_of_a_409_mark_comfort_by_the_viewers_own_hours(pair
         await pair.mentee.client.get(
             f"/api/mentors/{pair.mentor.id}/slots",
             params={
-                "start": "2026-11-27T00:00:00Z",
-                "end": "2026-12-04T00:00:00Z",
+                "start": iso(now),
+                "end": iso(ten + timedelta(days=4)),
                 "duration": "60",
             },
         )

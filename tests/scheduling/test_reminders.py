@@ -1,8 +1,9 @@
 """Reminders 24 h and 15 min before a session: found in the database, sent once by two apps.
 
-Two app instances share one database and one clock, each with its reminder task polling
-every 50 ms; the clock is moved and each reminder must arrive once in-app and once by
-email (through a small SMTP server on loopback), never twice.
+Two app instances share one database and one clock, each with its own reminder loop;
+the clock is moved, both loops make a pass at the same time, and each reminder must
+arrive once in-app and once by email (through a small SMTP server on loopback), never
+twice.
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.models import BookingReminder, Notification
+from server.scheduling.reminders import JOB
+from tests.dates import NEW_YORK, stands_on, wall
 from tests.mail import SmtpSink
-from tests.scheduling.conftest import OPEN, Pair, make_pair, ok
+from tests.scheduling.conftest import OPEN, Pair, berlin, make_pair, ok
 
-START = datetime.fromisoformat("2026-11-30T09:00:00+00:00")
+
+@pytest.fixture
+def start(now: datetime) -> datetime:
+    """The session: Monday 10:00 in Berlin, more than a week ahead."""
+    return berlin(now, "10:00", week=1)
 
 
 @pytest.fixture
@@ -38,7 +45,6 @@ def smtp(smtp: SmtpSink) -> SmtpSink:
 def settings(make_settings: Callable[..., Settings], database_url: str, smtp: SmtpSink) -> Settings:
     return make_settings(
         database_url,
-        reminder_interval_seconds=0.05,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         smtp_starttls=False,
@@ -64,18 +70,22 @@ async def reminders(app: web.Application, kind: str) -> list[Notification]:
         )
 
 
-async def settle(app: web.Application, kind: str, expected: int) -> list[Notification]:
-    for _ in range(200):
-        found = await reminders(app, kind)
-        if len(found) >= expected:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.4)  # both tasks polled several more times
+async def poll(*apps: web.Application) -> None:
+    """Every app's own reminder loop makes one full pass, all at the same time, twice."""
+    for _ in range(2):
+        async with asyncio.timeout(30):
+            await asyncio.gather(*(app[keys.PERIODIC][JOB].next_pass() for app in apps))
+
+
+async def settle(app: web.Application, kind: str, *others: web.Application) -> list[Notification]:
+    """The reminders of `kind` once every app's loop has looked at the current time."""
+    await poll(app, *others)
     return await reminders(app, kind)
 
 
+@pytest.mark.anyday
 async def test_each_reminder_once_with_two_apps(
-    pair: Pair, second_app: web.Application, clock: FrozenClock, smtp: SmtpSink
+    pair: Pair, second_app: web.Application, clock: FrozenClock, smtp: SmtpSink, start: datetime
 ) -> None:
     app = pair.mentor.client.app
     assert app is not None
@@ -84,26 +94,25 @@ async def test_each_reminder_once_with_two_apps(
             "/api/bookings",
             json={
                 "mentorship_id": pair.mentorship_id,
-                "start": START.isoformat(),
+                "start": start.isoformat(),
                 "duration_minutes": 60,
             },
         ),
         201,
     )
-    await asyncio.sleep(0.3)
-    assert await reminders(app, "24h") == []
+    assert await settle(app, "24h", second_app) == []
 
-    clock.set(START - timedelta(hours=24))
-    sent = await settle(app, "24h", 2)
+    clock.set(start - timedelta(hours=24))
+    sent = await settle(app, "24h", second_app)
     assert sorted(n.user_id for n in sent) == sorted([pair.mentor.id, pair.mentee.id])
     assert await reminders(app, "15m") == []
     assert len(smtp.messages) == 2
     assert {m["To"] for m in smtp.messages} == {pair.mentor.email, pair.mentee.email}
     mentee_mail = next(m for m in smtp.messages if m["To"] == pair.mentee.email)
-    assert "04:00 (America/New_York)" in mentee_mail["Subject"]
+    assert f"{wall(start, NEW_YORK)} (America/New_York)" in mentee_mail["Subject"]
 
-    clock.set(START - timedelta(minutes=14))
-    sent = await settle(app, "15m", 2)
+    clock.set(start - timedelta(minutes=14))
+    sent = await settle(app, "15m", second_app)
     assert len(sent) == 2
     assert len(await reminders(second_app, "24h")) == 2
     assert len(smtp.messages) == 4
@@ -113,7 +122,7 @@ async def test_each_reminder_once_with_two_apps(
 
 
 async def test_cancelled_and_moved_sessions_remind_at_the_right_time(
-    pair: Pair, second_app: web.Application, clock: FrozenClock, smtp: SmtpSink
+    pair: Pair, second_app: web.Application, clock: FrozenClock, smtp: SmtpSink, start: datetime
 ) -> None:
     app = pair.mentor.client.app
     assert app is not None
@@ -122,7 +131,7 @@ async def test_cancelled_and_moved_sessions_remind_at_the_right_time(
             "/api/bookings",
             json={
                 "mentorship_id": pair.mentorship_id,
-                "start": START.isoformat(),
+                "start": start.isoformat(),
                 "duration_minutes": 60,
             },
         ),
@@ -133,7 +142,7 @@ async def test_cancelled_and_moved_sessions_remind_at_the_right_time(
             "/api/bookings",
             json={
                 "mentorship_id": pair.mentorship_id,
-                "start": (START + timedelta(hours=2)).isoformat(),
+                "start": (start + timedelta(hours=2)).isoformat(),
                 "duration_minutes": 60,
             },
         ),
@@ -145,18 +154,18 @@ async def test_cancelled_and_moved_sessions_remind_at_the_right_time(
     await ok(
         await pair.mentee.client.post(
             f"/api/bookings/{second['booking']['id']}/reschedule",
-            json={"start": (START + timedelta(days=1)).isoformat()},
+            json={"start": (start + timedelta(days=1)).isoformat()},
         )
     )
-    clock.set(START - timedelta(hours=23))
-    await asyncio.sleep(0.4)
-    assert await reminders(app, "24h") == []  # cancelled one and moved one: not yet
-    clock.set(START + timedelta(hours=1))
-    sent = await settle(app, "24h", 2)
+    clock.set(start - timedelta(hours=23))
+    assert await settle(app, "24h", second_app) == []  # cancelled one and moved one: not yet
+    clock.set(start + timedelta(hours=1))
+    sent = await settle(app, "24h", second_app)
     assert len(sent) == 2
     assert {n.data["booking_id"] for n in sent} == {second["booking"]["id"]}
 
 
+@stands_on(datetime.fromisoformat("2027-02-01T12:00:00Z"))  # before the series below
 async def test_the_mentee_is_told_a_week_before_a_dst_shift(
     client: Any, another_client: Any, second_app: web.Application, clock: FrozenClock
 ) -> None:
@@ -176,11 +185,11 @@ async def test_the_mentee_is_told_a_week_before_a_dst_shift(
     )
     app = client.app
     clock.set(datetime.fromisoformat("2027-03-08T17:00:00+00:00"))
-    sent = await settle(app, "shift", 1)
+    sent = await settle(app, "shift", second_app)
     assert [n.user_id for n in sent] == [pair.mentee.id]
     assert "13:00 your time instead of 12:00" in sent[0].body
     clock.set(datetime.fromisoformat("2027-03-22T16:30:00+00:00"))
-    sent = await settle(app, "shift", 2)
+    sent = await settle(app, "shift", second_app)
     assert len(sent) == 2
     assert "12:00 your time instead of 13:00" in sorted(n.body for n in sent)[0]
 
@@ -190,13 +199,13 @@ async def test_a_dead_mail_server_costs_the_email_not_the_reminder(
     database_url: str,
     clock: FrozenClock,
     aiohttp_client: Callable[..., Any],
+    start: datetime,
 ) -> None:
-    """Only this app runs here, so its reminder task alone can send."""
+    """Only this app runs here, so its reminder loop alone can send."""
     from tests.services import free_port
 
     dead = make_settings(
         database_url,
-        reminder_interval_seconds=0.05,
         smtp_host="127.0.0.1",
         smtp_port=free_port(),  # nothing listens there
         smtp_starttls=False,
@@ -208,19 +217,19 @@ async def test_a_dead_mail_server_costs_the_email_not_the_reminder(
             "/api/bookings",
             json={
                 "mentorship_id": pair.mentorship_id,
-                "start": START.isoformat(),
+                "start": start.isoformat(),
                 "duration_minutes": 60,
             },
         ),
         201,
     )
-    clock.set(START - timedelta(minutes=10))
-    sent = await settle(client.app, "15m", 2)
+    clock.set(start - timedelta(minutes=10))
+    sent = await settle(client.app, "15m")
     assert sorted(n.user_id for n in sent) == sorted([pair.mentor.id, pair.mentee.id])
 
 
 async def test_a_session_moved_after_its_reminder_is_reminded_again(
-    pair: Pair, second_app: web.Application, clock: FrozenClock
+    pair: Pair, second_app: web.Application, clock: FrozenClock, start: datetime
 ) -> None:
     app = pair.mentor.client.app
     assert app is not None
@@ -229,20 +238,20 @@ async def test_a_session_moved_after_its_reminder_is_reminded_again(
             "/api/bookings",
             json={
                 "mentorship_id": pair.mentorship_id,
-                "start": START.isoformat(),
+                "start": start.isoformat(),
                 "duration_minutes": 60,
             },
         ),
         201,
     )
-    clock.set(START - timedelta(hours=20))
-    assert len(await settle(app, "24h", 2)) == 2
+    clock.set(start - timedelta(hours=20))
+    assert len(await settle(app, "24h", second_app)) == 2
     await ok(
         await pair.mentee.client.post(
             f"/api/bookings/{created['booking']['id']}/reschedule",
-            json={"start": (START + timedelta(days=2)).isoformat()},
+            json={"start": (start + timedelta(days=2)).isoformat()},
         )
     )
-    clock.set(START + timedelta(days=1, hours=1))
-    sent = await settle(app, "24h", 4)
+    clock.set(start + timedelta(days=1, hours=1))
+    sent = await settle(app, "24h", second_app)
     assert len(sent) == 4

@@ -26,8 +26,10 @@ def record(
     size: tuple[int, int] = (160, 120),
     fps: int = 15,
     options: dict[str, str] | None = None,
+    late: float = 0.0,
 ) -> Path:
-    """Encode ``seconds`` of a 440 Hz tone and/or a brightening picture into ``path``."""
+    """Encode ``seconds`` of a 440 Hz tone and/or a brightening picture into ``path``,
+    the first ``late`` seconds of the timeline left empty."""
     out = av.open(str(path), mode="w", format=container, options=options or {})
     vstream = astream = None
     if video:
@@ -45,7 +47,7 @@ def record(
             frame = av.VideoFrame(width, height, "rgb24")
             frame.planes[0].update(bytes([(i * 9) % 256, 80, 160]) * (width * height))
             frame = frame.reformat(format="yuv420p")
-            frame.pts = i
+            frame.pts = i + round(late * fps)
             frame.time_base = Fraction(1, fps)
             for packet in vstream.encode(frame):
                 out.mux(packet)
@@ -65,7 +67,7 @@ def record(
             frame = av.AudioFrame(format="flt", layout="mono", samples=size_)
             frame.planes[0].update(samples.tobytes())
             frame.sample_rate = RATE
-            frame.pts = n
+            frame.pts = n + round(late * RATE)
             frame.time_base = Fraction(1, RATE)
             n += size_
             for converted in resampler.resample(frame):

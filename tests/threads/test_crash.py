@@ -18,6 +18,7 @@ import pytest
 from tests.factories import PASSWORD
 from tests.services import free_port, wait_for_port
 from tests.threads.samples import padded_mp4
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -106,14 +107,12 @@ async def test_sigkill_mid_patch_loses_no_acknowledged_byte(
                 )
             )
             await asyncio.wait_for(stalled.wait(), 30)
-            acknowledged = 0
             async with aiohttp.ClientSession() as probe:
-                for _ in range(100):
-                    acknowledged = await _offset(probe, url, auth)
-                    if acknowledged > 0:
-                        break
-                    await asyncio.sleep(0.1)
-            assert acknowledged > 0, "the server never checkpointed the bytes it received"
+                acknowledged = await eventually(
+                    lambda: _offset(probe, url, auth),
+                    lambda offset: offset > 0,
+                    what="the server checkpointing the bytes it received",
+                )
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             with pytest.raises(aiohttp.ClientError):

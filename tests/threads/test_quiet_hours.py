@@ -20,9 +20,11 @@ from server.db.models import MessageNotice, Notification
 from server.mentorship.hours import WeeklyInterval
 from server.threads import quiet, tasks
 from server.threads.tasks import run_due_work
+from tests.dates import berlin
 from tests.factories import sign_up
 from tests.mail import smtp_server
 from tests.threads.conftest import Pair, make_mentorship, set_working_hours
+from tests.waiting import eventually
 
 Client = TestClient[web.Request, web.Application]
 OFFICE = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
@@ -31,6 +33,14 @@ WEEKDAYS_9_TO_5 = [WeeklyInterval(d, 9 * 60, 17 * 60) for d in range(5)]
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+def wednesday_night(now: datetime) -> datetime:
+    return berlin(now, "23:30", day=2)
+
+
+def thursday(now: datetime, clock: str) -> datetime:
+    return berlin(now, clock, day=3)
 
 
 def test_inside_working_hours_is_now() -> None:
@@ -65,6 +75,7 @@ async def _notes(client: Client, user_id: str) -> list[Notification]:
 
 
 async def test_message_inside_hours_notifies_at_once(pair: Pair, clock: FrozenClock) -> None:
+    clock.set(berlin(clock.now(), "13:00", day=2))  # Wednesday afternoon in Berlin
     await set_working_hours(pair.mentor.client.app, pair.mentor, OFFICE, clock.now())
     resp = await pair.mentee.client.post(
         f"/api/mentorships/{pair.mentorship_id}/messages", json={"kind": "text", "body": "Hi!"}
@@ -77,37 +88,40 @@ async def test_message_inside_hours_notifies_at_once(pair: Pair, clock: FrozenCl
     assert notes[0].link == f"/mentorships/{pair.mentorship_id}/thread"
 
 
-async def test_message_at_night_waits_until_the_morning(pair: Pair, clock: FrozenClock) -> None:
+@pytest.mark.anyday
+async def test_message_at_night_waits_until_the_morning(
+    pair: Pair, clock: FrozenClock, now: datetime
+) -> None:
     app = pair.mentor.client.app
-    clock.set(utc(2026, 11, 25, 22, 30))
+    clock.set(wednesday_night(now))
     await set_working_hours(app, pair.mentor, OFFICE, clock.now())
     resp = await pair.mentee.client.post(
         f"/api/mentorships/{pair.mentorship_id}/messages", json={"kind": "text", "body": "Late!"}
     )
     assert resp.status == 201
     assert await _notes(pair.mentor.client, pair.mentor.id) == []
-    clock.set(utc(2026, 11, 26, 7, 59))
+    clock.set(thursday(now, "08:59"))
     await run_due_work(app, sweep=False)
     assert await _notes(pair.mentor.client, pair.mentor.id) == []
-    clock.set(utc(2026, 11, 26, 8, 0))
+    clock.set(thursday(now, "09:00"))
     await run_due_work(app, sweep=False)
     await run_due_work(app, sweep=False)
     notes = await _notes(pair.mentor.client, pair.mentor.id)
-    assert len(notes) == 1 and notes[0].created_at == utc(2026, 11, 26, 8, 0)
+    assert len(notes) == 1 and notes[0].created_at == thursday(now, "09:00")
 
 
 async def test_reading_the_message_first_cancels_the_waiting_notice(
-    pair: Pair, clock: FrozenClock
+    pair: Pair, clock: FrozenClock, now: datetime
 ) -> None:
     app = pair.mentor.client.app
-    clock.set(utc(2026, 11, 25, 22, 30))
+    clock.set(wednesday_night(now))
     await set_working_hours(app, pair.mentor, OFFICE, clock.now())
     resp = await pair.mentee.client.post(
         f"/api/mentorships/{pair.mentorship_id}/messages", json={"kind": "text", "body": "Late!"}
     )
     message = await resp.json()
     await pair.mentor.client.post(f"/api/messages/{message['id']}/seen")
-    clock.set(utc(2026, 11, 26, 9, 0))
+    clock.set(thursday(now, "10:00"))
     await run_due_work(app, sweep=False)
     assert await _notes(pair.mentor.client, pair.mentor.id) == []
 
@@ -116,9 +130,10 @@ async def test_two_processes_deliver_each_notice_once_after_a_restart(
     database_url: str,
     aiohttp_client: Callable[..., Any],
     make_settings: Callable[..., Settings],
+    now: datetime,
 ) -> None:
     settings = make_settings(database_url)
-    night = FrozenClock(utc(2026, 11, 25, 22, 30))
+    night = FrozenClock(wednesday_night(now))
     first: Client = await aiohttp_client(create_app(settings, clock=night))
     mentor = await sign_up(first, name="Greta Berlin")
     mentee_client: Client = await aiohttp_client(first.server)
@@ -135,7 +150,7 @@ async def test_two_processes_deliver_each_notice_once_after_a_restart(
         assert resp.status == 201
     # The process that stored the notices stops before they are due.
     await first.close()
-    morning = FrozenClock(utc(2026, 11, 26, 8, 0))
+    morning = FrozenClock(thursday(now, "09:00"))
     one = create_app(settings, clock=morning)
     two = create_app(settings, clock=morning)
     a: Client = await aiohttp_client(one)
@@ -160,9 +175,10 @@ async def test_background_task_delivers_without_being_asked(
     aiohttp_client: Callable[..., Any],
     make_settings: Callable[..., Settings],
     sqlite_url: str,
+    now: datetime,
 ) -> None:
     monkeypatch.setattr(tasks, "NOTICE_INTERVAL_SECONDS", 0.05)
-    clock = FrozenClock(utc(2026, 11, 25, 22, 30))
+    clock = FrozenClock(wednesday_night(now))
     client: Client = await aiohttp_client(create_app(make_settings(sqlite_url), clock=clock))
     other: Client = await aiohttp_client(client.server)
     mentor = await sign_up(client, name="Greta Berlin")
@@ -172,27 +188,25 @@ async def test_background_task_delivers_without_being_asked(
     await other.post(
         f"/api/mentorships/{mentorship_id}/messages", json={"kind": "text", "body": "Late!"}
     )
-    await asyncio.sleep(0.3)
+    await client.app[keys.PERIODIC][tasks.NOTICES_JOB].next_pass()  # a pass at night
     assert await _notes(client, mentor.id) == []
-    # Nobody asks: the cleanup context's task finds the due notice in the database.
-    clock.set(utc(2026, 11, 26, 8, 0, 1))
-    for _ in range(100):
-        if await _notes(client, mentor.id):
-            break
-        await asyncio.sleep(0.05)
-    assert len(await _notes(client, mentor.id)) == 1
+    # Nobody asks: the app's own loop, every 50 ms, finds the due notice in the database.
+    clock.set(thursday(now, "09:00"))
+    notes = await eventually(lambda: _notes(client, mentor.id), what="the morning's notice")
+    assert len(notes) == 1
 
 
 async def test_email_follows_the_in_app_notice_in_working_hours(
     aiohttp_client: Callable[..., Any],
     make_settings: Callable[..., Settings],
     sqlite_url: str,
+    now: datetime,
 ) -> None:
     async with smtp_server(ignore_account_mail=True) as sink:
         settings = make_settings(
             sqlite_url, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_starttls=False
         )
-        clock = FrozenClock(utc(2026, 11, 25, 22, 30))
+        clock = FrozenClock(wednesday_night(now))
         client: Client = await aiohttp_client(create_app(settings, clock=clock))
         other: Client = await aiohttp_client(client.server)
         mentor = await sign_up(client, name="Greta Berlin")
@@ -205,7 +219,7 @@ async def test_email_follows_the_in_app_notice_in_working_hours(
         )
         await run_due_work(client.app, sweep=False)
         assert sink.messages == []
-        clock.set(utc(2026, 11, 26, 8, 0))
+        clock.set(thursday(now, "09:00"))
         await run_due_work(client.app, sweep=False)
         await run_due_work(client.app, sweep=False)
         assert len(sink.messages) == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -376,9 +375,9 @@ async def test_sweep_removes_files_a_crash_left_behind(client: Client, clock: Fr
     fresh_media = store.media_dir / "being-written.webm"
     for path in (orphan_part, orphan_media, fresh_media):
         path.write_bytes(b"x")
-    hour_ago = time.time() - 3700
     for path in (orphan_part, orphan_media, live_part):
-        os.utime(path, (hour_ago, hour_ago))
+        hour_earlier = path.stat().st_mtime - 3700  # files age by the disk's clock
+        os.utime(path, (hour_earlier, hour_earlier))
     await uploads.sweep(db=client.app[keys.DB], store=store, now=clock.now())
     assert not orphan_part.exists() and not orphan_media.exists()
     assert live_part.exists() and fresh_media.exists()

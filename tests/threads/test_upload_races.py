@@ -17,16 +17,16 @@ from server import keys
 from server.db.models import MediaFile, Upload
 from server.threads import media, uploads
 from tests.threads.conftest import OCTETS, TUS, Pair, create_upload
+from tests.waiting import DEADLINE_SECONDS, eventually
 
 Client = TestClient[web.Request, web.Application]
 
 
 async def _until(flag: threading.Event, what: str) -> None:
-    for _ in range(500):
-        if flag.is_set():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting until {what}")
+    async def look() -> bool:
+        return flag.is_set()
+
+    await eventually(look, what=what)
 
 
 async def test_a_second_finishing_request_keeps_the_first_ones_recording(
@@ -54,9 +54,9 @@ async def test_a_second_finishing_request_keeps_the_first_ones_recording(
         inspections += 1
         if inspections == 1:
             first_inspecting.set()
-            assert second_loaded.wait(5), "the second request never read the upload"
+            assert second_loaded.wait(DEADLINE_SECONDS), "the second request never read it"
         else:
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + DEADLINE_SECONDS
             while path.exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
         return real_inspect(path)
@@ -158,12 +158,12 @@ async def test_parallel_uploads_cannot_share_the_same_room_in_the_quota(
     sending = asyncio.ensure_future(
         client.patch(first, data=slow_body(), headers={**headers, "Content-Length": "6000"})
     )
+
     # The first request is streaming: part of its body is on disk, the rest on the way.
-    for _ in range(500):
-        if first_part.stat().st_size >= 3000:
-            break
-        await asyncio.sleep(0.01)
-    assert first_part.stat().st_size == 3000
+    async def written() -> int:
+        return first_part.stat().st_size
+
+    assert await eventually(written, lambda size: size >= 3000, what="the first half") == 3000
 
     resp = await client.patch(second, data=b"c" * 6000, headers=headers)
     assert resp.status == 413, await resp.text()
