@@ -19,7 +19,8 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from server import keys
-from server.core.clock import SystemClock
+from server.core.clock import FrozenClock
 from server.core.db import Database
 from server.db.models import Mentorship
 from server.live.rooms import BookingRooms
@@ -166,11 +167,19 @@ async def relays(ws_from: Any, ws_to: Any, to_peer: str, probe: str, wait: float
         return False
 
 
-async def add_booking(database_url: str, mentor_id: str, mentee_id: str) -> tuple[str, str]:
-    """A confirmed booking starting in five minutes of the real clock the servers use."""
+async def server_now(http: aiohttp.ClientSession, base: str) -> datetime:
+    """The serving process's own time (its system clock), from its Date header."""
+    async with http.get(base + "/healthz") as resp:
+        return parsedate_to_datetime(resp.headers["Date"])
+
+
+async def add_booking(
+    database_url: str, mentor_id: str, mentee_id: str, now: datetime
+) -> tuple[str, str]:
+    """A confirmed booking starting five minutes after ``now``, the servers' own time."""
     db = Database(database_url)
     app = web.Application()
-    app[keys.CLOCK] = SystemClock()
+    app[keys.CLOCK] = FrozenClock(now)
     app[keys.DB] = db
     app[keys.ROOMS] = BookingRooms(lambda: db, opens_before_minutes=10, closes_after_minutes=30)
     try:
@@ -204,7 +213,9 @@ async def test_a_redis_restart_heals_every_cross_process_feature(
         ):
             maria_id, maria_email = await sign_up(maria, first, "Maria Mentor")
             sam_id, _ = await sign_up(sam, second, "Sam Mentee")
-            booking_id, mentorship_id = await add_booking(database_url, maria_id, sam_id)
+            booking_id, mentorship_id = await add_booking(
+                database_url, maria_id, sam_id, await server_now(anyone, first)
+            )
 
             # Maria's call runs on the first process, Sam's on the second.
             ws_maria, maria_peer = await join(maria, first, booking_id)
