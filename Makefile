@@ -5,23 +5,30 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
+# `make run` installs only what serving needs; `make test` and the tools add the rest.
+RUN_STAMP := $(VENV)/.installed-run-$(SUM)
+STAMP := $(VENV)/.installed-dev-$(SUM)
 
 .PHONY: run test lint format bench demo migrate system-packages clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+	$(BIN)/python -m pip install -q -e .
+	@rm -f $(VENV)/.installed-run-* && touch $(RUN_STAMP)
 
-run: $(STAMP)
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-dev-* && touch $(STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/python -m server serve
 
-migrate: $(STAMP)
+migrate: $(RUN_STAMP)
 	$(BIN)/python -m server migrate
 
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/python -m server seed-demo
 
 system-packages:

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level != "DEBUG":
+        # Alembic narrates every plugin and revision at INFO; one line of ours says it all.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "serve":
         if settings.is_sqlite:
             # In a child process: the migration machinery (Alembic, Mako) then never
@@ -54,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     from server.db.migrate import upgrade
 
     if args.command == "migrate":
-        upgrade(settings.database_url)
-        print("meridian: database schema is up to date")
+        before, after = upgrade(settings.database_url)
+        if before == after:
+            print(f"meridian: database schema is up to date ({after})")
+        else:
+            print(f"meridian: database schema upgraded from {before or 'empty'} to {after}")
         return 0
     if args.command == "seed-demo":
         from server.core.clock import SystemClock

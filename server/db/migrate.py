@@ -20,24 +20,28 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head") -> tuple[str, str]:
     """Bring the schema to ``revision``; blocking, so call it outside the event loop.
+
+    Returns the revision found and the revision left ("" for an empty database).
 
     Several processes may start at once on one database: on SQLite a file lock beside
     the database makes them take turns (PostgreSQL uses an advisory lock in env.py), so
     the first migrates and the others find the schema already current.
     """
+    cfg = alembic_config(database_url)
     path = sqlite_path(database_url)
     if path is None:
-        command.upgrade(alembic_config(database_url), revision)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.migrate-lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            command.upgrade(alembic_config(database_url), revision)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        command.upgrade(cfg, revision)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{path}.migrate-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                command.upgrade(cfg, revision)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    return cfg.attributes.get("revision_before", ""), cfg.attributes.get("revision_after", "")
 
 
 def sqlite_path(database_url: str) -> Path | None:
@@ -49,5 +53,5 @@ def sqlite_path(database_url: str) -> Path | None:
     return Path(path)
 
 
-async def upgrade_async(database_url: str, revision: str = "head") -> None:
-    await asyncio.to_thread(upgrade, database_url, revision)
+async def upgrade_async(database_url: str, revision: str = "head") -> tuple[str, str]:
+    return await asyncio.to_thread(upgrade, database_url, revision)

@@ -29,7 +29,10 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        migration = context.get_context()
+        config.attributes["revision_before"] = ",".join(migration.get_current_heads())
         context.run_migrations()
+        config.attributes["revision_after"] = ",".join(migration.get_current_heads())
 
 
 async def _run_async(url: str) -> None:
