@@ -7,7 +7,7 @@
 2. The 304 path over HTTP: `GET /calendars/<token>.ics` with a matching If-None-Match
    against `python -m server serve`, beside an aiohttp hello-world in the same run.
 
-Targets (SPEC section 10): regenerated in ≤ 20 ms; 304 path ≥ 60 % of the
+Targets (bench/README.md): regenerated in ≤ 20 ms; 304 path ≥ 60 % of the
 hello-world's requests/s.
 """
 

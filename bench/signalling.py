@@ -5,7 +5,7 @@ Reference, in the same run: a plain aiohttp relay written the obvious way (JSON 
 generator behaves like a browser: it offers permessage-deflate, which Meridian declines
 and the obvious relay accepts.
 
-Targets (SPEC section 10):
+Targets (bench/README.md):
 * one room: ≥ 2x the messages/s of the obvious relay;
 * 25 busy rooms: p99 ≤ 5 ms;
 * two processes through Redis: ≥ 50 % of the single-process messages/s;

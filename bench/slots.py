@@ -6,7 +6,7 @@ US (14 March) and the EU (28 March) change their clocks inside the range. Refere
 the same run: an aiohttp hello-world's requests/s, and the pure slot engine alone (in
 this process) for the same data.
 
-Target (SPEC section 10): p50 ≤ 5 ms; ≥ 40 % of the hello-world's requests/s.
+Target (bench/README.md): p50 ≤ 5 ms; ≥ 40 % of the hello-world's requests/s.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """tus upload of 1 GiB against the raw sequential write rate of the same disk; RSS; Range reads.
 
-Targets (SPEC section 10): the upload reaches at least 50 % of the rate at which
+Targets (bench/README.md): the upload reaches at least 50 % of the rate at which
 Python writes and fsyncs the same number of bytes to the same file system, measured
 in the same run; the server's resident memory grows by less than 50 MB while it
 receives the gigabyte. Range playback throughput is reported beside the raw read rate.

@@ -99,7 +99,7 @@ def _check_origin(request: web.Request) -> None:
 @routes.route(
     "GET",
     "/api/rooms/{room_id}/ws",
-    summary="The signalling WebSocket of a room (SPEC section 7)",
+    summary="The signalling WebSocket of a room (docs/LIVE.md)",
     query=SocketQuery,
     responses={
         101: "switching to the WebSocket protocol",

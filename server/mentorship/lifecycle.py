@@ -1,4 +1,4 @@
-"""The mentorship state machine (SPEC section 3), free of I/O.
+"""The mentorship state machine (README, "Mentoring"), free of I/O.
 
 ``requested → active | declined | withdrawn | expired``; ``active ⇄ paused``;
 ``active | paused → completed | ended``. Every other move is illegal.

@@ -17,7 +17,7 @@ from server.mentorship.lifecycle import (
     transition,
 )
 
-# Written out from SPEC section 3, independently of the module's own table.
+# Written out from the lifecycle as README describes it, independently of the module's own table.
 LEGAL = {
     ("requested", "accept"): ("active", {"mentor"}),
     ("requested", "decline"): ("declined", {"mentor"}),
