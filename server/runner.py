@@ -25,7 +25,8 @@ def describe(settings: Settings) -> str:
         database = f"PostgreSQL {url.host}:{url.port or 5432}/{url.database}"
     bus = "Redis between processes" if settings.redis_url else "one process (no REDIS_URL)"
     mail = f"mail via {settings.smtp_host}" if settings.smtp_host else "no mail (no SMTP_HOST)"
-    return f"{database}; {bus}; media in {settings.media_dir}; {mail}; links point to {settings.public_url}"
+    links = f"links point to {settings.public_url}"
+    return f"{database}; {bus}; media in {settings.media_dir}; {mail}; {links}"
 
 
 async def serve_forever(settings: Settings) -> None:
