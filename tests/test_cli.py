@@ -91,13 +91,15 @@ def test_migrate_creates_the_schema_on_a_fresh_sqlite_file(tmp_path: Path) -> No
     path = tmp_path / "db" / "meridian.db"
     result = run(["migrate"], clean_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "up to date" in result.stdout
+    (head,) = head_revisions()
+    assert result.stdout == f"meridian: database schema upgraded from empty to {head}\n"
     assert set(Base.metadata.tables) <= tables(path)
-    assert stamped_revisions(path) == head_revisions()
+    assert stamped_revisions(path) == {head}
 
     again = run(["migrate"], clean_env(tmp_path), tmp_path)
     assert again.returncode == 0, again.stderr
-    assert stamped_revisions(path) == head_revisions()
+    assert again.stdout == f"meridian: database schema is up to date ({head})\n"
+    assert stamped_revisions(path) == {head}
 
 
 def get(url: str) -> tuple[int, str, bytes]:
