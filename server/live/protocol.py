@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from server.core.edge import loads
+from server.core.jsontext import loads
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 MAX_CHAT_CHARS: Final = 4000

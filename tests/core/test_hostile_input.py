@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from server import keys
-from server.core.edge import TooDeep, loads, nesting_exceeds
+from server.core.jsontext import TooDeep, loads, nesting_exceeds
 from server.db.models import (
     ActionItem,
     Availability,

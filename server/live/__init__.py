@@ -1,0 +1,1 @@
+"""Live sessions: rooms, signalling, TURN credentials, the echo and the recorder."""
