@@ -18,7 +18,7 @@ from server.accounts.schemas import SignupIn
 from server.core.bus import MemoryBus
 from server.core.db import Database
 from server.db.models import User
-from server.mentorship import profiles, service
+from server.mentorship import agreements, goals, profiles, requests, transitions
 from server.mentorship.schemas import (
     ActionItemIn,
     AgreementIn,
@@ -177,7 +177,7 @@ async def seed_demo(*, database_url: str, now: datetime) -> tuple[DemoPerson, ..
             review_date=date(now.year, now.month, 1) + timedelta(days=92),
             note="Voice notes between sessions are welcome; answers within two working days.",
         )
-        created = await service.request_mentorship(
+        created = await requests.request_mentorship(
             db=db,
             bus=bus,
             now=now,
@@ -189,7 +189,7 @@ async def seed_demo(*, database_url: str, now: datetime) -> tuple[DemoPerson, ..
                 proposal=agreement,
             ),
         )
-        await service.act(
+        await transitions.act(
             db=db,
             bus=bus,
             now=now,
@@ -198,10 +198,10 @@ async def seed_demo(*, database_url: str, now: datetime) -> tuple[DemoPerson, ..
             action="accept",
             reason="",
         )
-        await service.confirm_agreement(
+        await agreements.confirm_agreement(
             db=db, bus=bus, now=now, user=mentor, mentorship_id=created.id, version=1
         )
-        await service.add_action_item(
+        await goals.add_action_item(
             db=db,
             now=now,
             user=mentor,

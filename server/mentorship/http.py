@@ -11,7 +11,7 @@ from aiohttp import web
 from server import keys
 from server.core.api import Handler, Routes, json_response, read_json, read_query
 from server.core.auth import forget_user, require_user
-from server.mentorship import profiles, service
+from server.mentorship import agreements, goals, profiles, requests, transitions
 from server.mentorship.lifecycle import Action
 from server.mentorship.schemas import (
     ActionItemIn,
@@ -110,7 +110,7 @@ async def request_mentorship(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, MentorshipIn)
     app = request.app
-    created = await service.request_mentorship(
+    created = await requests.request_mentorship(
         db=app[keys.DB], bus=app[keys.BUS], now=app[keys.CLOCK].now(), mentee=user, data=data
     )
     return json_response(created, status=201)
@@ -127,7 +127,7 @@ async def list_mentorships(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = read_query(request, MentorshipsQuery)
     app = request.app
-    items = await service.list_mentorships(
+    items = await requests.list_mentorships(
         db=app[keys.DB],
         bus=app[keys.BUS],
         now=app[keys.CLOCK].now(),
@@ -146,7 +146,7 @@ async def list_mentorships(request: web.Request) -> web.Response:
 async def get_mentorship(request: web.Request) -> web.Response:
     user = await require_user(request)
     app = request.app
-    found = await service.get_mentorship(
+    found = await requests.get_mentorship(
         db=app[keys.DB],
         bus=app[keys.BUS],
         now=app[keys.CLOCK].now(),
@@ -161,7 +161,7 @@ def _lifecycle_handler(action: Action) -> Handler:
         user = await require_user(request)
         data = await read_json(request, ReasonIn) if request.body_exists else ReasonIn()
         app = request.app
-        moved = await service.act(
+        moved = await transitions.act(
             db=app[keys.DB],
             bus=app[keys.BUS],
             now=app[keys.CLOCK].now(),
@@ -197,7 +197,7 @@ async def propose_agreement(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, AgreementIn)
     app = request.app
-    out = await service.propose_agreement(
+    out = await agreements.propose_agreement(
         db=app[keys.DB],
         bus=app[keys.BUS],
         now=app[keys.CLOCK].now(),
@@ -219,7 +219,7 @@ async def confirm_agreement(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, ConfirmIn)
     app = request.app
-    out = await service.confirm_agreement(
+    out = await agreements.confirm_agreement(
         db=app[keys.DB],
         bus=app[keys.BUS],
         now=app[keys.CLOCK].now(),
@@ -240,7 +240,7 @@ async def confirm_agreement(request: web.Request) -> web.Response:
 async def put_goals(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, GoalsIn)
-    out = await service.put_goals(
+    out = await goals.put_goals(
         db=request.app[keys.DB],
         now=request.app[keys.CLOCK].now(),
         user=user,
@@ -258,10 +258,10 @@ async def put_goals(request: web.Request) -> web.Response:
 )
 async def list_action_items(request: web.Request) -> web.Response:
     user = await require_user(request)
-    items = await service.list_action_items(
+    items = await goals.list_action_items(
         db=request.app[keys.DB], user_id=user.id, mentorship_id=request.match_info["mentorship_id"]
     )
-    return json_response(ActionItemList(items=[service.action_item_out(i) for i in items]))
+    return json_response(ActionItemList(items=[goals.action_item_out(i) for i in items]))
 
 
 @routes.route(
@@ -274,14 +274,14 @@ async def list_action_items(request: web.Request) -> web.Response:
 async def add_action_item(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, ActionItemIn)
-    item = await service.add_action_item(
+    item = await goals.add_action_item(
         db=request.app[keys.DB],
         now=request.app[keys.CLOCK].now(),
         user=user,
         mentorship_id=request.match_info["mentorship_id"],
         data=data,
     )
-    return json_response(service.action_item_out(item), status=201)
+    return json_response(goals.action_item_out(item), status=201)
 
 
 @routes.route(
@@ -294,11 +294,11 @@ async def add_action_item(request: web.Request) -> web.Response:
 async def update_action_item(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, ActionItemPatch)
-    item = await service.update_action_item(
+    item = await goals.update_action_item(
         db=request.app[keys.DB],
         now=request.app[keys.CLOCK].now(),
         user=user,
         item_id=request.match_info["item_id"],
         data=data,
     )
-    return json_response(service.action_item_out(item))
+    return json_response(goals.action_item_out(item))

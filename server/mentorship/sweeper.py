@@ -14,7 +14,7 @@ from aiohttp import web
 
 from server import keys
 from server.core.periodic import periodic
-from server.mentorship import service
+from server.mentorship import expiry
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS: Final = 60.0
@@ -22,9 +22,7 @@ JOB: Final = "mentorship-expiry-sweeper"
 
 
 async def sweep(app: web.Application) -> int:
-    expired = await service.expire_due(
-        db=app[keys.DB], bus=app[keys.BUS], now=app[keys.CLOCK].now()
-    )
+    expired = await expiry.expire_due(db=app[keys.DB], bus=app[keys.BUS], now=app[keys.CLOCK].now())
     if expired:
         log.info("expired %d unanswered mentorship requests", expired)
     return expired

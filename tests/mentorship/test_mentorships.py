@@ -233,13 +233,13 @@ async def test_requests_expire_after_fourteen_days_on_read_and_by_sweeper(
     assert kinds == ["mentorship.expired"]
 
     # A new request is possible once the old one expired; the sweeper stores expiry too.
-    from server.mentorship import service
+    from server.mentorship import expiry
 
     second = (await ask(ada, grace))["id"]
     clock.advance(timedelta(days=15))
     app = client.app
-    assert await service.expire_due(db=app[keys.DB], bus=app[keys.BUS], now=clock.now()) == 1  # type: ignore[index]
-    assert await service.expire_due(db=app[keys.DB], bus=app[keys.BUS], now=clock.now()) == 0  # type: ignore[index]
+    assert await expiry.expire_due(db=app[keys.DB], bus=app[keys.BUS], now=clock.now()) == 1  # type: ignore[index]
+    assert await expiry.expire_due(db=app[keys.DB], bus=app[keys.BUS], now=clock.now()) == 0  # type: ignore[index]
     listed = await (await grace.client.get("/api/mentorships")).json()
     assert {m["id"]: m["state"] for m in listed["items"]} == {first: "expired", second: "expired"}
 

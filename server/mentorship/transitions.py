@@ -1,0 +1,104 @@
+"""Lifecycle moves of a mentorship (accept, decline, withdraw, pause, resume, complete,
+end): the pure state machine in lifecycle.py judges, this stores the move, frees or
+takes the mentor's place and cancels upcoming sessions when the mentorship stops.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from server.core.bus import EventBus
+from server.core.db import Database
+from server.core.errors import Conflict, Forbidden
+from server.db.models import Profile, User
+from server.mentorship import lifecycle
+from server.mentorship.expiry import settle
+from server.mentorship.lifecycle import Action, IllegalTransition, NotYourMove, State
+from server.mentorship.profiles import occupied_places
+from server.mentorship.records import WORKING, detail, other_party, participant_mentorship, role_in
+from server.mentorship.schemas import MentorshipOut
+from server.notifications import service as notifications
+from server.scheduling import service as scheduling
+
+_ANSWERS: dict[Action, str] = {
+    "accept": "{actor} accepted your request",
+    "decline": "{actor} declined your request",
+    "withdraw": "{actor} withdrew their request",
+    "pause": "{actor} paused your mentorship",
+    "resume": "{actor} resumed your mentorship",
+    "complete": "{actor} marked your mentorship completed",
+    "end": "{actor} ended your mentorship",
+}
+
+
+async def act(
+    *,
+    db: Database,
+    bus: EventBus,
+    now: datetime,
+    user: User,
+    mentorship_id: str,
+    action: Action,
+    reason: str,
+) -> MentorshipOut:
+    """Move the mentorship through its lifecycle; 409 names the state when it cannot."""
+    async with db.read() as s:
+        await participant_mentorship(s, mentorship_id, user.id)
+    await settle(db, bus, now, mentorship_id)
+    async with db.write() as s:
+        m = await participant_mentorship(s, mentorship_id, user.id, for_update=True)
+        state: State = lifecycle.effective_state(m.state, m.expires_at, now)  # type: ignore[arg-type]
+        try:
+            move = lifecycle.transition(state, action, role_in(m, user.id))
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), extra={"state": state}) from None
+        except NotYourMove as exc:
+            raise Forbidden(str(exc), extra={"state": state}) from None
+        if action == "accept":  # paused mentorships keep their place, so resume needs none
+            profile = await s.scalar(
+                select(Profile).where(Profile.user_id == m.mentor_id).with_for_update()
+            )
+            capacity = profile.capacity if profile else 0
+            taken = await occupied_places(s, m.mentor_id)
+            if taken >= capacity:
+                raise Conflict(
+                    f"All your places are taken ({taken} of {capacity}); raise your capacity "
+                    "in your profile or finish a mentorship first.",
+                    extra={"state": state},
+                )
+        m.state = move.after
+        m.state_changed_at = now
+        m.state_changed_by = user.id
+        m.state_reason = reason
+        cancelled = scheduling.Cancelled([], [], [])
+        if state in WORKING and move.after not in WORKING:
+            # Ended or completed: its upcoming sessions go with it (a pause keeps them).
+            cancelled = await scheduling.cancel_upcoming(
+                s,
+                mentorship_id=m.id,
+                now=now,
+                actor=user,
+                reason=_session_reason(move.after, reason),
+            )
+        note = notifications.stage(
+            s,
+            now=now,
+            user_id=other_party(m, user.id),
+            kind=f"mentorship.{move.after}",
+            title=_ANSWERS[action].format(actor=user.name),
+            body=reason,
+            link=f"/mentorships/{m.id}",
+            data={"mentorship_id": m.id, "state": move.after},
+        )
+        await s.flush()
+        out = await detail(s, m, user.id, now)
+    await notifications.announce(bus, [note])
+    await scheduling.announce_cancelled(bus, cancelled)
+    return out
+
+
+def _session_reason(after: str, reason: str) -> str:
+    why = "The mentorship ended." if after == "ended" else "The mentorship was completed."
+    return f"{why} {reason}" if reason else why
