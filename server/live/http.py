@@ -16,7 +16,7 @@ from server.core.errors import Forbidden, NotFound, Problem, Unauthorized, field
 from server.db.models import User
 from server.live import tokens
 from server.live.echo import BadOffer, EchoFull
-from server.live.hub import Member, Person
+from server.live.members import Member, Person
 from server.live.protocol import (
     MAX_MESSAGE_BYTES,
     Bye,
