@@ -56,6 +56,7 @@ ENV_VARS: Final[tuple[str, ...]] = (
     "ROOM_CLOSES_AFTER_MINUTES",
     "DEVICE_CHECK_MAX",
     "SIGNAL_RATE_LIMIT",
+    "SIGNAL_HEARTBEAT_SECONDS",
     "UPLOAD_MAX_BYTES",
     "UPLOAD_QUOTA_BYTES",
     "UPLOAD_EXPIRY_HOURS",
@@ -117,6 +118,7 @@ class Settings:
     room_closes_after_minutes: int = 30
     device_check_max: int = 8
     signal_rate_limit: RateLimit = RateLimit(200, 5)
+    signal_heartbeat_seconds: float = 20
     upload_max_bytes: int = 2 * GIB
     upload_quota_bytes: int = 10 * GIB
     upload_expiry_hours: int = 24
@@ -188,6 +190,7 @@ class Settings:
             room_closes_after_minutes=r.integer("ROOM_CLOSES_AFTER_MINUTES", 30, 0, 24 * 60),
             device_check_max=r.integer("DEVICE_CHECK_MAX", 8, 1, 1000),
             signal_rate_limit=r.rate("SIGNAL_RATE_LIMIT", RateLimit(200, 5)),
+            signal_heartbeat_seconds=r.integer("SIGNAL_HEARTBEAT_SECONDS", 20, 5, 300),
             upload_max_bytes=r.integer("UPLOAD_MAX_BYTES", 2 * GIB, 1024, 1024 * GIB),
             upload_quota_bytes=r.integer("UPLOAD_QUOTA_BYTES", 10 * GIB, 1024, 1024 * 1024 * GIB),
             upload_expiry_hours=r.integer("UPLOAD_EXPIRY_HOURS", 24, 1, 24 * 30),

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from server.live.hub import Hub
     from server.live.recording import Recordings
     from server.live.rooms import RoomDirectory
-    from server.live.socket import Heartbeat
     from server.mentorship.profiles import FactsCache
     from server.notifications.stream import Streams
     from server.scheduling.cache import SlotCache
@@ -44,7 +43,6 @@ HUB: Final[web.AppKey[Hub]] = web.AppKey("live_hub")
 ROOMS: Final[web.AppKey[RoomDirectory]] = web.AppKey("live_rooms")
 ECHO: Final[web.AppKey[EchoPeers]] = web.AppKey("live_echo")
 RECORDINGS: Final[web.AppKey[Recordings]] = web.AppKey("live_recordings")
-HEARTBEAT: Final[web.AppKey[Heartbeat]] = web.AppKey("live_heartbeat")
 MEDIA_STORE: Final[web.AppKey[MediaStore]] = web.AppKey("media_store")
 FEEDS: Final[web.AppKey[Feeds]] = web.AppKey("calendar_feeds")
 BUSY_CALENDARS: Final[web.AppKey[BusyCalendars]] = web.AppKey("busy_calendars")

@@ -16,7 +16,7 @@ from server.core.errors import Forbidden, NotFound, Problem, Unauthorized, field
 from server.db.models import User
 from server.live import tokens
 from server.live.echo import BadOffer, EchoFull
-from server.live.hub import Member, Person
+from server.live.members import Member, Person
 from server.live.protocol import (
     MAX_MESSAGE_BYTES,
     Bye,
@@ -113,7 +113,11 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     room, person = await _admit(request)
     app = request.app
     closes_in = (room.closes_at - app[keys.CLOCK].now()).total_seconds()
-    ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_MESSAGE_BYTES, autoping=False)
+    ws = web.WebSocketResponse(
+        compress=False,
+        max_msg_size=MAX_MESSAGE_BYTES,
+        heartbeat=app[keys.SETTINGS].signal_heartbeat_seconds,
+    )
     if not ws.can_prepare(request).ok:
         raise Problem(426, "This address speaks WebSocket only.", headers={"Upgrade": "websocket"})
     await ws.prepare(request)
@@ -174,18 +178,14 @@ async def _converse(
 ) -> None:
     hub = app[keys.HUB]
     conn = BatchedSocket(ws)
-    app[keys.HEARTBEAT].sockets.add(conn)
     limit = app[keys.SETTINGS].signal_rate_limit
     bucket = TokenBucket(limit.count / limit.seconds, limit.count)
     member: Member | None = None
     left = False
     try:
         async for msg in ws:
-            conn.seen = time.monotonic()
             if msg.type != WSMsgType.TEXT:
-                if msg.type == WSMsgType.PING:
-                    await ws.pong(msg.data)
-                elif msg.type == WSMsgType.BINARY:
+                if msg.type == WSMsgType.BINARY:
                     await conn.send(to_json(Error("bad-frame", "Send JSON as text frames.")))
                 continue
             if not bucket.allow(time.monotonic()):

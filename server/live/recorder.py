@@ -31,7 +31,8 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from server.live.echo import rtc_configuration
-from server.live.hub import Hub, Member, Person
+from server.live.hub import Hub
+from server.live.members import Member, Person
 from server.live.protocol import Join, Media, Signal
 from server.live.rooms import RoomInfo
 

@@ -22,11 +22,9 @@ from server.live.presence import RedisPresence
 from server.live.recording import Recordings
 from server.live.rooms import BookingRooms, RoomDirectory
 from server.live.schemas import IceServer, RecordingList, RecordingOut, RoomOut
-from server.live.socket import Heartbeat
 from server.live.turn import ice_servers
 
 TOKEN_TTL = timedelta(minutes=5)
-HEARTBEAT_SECONDS = 20.0
 DEVICE_CHECK_SECONDS = 120.0
 
 
@@ -92,8 +90,6 @@ async def live(app: web.Application) -> AsyncIterator[None]:
     app[keys.HUB] = hub
     echo = EchoPeers(limit=settings.device_check_max, max_seconds=DEVICE_CHECK_SECONDS)
     app[keys.ECHO] = echo
-    heartbeat = Heartbeat(HEARTBEAT_SECONDS)
-    app[keys.HEARTBEAT] = heartbeat
     recordings = Recordings(app)
     hub.consent_hooks.append(recordings.consent_changed)
     app[keys.RECORDINGS] = recordings
@@ -102,8 +98,7 @@ async def live(app: web.Application) -> AsyncIterator[None]:
     # tens of milliseconds.
     gc.collect()
     gc.freeze()
-    async with heartbeat.running():
-        yield
+    yield
     await recordings.close()
     await asyncio.gather(echo.close(), hub.close())
     if presence is not None:

@@ -1,12 +1,16 @@
-"""The hub's view of one WebSocket: text out in batches, one write per event-loop turn.
+"""The hub's view of one WebSocket: text out in order, sent on the next event-loop turn.
 
 A signalling burst (an offer and a dozen ICE candidates) arrives as several frames in
-one read; relaying each with its own ``send_str`` costs one system call per frame.
-``BatchedSocket`` queues the frames produced while handling a read and writes them to
-the transport together on the next loop turn — same bytes, same order, fewer calls.
+one read, and each relayed frame goes to the other peers. ``BatchedSocket`` queues the
+text produced while handling a read, and one short-lived sender task sends it on the
+next loop turn with aiohttp's ``send_frame`` (the text is encoded once, here), so the
+hub never waits for a peer's network: a slow reader delays only its own socket.
 
 A peer that stops reading would make that queue grow without bound; past
-``MAX_BACKLOG`` bytes the socket is closed with 1008 instead.
+``MAX_BACKLOG`` bytes the socket is closed with 1008 instead. Whether a quiet peer is
+still there is aiohttp's own heartbeat (``heartbeat=`` on the response, set by the
+handler), which pings after that many seconds without a word from the client and drops
+the connection when no pong follows within half of it.
 """
 
 from __future__ import annotations
@@ -14,113 +18,70 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import struct
-import time
-import weakref
-from collections.abc import AsyncIterator
-from typing import Any
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 4 * 1024 * 1024
-_TEXT = 0x81  # FIN + text opcode; server frames are never masked
-
-
-def text_frame(payload: bytes) -> bytes:
-    n = len(payload)
-    if n < 126:
-        return bytes((_TEXT, n)) + payload
-    if n < 65536:
-        return struct.pack("!BBH", _TEXT, 126, n) + payload
-    return struct.pack("!BBQ", _TEXT, 127, n) + payload
+# A peer that does not read may not take the close frame either; it is cut off then.
+GIVE_UP_SECONDS = 5.0
 
 
 class BatchedSocket:
-    __slots__ = ("__weakref__", "_pending", "_scheduled", "seen", "ws")
+    __slots__ = ("_backlog", "_closer", "_pending", "_sender", "ws")
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
         self._pending: list[bytes] = []
-        self._scheduled = False
-        self.seen = time.monotonic()  # when the client last sent anything (pongs included)
-
-    def _transport(self) -> Any:
-        writer = getattr(self.ws, "_writer", None)
-        transport = getattr(writer, "transport", None)
-        if transport is None or transport.is_closing():
-            return None
-        return transport
+        self._backlog = 0  # bytes queued here and not yet handed to aiohttp
+        self._sender: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
 
     async def send(self, text: str) -> None:
-        if self.ws.closed:
+        if self.ws.closed or self._closer is not None:
             return
-        self._pending.append(text_frame(text.encode()))
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        payload = text.encode()
+        self._pending.append(payload)
+        self._backlog += len(payload)
+        if self._backlog > MAX_BACKLOG:
+            self._give_up()
+        elif self._sender is None:
+            self._sender = asyncio.create_task(self._write())
 
-    def flush(self) -> None:
-        """Write what is queued now (before a close frame, say)."""
-        if self._pending:
-            self._flush()
+    async def _write(self) -> None:
+        """Send what is queued, in order, until the queue is empty."""
+        try:
+            while self._pending and not self.ws.closed:
+                payloads, self._pending = self._pending, []
+                for payload in payloads:
+                    await self.ws.send_frame(payload, WSMsgType.TEXT)
+                    self._backlog -= len(payload)
+        except Exception:
+            log.debug("could not write to a signalling socket", exc_info=True)
+            self._pending, self._backlog = [], 0
+        finally:
+            self._sender = None
 
-    def _flush(self) -> None:
-        self._scheduled = False
-        frames, self._pending = self._pending, []
-        transport = self._transport()
-        if transport is None or self.ws.closed:
-            return
-        transport.write(b"".join(frames))
-        if transport.get_write_buffer_size() > MAX_BACKLOG:
-            task = asyncio.ensure_future(self.close(WSCloseCode.POLICY_VIOLATION, "not reading"))
-            task.add_done_callback(lambda t: t.exception())
+    async def flush(self) -> None:
+        """Wait until what is queued now is sent (before a close frame, say)."""
+        sender = self._sender
+        if sender is not None and sender is not asyncio.current_task():
+            await asyncio.wait([sender])
+
+    def _give_up(self) -> None:
+        """The peer is not reading: drop what waits for it and close with 1008."""
+        self._pending, self._backlog = [], 0
+        if self._sender is not None:
+            self._sender.cancel()
+        self._closer = asyncio.create_task(self._close_stuck())
+
+    async def _close_stuck(self) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(GIVE_UP_SECONDS):
+                await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"not reading")
 
     async def close(self, code: int, reason: str) -> None:
-        self.flush()
+        await self.flush()
         with contextlib.suppress(Exception):
             await self.ws.close(code=code, message=reason.encode()[:120])
-
-
-class Heartbeat:
-    """One loop pings every signalling socket, instead of two timers per socket.
-
-    Every ``interval`` seconds each socket gets a ping; one that has sent nothing, not
-    even a pong, for two intervals is closed as gone. (Ten thousand idle sockets cost
-    a kilobyte less each than with aiohttp's per-socket heartbeat.)
-    """
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.sockets: weakref.WeakSet[BatchedSocket] = weakref.WeakSet()
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            await self.beat()
-
-    async def beat(self, now: float | None = None) -> None:
-        """One round: ping every socket, close those silent for two intervals before `now`
-        (a monotonic time; the present by default)."""
-        now = time.monotonic() if now is None else now
-        for sock in list(self.sockets):
-            if sock.ws.closed:
-                continue
-            try:
-                if now - sock.seen > 2 * self.interval:
-                    await sock.close(WSCloseCode.ABNORMAL_CLOSURE, "no answer to pings")
-                else:
-                    await sock.ws.ping()
-            except Exception:
-                log.debug("heartbeat to a socket failed", exc_info=True)
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        task = asyncio.create_task(self.run(), name="signalling-heartbeat")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import timedelta
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -201,54 +200,6 @@ async def test_shutdown_closes_sockets_with_going_away(call: Call) -> None:
     await app.shutdown()
     msg = await asyncio.wait_for(ws1.receive(), DEADLINE_SECONDS)
     assert msg.type == WSMsgType.CLOSE and msg.data == WSCloseCode.GOING_AWAY
-
-
-async def test_the_server_pings_and_closes_a_socket_that_never_answers(call: Call) -> None:
-    """The heartbeat is driven a round at a time, with the time of the second round
-    chosen between the two sockets' last signs of life: no wall-clock tolerance."""
-    heartbeat = call.mentor.client.app[keys.HEARTBEAT]  # type: ignore[index]
-    # A client that answers pings (aiohttp does, while it reads) stays.
-    ws1, _ = await join(call.mentor, call.room.booking_id)
-    heard: list[str] = []
-
-    async def read() -> None:
-        async for message in ws1:
-            heard.append(json.loads(message.data)["type"])
-
-    reader = asyncio.create_task(read())
-    # One that does not (autoping off, never reads) is closed after two intervals.
-    from tests.live.conftest import connect
-
-    silent = await connect(call.mentee, call.room.booking_id, autoping=False)
-    await silent.send_json({"type": "join"})
-
-    async def joined() -> list[str]:
-        return heard
-
-    await eventually(joined, lambda kinds: kinds == ["peer-joined"], what="the silent join")
-    pinged = time.monotonic()
-    await heartbeat.beat()
-    while (await asyncio.wait_for(silent.receive(), DEADLINE_SECONDS)).type != WSMsgType.PING:
-        pass  # its "peers", unread until now
-
-    async def answered() -> list[float]:
-        return sorted(sock.seen for sock in heartbeat.sockets)
-
-    # The answering socket's pong arrives after the ping; the silent one was last heard
-    # when it joined, before the ping.
-    quiet, lively = await eventually(
-        answered, lambda seen: len(seen) == 2 and seen[1] > pinged, what="the pong"
-    )
-    assert quiet < pinged
-    await heartbeat.beat(now=(quiet + lively) / 2 + 2 * heartbeat.interval)
-    msg = await asyncio.wait_for(silent.receive(), DEADLINE_SECONDS)
-    assert msg.type == WSMsgType.CLOSE and msg.data == WSCloseCode.ABNORMAL_CLOSURE
-    await eventually(joined, lambda kinds: len(kinds) == 2, what="word of the dropped socket")
-    assert heard == ["peer-joined", "peer-reconnecting"]  # the silent one was dropped
-    await ws1.send_json({"type": "chat", "text": "still here"})
-    assert not ws1.closed
-    await ws1.close()
-    reader.cancel()
 
 
 async def test_sockets_are_closed_when_the_room_closes(call: Call, app: web.Application) -> None:

@@ -1,11 +1,8 @@
-"""The event bus: publish a JSON message to a channel; receive while a subscription is open.
+"""``RedisBus``: events between processes through Redis pub/sub.
 
-Two implementations share one contract (tests/core/test_bus.py runs against both):
-
-* ``MemoryBus`` — the embedded default; one process, no dependencies.
-* ``RedisBus`` — several processes. Each process keeps one dedicated pub/sub connection
-  and one reader task doing blocking reads; local subscribers are fanned out from it,
-  so a process subscribes to a Redis channel once however many local listeners it has.
+Each process keeps one dedicated pub/sub connection and one reader task doing blocking
+reads; local subscribers are fanned out from it, so a process subscribes to a Redis
+channel once however many local listeners it has.
 
 When Redis goes away the reader does not stop: it reconnects with capped, jittered
 exponential backoff and subscribes again to every channel that still has a local
@@ -14,9 +11,6 @@ subscriber. Meanwhile ``available`` is False, ``ping`` and ``publish`` fail at o
 reconnection; what this process publishes then reaches its own subscribers only.
 The reconnecting loop is written here rather than left to redis-py's retries, which
 give up after a fixed count and tell nobody that events may have been missed.
-Redis pub/sub delivers at most once, so what was published during the outage does not
-reach the other processes: features that keep state across processes register
-``on_lost`` and ``on_restored`` to stop trusting, and then re-announce, that state.
 """
 
 from __future__ import annotations
@@ -25,212 +19,24 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from server.core import redis_client
-from server.core.errors import ServiceUnavailable
+from server.core.bus.contract import (
+    BusUnavailable,
+    Event,
+    Lost,
+    Message,
+    Restored,
+    Subscription,
+)
+from server.core.bus.fanout import Callbacks, Fanout
 
 if TYPE_CHECKING:
     from redis.asyncio.client import PubSub
 
 log = logging.getLogger(__name__)
-
-Message = dict[str, Any]
-Restored = Callable[[], Awaitable[None]]
-Lost = Callable[[], None]
-_CLOSED = object()
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    channel: str
-    data: Message
-
-
-class Subscription:
-    """Events for the channels subscribed to, in publish order per channel."""
-
-    def __init__(self, channels: tuple[str, ...], maxsize: int = 1000) -> None:
-        self.channels = channels
-        self._queue: asyncio.Queue[Event | object] = asyncio.Queue(maxsize)
-
-    def deliver(self, event: Event) -> None:
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            log.warning("subscriber on %s is not keeping up; dropped an event", event.channel)
-
-    def close(self) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(_CLOSED)
-
-    async def get(self) -> Event:
-        item = await self._queue.get()
-        if item is _CLOSED:
-            self.close()
-            raise BusClosed("the event bus closed")
-        assert isinstance(item, Event)
-        return item
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Event]:
-        while True:
-            try:
-                yield await self.get()
-            except BusClosed:
-                return
-
-
-class BusClosed(Exception):
-    pass
-
-
-class BusUnavailable(ServiceUnavailable):
-    def __init__(self) -> None:
-        super().__init__(
-            "The connection between Meridian's servers (Redis) is away for a moment. "
-            "Try again in a few seconds."
-        )
-
-
-class EventBus(Protocol):
-    async def publish(self, channel: str, data: Message) -> None:
-        """Send ``data`` to every subscriber of ``channel``; ``BusUnavailable`` if it cannot."""
-        ...
-
-    def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
-        """Receive events published to ``channels`` after this context is entered."""
-        ...
-
-    @property
-    def available(self) -> bool:
-        """False while events cannot travel between processes."""
-        ...
-
-    def on_lost(self, callback: Lost) -> Callable[[], None]:
-        """Call ``callback`` when the bus loses its connection; returns the un-registration."""
-        ...
-
-    def on_restored(self, callback: Restored) -> Callable[[], None]:
-        """Run ``callback`` (in a task of its own) each time the bus is back after an outage."""
-        ...
-
-    async def ping(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-async def publish_or_log(bus: EventBus, channel: str, data: Message) -> bool:
-    """Announce a change that is already stored; while the bus is away, log and go on.
-
-    The change itself is safe in the database; only its live announcement is lost, and
-    the features listening make up for it when the bus is back (``on_restored``) or at
-    the page's next load. A 503 after the commit would invite a retry that repeats it.
-    """
-    try:
-        await bus.publish(channel, data)
-    except BusUnavailable:
-        log.warning("the bus is away: an event on %s was not announced", channel)
-        return False
-    return True
-
-
-class _Callbacks:
-    """The ``on_lost``/``on_restored`` registrations of one bus."""
-
-    def __init__(self) -> None:
-        self.lost: list[Lost] = []
-        self.restored: list[Restored] = []
-
-    def add_lost(self, callback: Lost) -> Callable[[], None]:
-        self.lost.append(callback)
-        return lambda: _discard(self.lost, callback)
-
-    def add_restored(self, callback: Restored) -> Callable[[], None]:
-        self.restored.append(callback)
-        return lambda: _discard(self.restored, callback)
-
-
-def _discard(items: list[Any], item: Any) -> None:
-    with contextlib.suppress(ValueError):
-        items.remove(item)
-
-
-class _Fanout:
-    """Local subscribers per channel; shared by both buses."""
-
-    def __init__(self) -> None:
-        self.subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
-
-    def add(self, sub: Subscription) -> list[str]:
-        """Register ``sub``; return the channels that had no local subscriber before."""
-        fresh = [c for c in sub.channels if not self.subscribers.get(c)]
-        for c in sub.channels:
-            self.subscribers[c].add(sub)
-        return fresh
-
-    def remove(self, sub: Subscription) -> list[str]:
-        """Unregister ``sub``; return the channels left with no local subscriber."""
-        emptied = []
-        for c in sub.channels:
-            subs = self.subscribers.get(c)
-            if subs is None:
-                continue
-            subs.discard(sub)
-            if not subs:
-                del self.subscribers[c]
-                emptied.append(c)
-        return emptied
-
-    def deliver(self, event: Event) -> None:
-        for sub in tuple(self.subscribers.get(event.channel, ())):
-            sub.deliver(event)
-
-    def close_all(self) -> None:
-        for subs in self.subscribers.values():
-            for sub in subs:
-                sub.close()
-        self.subscribers.clear()
-
-
-class MemoryBus:
-    def __init__(self) -> None:
-        self._fanout = _Fanout()
-        self._callbacks = _Callbacks()  # never called: a process cannot lose itself
-
-    @property
-    def available(self) -> bool:
-        return True
-
-    def on_lost(self, callback: Lost) -> Callable[[], None]:
-        return self._callbacks.add_lost(callback)
-
-    def on_restored(self, callback: Restored) -> Callable[[], None]:
-        return self._callbacks.add_restored(callback)
-
-    async def publish(self, channel: str, data: Message) -> None:
-        # A round trip through JSON keeps both buses honest about what may be sent.
-        self._fanout.deliver(Event(channel, json.loads(json.dumps(data))))
-
-    @contextlib.asynccontextmanager
-    async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:
-        sub = Subscription(channels)
-        self._fanout.add(sub)
-        try:
-            yield sub
-        finally:
-            self._fanout.remove(sub)
-
-    async def ping(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        self._fanout.close_all()
 
 
 class RedisBus:
@@ -248,7 +54,7 @@ class RedisBus:
         # Reconnecting the subscriptions is this class's own loop, not redis-py's retries.
         self._listener = redis_client.connect(url, retries=0)
         self._pubsub: PubSub | None = None
-        self._fanout = _Fanout()
+        self._fanout = Fanout()
         self._lock = asyncio.Lock()
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -258,7 +64,7 @@ class RedisBus:
         self._backoff = EqualJitterBackoff(
             cap=self.RECONNECT_MAX_SECONDS, base=self.RECONNECT_BASE_SECONDS
         )
-        self._callbacks = _Callbacks()
+        self._callbacks = Callbacks()
         self._background: set[asyncio.Task[None]] = set()
         # A private channel keeps the pub/sub connection subscribed, so the reader's
         # blocking read always has something to wait on. It is subscribed last: its
