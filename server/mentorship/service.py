@@ -44,7 +44,7 @@ from server.mentorship.schemas import (
     Party,
 )
 from server.notifications import service as notifications
-from server.scheduling import service as scheduling
+from server.scheduling import changes as scheduling
 
 log = logging.getLogger(__name__)
 NO_MENTORSHIP = "There is no such mentorship."
