@@ -28,6 +28,7 @@ from server.mentorship.sweeper import expiry_sweeper
 from server.notifications.http import routes as notification_routes
 from server.notifications.stream import Streams, close_streams
 from server.scheduling.cache import SlotCache, slot_cache
+from server.scheduling.events import BookingsChanged
 from server.scheduling.http import routes as scheduling_routes
 from server.scheduling.reminders import reminder_task
 from server.threads.http import routes as thread_routes
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(mail.invitation_mailer)
     app[keys.BUSY_SOURCES] = []
     app[keys.SLOT_CACHE] = SlotCache()
+    app[keys.BOOKINGS_CHANGED] = BookingsChanged()
     app.cleanup_ctx.extend([reminder_task, slot_cache])
     app[keys.ROOMS] = live.default_directory(app)
     app.cleanup_ctx.append(live.live)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from server.mentorship.profiles import FactsCache
     from server.notifications.stream import Streams
     from server.scheduling.cache import SlotCache
+    from server.scheduling.events import BookingsChanged
     from server.scheduling.service import BusySource
     from server.threads.storage import MediaStore
 
@@ -48,5 +49,6 @@ FEEDS: Final[web.AppKey[Feeds]] = web.AppKey("calendar_feeds")
 BUSY_CALENDARS: Final[web.AppKey[BusyCalendars]] = web.AppKey("busy_calendars")
 BUSY_SOURCES: Final[web.AppKey[list[BusySource]]] = web.AppKey("busy_sources")
 SLOT_CACHE: Final[web.AppKey[SlotCache]] = web.AppKey("slot_cache")
+BOOKINGS_CHANGED: Final[web.AppKey[BookingsChanged]] = web.AppKey("bookings_changed")
 MENTOR_FACTS: Final[web.AppKey[FactsCache]] = web.AppKey("mentor_facts")
 NOTIFICATION_STREAMS: Final[web.AppKey[Streams]] = web.AppKey("notification_streams")

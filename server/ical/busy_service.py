@@ -36,7 +36,7 @@ from server.core.ids import new_id
 from server.db.models import BusyCalendar, BusyInterval, User
 from server.ical.busy import BusyCalendarError, Interval, Reading
 from server.ical.busy_reader import CalendarReader
-from server.scheduling import cache as slot_cache
+from server.scheduling import events as bookings_events
 
 log = logging.getLogger(__name__)
 
@@ -509,8 +509,8 @@ async def busy_context(app: web.Application) -> AsyncIterator[None]:
     bus = app[keys.BUS]
 
     async def changed(user_id: str) -> None:
-        # The slot engine's cache listens on this channel in every process.
-        await bus.publish(slot_cache.CHANNEL, {"users": [user_id]})
+        # Imported busy time changes what can be booked, as a booking does.
+        await bus.publish(bookings_events.CHANNEL, bookings_events.message([user_id]))
 
     service.on_change = changed
     job = periodic.start(app, JOB, POLL_TICK_SECONDS, service.poll_once)

@@ -20,7 +20,7 @@ from server.mentorship.profiles import occupied_places
 from server.mentorship.records import WORKING, detail, other_party, participant_mentorship, role_in
 from server.mentorship.schemas import MentorshipOut
 from server.notifications import service as notifications
-from server.scheduling import service as scheduling
+from server.scheduling import changes as scheduling
 
 _ANSWERS: dict[Action, str] = {
     "accept": "{actor} accepted your request",

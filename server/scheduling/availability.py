@@ -15,12 +15,14 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.bus import EventBus
 from server.core.db import Database
 from server.core.errors import NotFound
 from server.db.models import Availability, Mentorship, Profile, User
 from server.mentorship.hours import clock_text, parse_clock
 from server.scheduling import slots as sl
-from server.scheduling.schemas import AvailabilityIn
+from server.scheduling.events import BookingsChanged
+from server.scheduling.schemas import AvailabilityIn, AvailabilityOut
 
 DEFAULT_WEEKLY: tuple[tuple[sl.Window, ...], ...] = tuple(
     ((9 * 60, 17 * 60),) if d < 5 else () for d in range(7)
@@ -138,40 +140,49 @@ async def load_plan(s: AsyncSession, user_id: str) -> Plan:
     return found
 
 
-def availability_out(plan: Plan, now: datetime) -> dict[str, Any]:
+def availability_out(plan: Plan, now: datetime) -> AvailabilityOut:
     r, row = plan.rules, plan.row
-    return {
-        "user_id": plan.user.id,
-        "timezone": plan.user.timezone,
-        "source": plan.source,
-        "weekly": _weekly_wire(r.weekly),
-        "overrides": [
-            {
-                "date": d.isoformat(),
-                "windows": [{"start": clock_text(a), "end": clock_text(b)} for a, b in w],
-            }
-            for d, w in sorted(r.overrides.items())
-        ],
-        "buffer_before_minutes": r.buffer_before,
-        "buffer_after_minutes": r.buffer_after,
-        "notice_minutes": r.notice,
-        "horizon_days": r.horizon_days,
-        "slot_step_minutes": r.step,
-        "max_per_day": r.max_per_day,
-        "max_per_week": r.max_per_week,
-        "horizon_end": (now + timedelta(days=r.horizon_days)).isoformat(),
-        "updated_at": row.updated_at.isoformat() if plan.source == "saved" else None,
-    }
+    return AvailabilityOut.model_validate(
+        {
+            "user_id": plan.user.id,
+            "timezone": plan.user.timezone,
+            "source": plan.source,
+            "weekly": _weekly_wire(r.weekly),
+            "overrides": [
+                {
+                    "date": d.isoformat(),
+                    "windows": [{"start": clock_text(a), "end": clock_text(b)} for a, b in w],
+                }
+                for d, w in sorted(r.overrides.items())
+            ],
+            "buffer_before_minutes": r.buffer_before,
+            "buffer_after_minutes": r.buffer_after,
+            "notice_minutes": r.notice,
+            "horizon_days": r.horizon_days,
+            "slot_step_minutes": r.step,
+            "max_per_day": r.max_per_day,
+            "max_per_week": r.max_per_week,
+            "horizon_end": (now + timedelta(days=r.horizon_days)).isoformat(),
+            "updated_at": row.updated_at.isoformat() if plan.source == "saved" else None,
+        }
+    )
 
 
-async def get_availability(*, db: Database, now: datetime, user_id: str) -> dict[str, Any]:
+async def get_availability(*, db: Database, now: datetime, user_id: str) -> AvailabilityOut:
     async with db.read() as s:
         return availability_out(await load_plan(s, user_id), now)
 
 
 async def put_availability(
-    *, db: Database, now: datetime, user_id: str, data: AvailabilityIn
-) -> dict[str, Any]:
+    *,
+    db: Database,
+    bus: EventBus,
+    changed: BookingsChanged,
+    now: datetime,
+    user_id: str,
+    data: AvailabilityIn,
+) -> AvailabilityOut:
+    """Save the rules; what can be booked with this person changes as a booking would."""
     values = {
         "weekly": [h.model_dump() for h in data.weekly],
         "overrides": [
@@ -194,6 +205,7 @@ async def put_availability(
         else:
             for k, v in values.items():
                 setattr(row, k, v)
+    await changed.publish(bus, [user_id])
     return await get_availability(db=db, now=now, user_id=user_id)
 
 
@@ -210,7 +222,7 @@ async def _active_pair(s: AsyncSession, mentor_id: str, mentee_id: str) -> bool:
 
 async def mentor_availability(
     *, db: Database, now: datetime, viewer: User, mentor_id: str
-) -> dict[str, Any]:
+) -> AvailabilityOut:
     async with db.read() as s:
         if viewer.id != mentor_id and not await _active_pair(s, mentor_id, viewer.id):
             raise NotFound(NO_MENTOR)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import BookingParticipant
 from server.scheduling import slots as sl
+from server.scheduling.conflicts import Taken
 
 
 class BusySource(Protocol):
@@ -27,18 +27,6 @@ class BusySource(Protocol):
 
 
 # --- what is taken ------------------------------------------------------------------------
-
-
-@dataclass
-class Taken:
-    """Stored sessions of the people concerned, plus imported busy time, as minutes."""
-
-    padded: list[sl.Interval]
-    host_sessions: list[sl.Interval]
-    owners: dict[sl.Interval, tuple[int, int]]
-
-    def busy(self) -> sl.Busy:
-        return sl.Busy(taken=self.padded, host_sessions=self.host_sessions)
 
 
 async def load_taken(

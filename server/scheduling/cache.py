@@ -1,12 +1,13 @@
 """Computed slot answers kept for a few seconds, dropped the moment their inputs change.
 
 A slot answer depends on the host's availability and both people's sessions. Every
-change to those (booking, reschedule, cancel, availability) bumps the generation of
-the people concerned in this process at once and is announced on the bus channel
-``scheduling``, so every other process (through Redis) drops its copies too. Changes
-made elsewhere without an announcement — a profile's zone or hours, imported busy
-time — are picked up when an answer's short lifetime ends. Booking itself never trusts
-a cached answer: it checks again inside its transaction.
+change to those (booking, reschedule, cancel, availability, imported busy time) is the
+"bookings changed" event of ``events.py``: heard here at once when it is published in
+this process, and through the bus when another process (through Redis) published it,
+it bumps the generation of the people concerned, so their answers are dropped. Changes
+made without the event — a profile's zone or hours — are picked up when an answer's
+short lifetime ends. Booking itself never trusts a cached answer: it checks again
+inside its transaction.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from server import keys
-from server.core.bus import EventBus, publish_or_log
+from server.core.bus import EventBus
+from server.scheduling import events
 
 log = logging.getLogger(__name__)
-CHANNEL = "scheduling"
 ANSWER_SECONDS = 10.0
 MAX_ENTRIES = 4096
 
@@ -62,25 +63,19 @@ class SlotCache:
             self.generations[u] = self.generations.get(u, 0) + 1
 
 
-async def changed(app: web.Application, user_ids: Iterable[str]) -> None:
-    """Slot answers involving these people are stale, here and in every process."""
-    people = sorted(set(user_ids))
-    app[keys.SLOT_CACHE].bump(people)
-    await publish_or_log(app[keys.BUS], CHANNEL, {"users": people})
-
-
 async def _listen(bus: EventBus, cache: SlotCache) -> None:
-    async with bus.subscribe(CHANNEL) as sub:
+    async with bus.subscribe(events.CHANNEL) as sub:
         async for event in sub:
-            users = event.data.get("users")
-            if isinstance(users, list):
-                cache.bump(str(u) for u in users)
+            users = events.users_in(event.data)
+            if users is not None:
+                cache.bump(users)
 
 
 async def slot_cache(app: web.Application) -> AsyncIterator[None]:
-    """A cleanup context: follows changes announced by other processes."""
+    """A cleanup context: follows the "bookings changed" event, here and from elsewhere."""
     cache = app[keys.SLOT_CACHE]
     bus = app[keys.BUS]
+    stop_listening = app[keys.BOOKINGS_CHANGED].listen(cache.bump)
 
     async def restored() -> None:
         cache.answers.clear()  # changes announced while the bus was away never arrived
@@ -89,6 +84,7 @@ async def slot_cache(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(_listen(bus, cache), name="slot-cache-listener")
     yield
     stop_restored()
+    stop_listening()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp import web
 
 from server import keys
-from server.core.api import Routes, read_json, read_query
+from server.core.api import Routes, json_response, read_json, read_query
 from server.core.auth import require_user
 from server.core.errors import Problem
-from server.scheduling import availability, cache, service, sessions
+from server.scheduling import availability, booking, changes, finding, moving, service, sessions
 from server.scheduling.schemas import (
     AgendaIn,
     AvailabilityIn,
@@ -34,14 +31,6 @@ from server.scheduling.schemas import (
 routes = Routes("scheduling")
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        status=status,
-        body=json.dumps(data, separators=(",", ":")).encode(),
-        content_type="application/json",
-    )
-
-
 def _ctx(request: web.Request) -> service.Context:
     app = request.app
     sources: list[service.BusySource] = app[keys.BUSY_SOURCES]
@@ -50,6 +39,7 @@ def _ctx(request: web.Request) -> service.Context:
         bus=app[keys.BUS],
         now=app[keys.CLOCK].now(),
         sources=sources,
+        changed=app[keys.BOOKINGS_CHANGED],
     )
 
 
@@ -61,7 +51,7 @@ def _ctx(request: web.Request) -> service.Context:
 )
 async def get_availability(request: web.Request) -> web.Response:
     user = await require_user(request)
-    return _json(
+    return json_response(
         await availability.get_availability(
             db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id
         )
@@ -78,11 +68,17 @@ async def get_availability(request: web.Request) -> web.Response:
 async def put_availability(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, AvailabilityIn)
-    saved = await availability.put_availability(
-        db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id, data=data
+    app = request.app
+    return json_response(
+        await availability.put_availability(
+            db=app[keys.DB],
+            bus=app[keys.BUS],
+            changed=app[keys.BOOKINGS_CHANGED],
+            now=app[keys.CLOCK].now(),
+            user_id=user.id,
+            data=data,
+        )
     )
-    await cache.changed(request.app, [user.id])
-    return _json(saved)
 
 
 @routes.route(
@@ -94,7 +90,7 @@ async def put_availability(request: web.Request) -> web.Response:
 async def mentor_availability(request: web.Request) -> web.Response:
     user = await require_user(request)
     mentor_id = request.match_info["mentor_id"]
-    return _json(
+    return json_response(
         await availability.mentor_availability(
             db=request.app[keys.DB],
             now=request.app[keys.CLOCK].now(),
@@ -126,7 +122,7 @@ async def slots(request: web.Request) -> web.Response:
         query = read_query(request, SlotsQuery)
         stamp = answers.stamp(people)
         sources: list[service.BusySource] = app[keys.BUSY_SOURCES]
-        found = await service.find_slots(
+        found = await finding.find_slots(
             db=app[keys.DB],
             now=now,
             sources=sources,
@@ -134,14 +130,9 @@ async def slots(request: web.Request) -> web.Response:
             mentor_id=mentor_id,
             query=query,
         )
-        body = json.dumps(found, separators=(",", ":")).encode()
+        body = found.model_dump_json().encode()
         answers.put(key, stamp, body)
     return web.Response(body=body, content_type="application/json")
-
-
-async def _changed(request: web.Request, items: list[dict[str, Any]]) -> None:
-    people = {p for b in items for p in (b["mentor"]["id"], b["mentee"]["id"])}
-    await cache.changed(request.app, people)
 
 
 @routes.route(
@@ -156,13 +147,12 @@ async def create_booking(request: web.Request) -> web.Response:
     data = await read_json(request, BookingIn)
     metrics = request.app[keys.METRICS]
     try:
-        created = await service.create_booking(_ctx(request), user, data)
+        created = await booking.create_booking(_ctx(request), user, data)
     except Problem as problem:
         metrics.bookings.labels(outcome=str(problem.status)).inc()
         raise
     metrics.bookings.labels(outcome="201").inc()
-    await _changed(request, created["items"])
-    return _json(created, 201)
+    return json_response(created, 201)
 
 
 @routes.route(
@@ -175,7 +165,7 @@ async def create_booking(request: web.Request) -> web.Response:
 async def preview_booking(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, BookingIn)
-    return _json(await service.preview(_ctx(request), user, data))
+    return json_response(await booking.preview(_ctx(request), user, data))
 
 
 @routes.route(
@@ -188,7 +178,7 @@ async def preview_booking(request: web.Request) -> web.Response:
 async def list_bookings(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = read_query(request, BookingsQuery)
-    return _json(
+    return json_response(
         await sessions.list_bookings(
             db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user=user, query=query
         )
@@ -204,7 +194,7 @@ async def list_bookings(request: web.Request) -> web.Response:
 )
 async def get_booking(request: web.Request) -> web.Response:
     user = await require_user(request)
-    return _json(
+    return json_response(
         await sessions.get_booking(
             db=request.app[keys.DB], user=user, booking_id=request.match_info["booking_id"]
         )
@@ -221,9 +211,9 @@ async def get_booking(request: web.Request) -> web.Response:
 async def reschedule(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, RescheduleIn)
-    moved = await service.reschedule(_ctx(request), user, request.match_info["booking_id"], data)
-    await _changed(request, moved["items"])
-    return _json(moved)
+    return json_response(
+        await moving.reschedule(_ctx(request), user, request.match_info["booking_id"], data)
+    )
 
 
 @routes.route(
@@ -236,9 +226,9 @@ async def reschedule(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, CancelIn)
-    gone = await service.cancel(_ctx(request), user, request.match_info["booking_id"], data)
-    await _changed(request, gone["items"])
-    return _json(gone)
+    return json_response(
+        await changes.cancel(_ctx(request), user, request.match_info["booking_id"], data)
+    )
 
 
 @routes.route(
@@ -251,7 +241,7 @@ async def cancel(request: web.Request) -> web.Response:
 async def put_agenda(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, AgendaIn)
-    return _json(
+    return json_response(
         await sessions.put_agenda(
             db=request.app[keys.DB],
             bus=request.app[keys.BUS],
@@ -273,7 +263,7 @@ async def put_agenda(request: web.Request) -> web.Response:
 async def put_notes(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, NotesIn)
-    return _json(
+    return json_response(
         await sessions.put_notes(
             db=request.app[keys.DB],
             now=request.app[keys.CLOCK].now(),
@@ -294,7 +284,7 @@ async def put_notes(request: web.Request) -> web.Response:
 async def add_feedback(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, FeedbackIn)
-    return _json(
+    return json_response(
         await sessions.add_feedback(
             db=request.app[keys.DB],
             now=request.app[keys.CLOCK].now(),

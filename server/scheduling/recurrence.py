@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from server.scheduling.slots import DAY, ZoneTable, day_date, local_day
+from server.scheduling.zones import DAY, ZoneTable, day_date, local_day
 
 MAX_OCCURRENCES = 200
 """The longest series accepted: about four years of weekly sessions."""

@@ -1,10 +1,13 @@
-"""Reading bookings and their content: lists, one booking, agenda, notes and feedback."""
+"""Reading bookings and their content: lists, one booking, agenda, notes and feedback.
+
+Bookings are served as ``BookingOut`` (``booking_out``), the wire model the OpenAPI
+document describes, so what is served is what is documented.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -17,7 +20,18 @@ from server.core.errors import Conflict, NotFound, field_error
 from server.db.models import Booking, BookingFeedback, User
 from server.scheduling import recurrence as rec
 from server.scheduling import slots as sl
-from server.scheduling.schemas import AgendaIn, BookingsQuery, FeedbackIn, NotesIn
+from server.scheduling.schemas import (
+    AgendaIn,
+    AgendaItem,
+    BookingList,
+    BookingOut,
+    BookingsQuery,
+    FeedbackIn,
+    FeedbackOut,
+    NotesIn,
+    PersonOut,
+    ShiftOut,
+)
 
 NO_BOOKING = "There is no such booking."
 
@@ -29,55 +43,64 @@ def local_text(instant: datetime, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone)).isoformat()
 
 
-def _person(user: User) -> dict[str, Any]:
-    return {"id": user.id, "name": user.name, "timezone": user.timezone}
+def _person(user: User) -> PersonOut:
+    return PersonOut(id=user.id, name=user.name, timezone=user.timezone)
 
 
 def booking_out(
     b: Booking,
     people: dict[str, User],
     feedback: Sequence[BookingFeedback] = (),
-    shift: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    shift: ShiftOut | None = None,
+) -> BookingOut:
     mentor, mentee = people[b.mentor_id], people[b.mentee_id]
-    return {
-        "id": b.id,
-        "mentorship_id": b.mentorship_id,
-        "series_id": b.series_id,
-        "occurrence_index": b.occurrence_index,
-        "status": b.status,
-        "sequence": b.sequence,
-        "start": utc_text(b.start_at),
-        "end": utc_text(b.end_at),
-        "duration_minutes": int((b.end_at - b.start_at).total_seconds() // 60),
-        "original_start": utc_text(b.original_start) if b.original_start else None,
-        "mentor": _person(mentor),
-        "mentee": _person(mentee),
-        "mentor_local": local_text(b.start_at, mentor.timezone),
-        "mentee_local": local_text(b.start_at, mentee.timezone),
-        "agenda": list(b.agenda),
-        "notes": b.notes,
-        "feedback": [
-            {
-                "user_id": f.user_id,
-                "rating": f.rating,
-                "comment": f.comment,
-                "created_at": utc_text(f.created_at),
-            }
+    return BookingOut(
+        id=b.id,
+        mentorship_id=b.mentorship_id,
+        series_id=b.series_id,
+        occurrence_index=b.occurrence_index,
+        status=b.status,
+        sequence=b.sequence,
+        start=_utc(b.start_at),
+        end=_utc(b.end_at),
+        duration_minutes=int((b.end_at - b.start_at).total_seconds() // 60),
+        original_start=_utc(b.original_start) if b.original_start else None,
+        mentor=_person(mentor),
+        mentee=_person(mentee),
+        mentor_local=local_text(b.start_at, mentor.timezone),
+        mentee_local=local_text(b.start_at, mentee.timezone),
+        agenda=[AgendaItem.model_validate(i) for i in b.agenda],
+        notes=b.notes,
+        feedback=[
+            FeedbackOut(
+                user_id=f.user_id,
+                rating=f.rating,
+                comment=f.comment,
+                created_at=_utc(f.created_at),
+            )
             for f in feedback
         ],
-        "cancel_reason": b.cancel_reason,
-        "created_at": utc_text(b.created_at),
-        "updated_at": utc_text(b.updated_at),
-        "shift": shift,
-    }
+        cancel_reason=b.cancel_reason,
+        created_at=_utc(b.created_at),
+        updated_at=_utc(b.updated_at),
+        shift=shift,
+    )
+
+
+def _utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC)
 
 
 def utc_text(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def shift_wire(shift: rec.Shift) -> dict[str, Any]:
+def shift_out(shift: rec.Shift) -> ShiftOut:
+    return ShiftOut.model_validate(shift_wire(shift))
+
+
+def shift_wire(shift: rec.Shift) -> dict[str, object]:
+    """A shift as stored with its reminder (and served, through ``ShiftOut``)."""
     return {
         "index": shift.index,
         "start": sl.utc_iso(shift.start),
@@ -136,20 +159,20 @@ async def shifts_by_series(
 
 async def _series_shifts(
     s: AsyncSession, bookings: Sequence[Booking], people: dict[str, User]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, ShiftOut]:
     """Where the mentee's wall time moves inside each series shown."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ShiftOut] = {}
     for rows, found in await shifts_by_series(s, bookings, people):
         by_start = {sl.to_minute(b.start_at): b.id for b in rows}
         for x in found:
             if x.start in by_start:
-                out[by_start[x.start]] = shift_wire(x)
+                out[by_start[x.start]] = shift_out(x)
     return out
 
 
 async def list_bookings(
     *, db: Database, now: datetime, user: User, query: BookingsQuery
-) -> dict[str, Any]:
+) -> BookingList:
     start = query.start or now - timedelta(days=30)
     end = query.end or now + timedelta(days=365)
     if (end - start).days > 800:
@@ -168,11 +191,9 @@ async def list_bookings(
         )
         shifts = await _series_shifts(s, bookings, people)
         feedback = await _feedback(s, [b.id for b in bookings])
-    return {
-        "items": [
-            booking_out(b, people, feedback.get(b.id, ()), shifts.get(b.id)) for b in bookings
-        ]
-    }
+    return BookingList(
+        items=[booking_out(b, people, feedback.get(b.id, ()), shifts.get(b.id)) for b in bookings]
+    )
 
 
 async def _feedback(s: AsyncSession, ids: Sequence[str]) -> dict[str, list[BookingFeedback]]:
@@ -186,7 +207,7 @@ async def _feedback(s: AsyncSession, ids: Sequence[str]) -> dict[str, list[Booki
     return out
 
 
-async def get_booking(*, db: Database, user: User, booking_id: str) -> dict[str, Any]:
+async def get_booking(*, db: Database, user: User, booking_id: str) -> BookingOut:
     async with db.read() as s:
         b = await participant_booking(s, booking_id, user.id)
         people = await people_by_id(s, {b.mentor_id, b.mentee_id})
@@ -200,7 +221,7 @@ async def get_booking(*, db: Database, user: User, booking_id: str) -> dict[str,
 
 async def put_agenda(
     *, db: Database, bus: EventBus, now: datetime, user: User, booking_id: str, data: AgendaIn
-) -> dict[str, Any]:
+) -> BookingOut:
     async with db.write() as s:
         b = await participant_booking(s, booking_id, user.id)
         if b.status != "confirmed":
@@ -217,7 +238,7 @@ async def put_agenda(
 
 async def put_notes(
     *, db: Database, now: datetime, user: User, booking_id: str, data: NotesIn
-) -> dict[str, Any]:
+) -> BookingOut:
     async with db.write() as s:
         b = await participant_booking(s, booking_id, user.id)
         if b.status != "confirmed":
@@ -229,7 +250,7 @@ async def put_notes(
 
 async def add_feedback(
     *, db: Database, now: datetime, user: User, booking_id: str, data: FeedbackIn
-) -> dict[str, Any]:
+) -> BookingOut:
     try:
         async with db.write() as s:
             b = await participant_booking(s, booking_id, user.id)

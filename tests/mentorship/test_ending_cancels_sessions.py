@@ -13,8 +13,9 @@ from sqlalchemy import select
 from server import keys
 from server.core.errors import Conflict
 from server.db.models import Booking, BookingParticipant, BookingReminder, Notification, User
-from server.scheduling import service as scheduling
+from server.scheduling import moving
 from server.scheduling.schemas import RescheduleIn
+from server.scheduling.service import Context
 from tests.dates import iso, utc_day
 from tests.scheduling.conftest import Pair, berlin, make_pair, ok
 
@@ -145,14 +146,12 @@ async def test_a_move_planned_before_the_mentorship_ended_is_refused(
     async with app[keys.DB].read() as s:
         mentee = await s.get(User, pair.mentee.id)
     assert mentee is not None
-    ctx = scheduling.Context(
-        db=app[keys.DB], bus=app[keys.BUS], now=app[keys.CLOCK].now(), sources=[]
-    )
-    plan = await scheduling._plan_move(
+    ctx = Context(db=app[keys.DB], bus=app[keys.BUS], now=app[keys.CLOCK].now(), sources=[])
+    plan = await moving.plan_move(
         ctx, mentee, ids[0], RescheduleIn.model_validate({"start": iso(berlin(now, "13:00"))})
     )
     await ok(await pair.mentor.client.post(f"/api/mentorships/{pair.mentorship_id}/end", json={}))
     with pytest.raises(Conflict):
-        await scheduling._apply_move(ctx, plan)
+        await moving.apply_move(ctx, plan)
     rows, holds, unsent = await _rows(app, ids)
     assert {r.status for r in rows} == {"cancelled"} and (holds, unsent) == (0, 0)

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from server import keys
 from server.core.errors import Conflict
 from server.db.models import Booking, BookingParticipant, BookingReminder, User
-from server.scheduling import service
+from server.scheduling import moving
 from server.scheduling.availability import weekly_from_wire
 from server.scheduling.schemas import RescheduleIn
+from server.scheduling.service import Context
 from server.scheduling.slots import Person, comfort_of, to_minute
 from tests.dates import iso
 from tests.scheduling.conftest import NINE_TO_FIVE, Pair, berlin, ok
@@ -30,8 +31,8 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _ctx(app: Any) -> service.Context:
-    return service.Context(
+def _ctx(app: Any) -> Context:
+    return Context(
         db=app[keys.DB],
         bus=app[keys.BUS],
         now=app[keys.CLOCK].now(),
@@ -82,7 +83,7 @@ async def test_a_cancel_committed_between_planning_and_writing_a_move_wins(
     mentee = await _user(app, pair.mentee.id)
     ctx = _ctx(app)
     # The move is read and worked out first...
-    plan = await service._plan_move(
+    plan = await moving.plan_move(
         ctx,
         mentee,
         ids[0],
@@ -91,7 +92,7 @@ async def test_a_cancel_committed_between_planning_and_writing_a_move_wins(
     # ...then the other side cancels the whole series before the move is written.
     await ok(await pair.mentor.client.post(f"/api/bookings/{ids[0]}/cancel", json={"scope": "all"}))
     with pytest.raises(Conflict) as raised:
-        await service._apply_move(ctx, plan)
+        await moving.apply_move(ctx, plan)
     assert "cancelled" in raised.value.detail
     assert sorted(raised.value.extra["booking_ids"]) == sorted(ids)
     async with app[keys.DB].read() as s:
@@ -113,7 +114,7 @@ async def test_a_move_committed_between_planning_and_writing_another_move_is_409
     app = pair.mentor.client.app
     b = (await ok(await book(pair.mentee, pair, iso(berlin(now, "10:00"))), 201))["booking"]
     ctx = _ctx(app)
-    plan = await service._plan_move(
+    plan = await moving.plan_move(
         ctx,
         await _user(app, pair.mentee.id),
         b["id"],
@@ -124,7 +125,7 @@ async def test_a_move_committed_between_planning_and_writing_another_move_is_409
         await pair.mentor.client.post(f"/api/bookings/{b['id']}/reschedule", json={"start": three})
     )
     with pytest.raises(Conflict):
-        await service._apply_move(ctx, plan)
+        await moving.apply_move(ctx, plan)
     again = await ok(await pair.mentee.client.get(f"/api/bookings/{b['id']}"))
     assert (again["start"], again["sequence"]) == (three, 1)
     assert await _holds(app, [b["id"]]) == 2
