@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.ical.busy import BusyCalendarError
+from server.ical.busy_parse import BusyCalendarError
 from server.ical.busy_reader import CalendarReader
 from tests.ical.hostile import HOSTILE, ordinary
 

@@ -25,7 +25,8 @@ from types import FrameType
 from pebble import ProcessExpired, ProcessPool
 
 from server.core.errors import Problem
-from server.ical.busy import Budget, BusyCalendarError, OverBudget, Reading, too_slow
+from server.ical.busy import Reading
+from server.ical.busy_parse import Budget, BusyCalendarError, OverBudget, too_slow
 
 log = logging.getLogger(__name__)
 

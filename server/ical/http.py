@@ -17,7 +17,7 @@ from server.core.ids import hash_token
 from server.core.requests import enforce_rate
 from server.db.models import BusyCalendar, CalendarFeed
 from server.ical import invites
-from server.ical.feeds import CreatedFeed, calendars_changed, feed_urls
+from server.ical.feeds.service import CreatedFeed, calendars_changed, feed_urls
 from server.ical.schemas import (
     BusyCalendarList,
     BusyCalendarOut,

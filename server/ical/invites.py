@@ -11,7 +11,6 @@ from server.config import Settings
 from server.core.db import Database
 from server.core.errors import NotFound
 from server.db.models import Booking, BookingSeries, User
-from server.ical.render import invitation, occurrence_cancellation
 from server.ical.sessions import (
     BookingRow,
     Links,
@@ -22,6 +21,7 @@ from server.ical.sessions import (
     series_event,
     single_event,
 )
+from server.ical.vcalendar import invitation, occurrence_cancellation
 
 
 def links_for(settings: Settings) -> Links:

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from server import keys
 from server.core.ids import new_id
 from server.db.models import Booking, BookingSeries, Mentorship
-from server.ical.feeds import calendars_changed
+from server.ical.feeds.service import calendars_changed
 from server.scheduling.recurrence import Rule, expand
 from tests import waiting
 from tests.waiting import DEADLINE_SECONDS

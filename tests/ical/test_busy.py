@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.ical.busy import BusyCalendarError, Interval, busy_intervals, merge
+from server.ical.busy import Interval, busy_intervals, merge
+from server.ical.busy_parse import BusyCalendarError
 from tests.ical.ics import (
     FREE_LUNCH,
     NEW_YORK_VTIMEZONE,

@@ -15,13 +15,8 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from server.ical.busy import (
-    MAX_EXAMINED,
-    Budget,
-    BusyCalendarError,
-    OverBudget,
-    read_calendar,
-)
+from server.ical.busy import read_calendar
+from server.ical.busy_parse import MAX_EXAMINED, Budget, BusyCalendarError, OverBudget
 from server.ical.busy_reader import CalendarReader
 from tests.ical.hostile import COUNTED, HOSTILE, SPINNING, ordinary
 from tests.ical.ics import calendar, vevent

@@ -23,14 +23,8 @@ from server.app import create_app
 from server.config import Settings
 from server.core.ids import new_id
 from server.db.models import BusyCalendar, BusyInterval
-from server.ical.busy_service import (
-    MAX_CALENDARS,
-    BusyCalendars,
-    FetchError,
-    PrivateAddress,
-    PublicResolver,
-    is_public_address,
-)
+from server.ical.busy_fetch import FetchError, PrivateAddress, PublicResolver, is_public_address
+from server.ical.busy_service import MAX_CALENDARS, BusyCalendars
 from server.ical.http import BUSY_RATE
 from tests.factories import Person, sign_up
 from tests.ical.ics import sample
@@ -223,7 +217,7 @@ async def test_a_name_that_rebinds_to_loopback_after_the_check_is_never_fetched(
         # Literal addresses skip DNS; each request (every redirect hop) checks them.
         for host in ("127.0.0.1", "[::ffff:127.0.0.1]", "[::1]"):
             with pytest.raises(FetchError, match="private network"):
-                await service.fetch(loopback.url(host), None, None)
+                await service.fetcher.fetch(loopback.url(host), None, None)
         assert loopback.requests == []
     finally:
         await service.close()

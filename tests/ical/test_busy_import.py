@@ -18,7 +18,7 @@ from server import keys
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.models import BusyCalendar, BusyInterval
-from server.ical.busy_service import FetchError, check_host
+from server.ical.busy_fetch import FetchError, check_host
 from tests.dates import DEFAULT_NOW, stands_on
 from tests.factories import Person, sign_up
 from tests.ical.ics import calendar, sample, vevent

@@ -252,14 +252,14 @@ async def test_a_feed_write_under_way_cannot_bring_back_an_ended_address(
     async def ended() -> bool:
         return old not in await feeds.hashes(mentor.id)
 
-    build, started = feeds.builder.build, asyncio.Event()
+    build, started = feeds.build, asyncio.Event()
 
     async def build_once_it_ended(user_id: str, at: datetime) -> bytes | None:
         started.set()
         await eventually(ended)  # read the old token, then the rotation commits
         return await build(user_id, at)
 
-    monkeypatch.setattr(feeds.builder, "build", build_once_it_ended)
+    monkeypatch.setattr(feeds, "build", build_once_it_ended)
     writer = asyncio.create_task(feeds.write_files(mentor.id, now, recheck=False))
     await started.wait()
     if ending == "rotate":

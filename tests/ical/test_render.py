@@ -15,16 +15,8 @@ import recurring_ical_events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.ical.render import (
-    EventCache,
-    FeedHeader,
-    Override,
-    Recurrence,
-    escape_text,
-    feed,
-    fold,
-    invitation,
-)
+from server.ical.render import Override, Recurrence, escape_text, fold
+from server.ical.vcalendar import EventCache, FeedHeader, feed, invitation
 from tests.ical.builders import MADE, event, local
 
 NOW = datetime(2027, 1, 15, 8, 30, tzinfo=UTC)

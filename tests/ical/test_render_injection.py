@@ -15,7 +15,8 @@ from sqlalchemy import update
 
 from server import keys
 from server.db.models import User
-from server.ical.render import Person, fold, invitation
+from server.ical.render import Person, fold
+from server.ical.vcalendar import invitation
 from tests.dates import berlin
 from tests.factories import sign_up
 from tests.ical.builders import event
