@@ -33,7 +33,7 @@ from server.scheduling.http import routes as scheduling_routes
 from server.scheduling.reminders import reminder_task
 from server.threads.http import routes as thread_routes
 from server.threads.tasks import thread_tasks
-from server.threads.tus import routes as tus_routes
+from server.threads.tus.http import routes as tus_routes
 
 FEATURE_ROUTES = (
     health.routes,

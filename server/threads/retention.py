@@ -11,8 +11,9 @@ from sqlalchemy import and_, select, update
 from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.db.models import AgreementVersion, Mentorship, Message
-from server.threads.service import channel, remove_media, wire
+from server.threads.service import channel, remove_media
 from server.threads.storage import MediaStore, remove
+from server.threads.wire import wire
 
 log = logging.getLogger(__name__)
 

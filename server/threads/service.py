@@ -1,5 +1,7 @@
 """Thread use cases: post, list, see, delete, play, count unread.
 
+Who may see a thread is ``access.py``; how its rows read on the wire, ``wire.py``.
+
 Every change is published on the bus channel ``thread:<mentorship id>`` after its
 transaction commits, so open thread pages in any process see it live.
 """
@@ -8,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -34,133 +35,24 @@ from server.db.models import (
     User,
 )
 from server.threads import notices
-from server.threads.schemas import (
-    MediaOut,
-    MessageIn,
-    MessageOut,
-    MessagePage,
-    SeenOut,
-    SeenResult,
-    ThreadUnread,
-)
+from server.threads.access import mentorship_of, message_of
+from server.threads.schemas import MessageIn, MessageOut, MessagePage, SeenResult, ThreadUnread
 from server.threads.storage import MediaStore, remove
+from server.threads.wire import unread_in, unread_query, wire
 
 log = logging.getLogger(__name__)
 
 WRITABLE = ("active", "paused")
-DELETED_TOMBSTONE = "This message was deleted."
-NOT_FOUND = "There is no such thread."
 
 
 def channel(mentorship_id: str) -> str:
     return f"thread:{mentorship_id}"
 
 
-# --- access ------------------------------------------------------------------------------
-
-
-async def _mentorship(s: AsyncSession, mentorship_id: str, user_id: str) -> Mentorship:
-    found = await s.get(Mentorship, mentorship_id)
-    if found is None or user_id not in (found.mentor_id, found.mentee_id):
-        raise NotFound(NOT_FOUND)
-    return found
-
-
 async def thread_of(*, db: Database, mentorship_id: str, user_id: str) -> Mentorship:
     """The mentorship if ``user_id`` takes part in it; 404 for anyone else."""
     async with db.read() as s:
-        return await _mentorship(s, mentorship_id, user_id)
-
-
-async def _message(s: AsyncSession, message_id: str, user_id: str) -> tuple[Message, Mentorship]:
-    message = await s.get(Message, message_id)
-    if message is None:
-        raise NotFound("There is no such message.")
-    try:
-        mentorship = await _mentorship(s, message.mentorship_id, user_id)
-    except NotFound:
-        raise NotFound("There is no such message.") from None
-    return message, mentorship
-
-
-# --- wire --------------------------------------------------------------------------------
-
-
-def media_out(record: MediaFile) -> MediaOut:
-    return MediaOut(
-        id=record.id,
-        kind=record.kind,
-        content_type=record.content_type,
-        url=f"/api/media/{record.id}",
-        poster_url=f"/api/media/{record.id}/poster.jpg" if record.poster_path else None,
-        duration_seconds=record.duration_seconds,
-        width=record.width,
-        height=record.height,
-        size=record.size,
-        waveform=list(record.waveform or []),
-    )
-
-
-async def wire(s: AsyncSession, messages: Sequence[Message]) -> list[MessageOut]:
-    ids = [m.id for m in messages]
-    media_ids = [m.media_id for m in messages if m.media_id and m.removed_at is None]
-    media: dict[str, MediaFile] = {}
-    if media_ids:
-        rows = await s.scalars(select(MediaFile).where(MediaFile.id.in_(media_ids)))
-        media = {r.id: r for r in rows}
-    seen: dict[str, list[SeenOut]] = defaultdict(list)
-    if ids:
-        receipts = await s.scalars(
-            select(MessageSeen).where(MessageSeen.message_id.in_(ids)).order_by(MessageSeen.seen_at)
-        )
-        for r in receipts:
-            seen[r.message_id].append(SeenOut(user_id=r.user_id, seen_at=r.seen_at))
-    out = []
-    for m in messages:
-        record = media.get(m.media_id) if m.media_id else None
-        removed = m.removed_at is not None
-        out.append(
-            MessageOut(
-                id=m.id,
-                mentorship_id=m.mentorship_id,
-                author_id=m.author_id,
-                kind=m.kind,
-                body="" if removed else m.body,
-                media=media_out(record)
-                if record is not None and record.removed_at is None
-                else None,
-                reply_to=m.reply_to_id,
-                goal_id=m.goal_id,
-                action_item_id=m.action_item_id,
-                created_at=m.created_at,
-                removed=removed,
-                removed_reason=m.removed_reason,
-                tombstone=(m.body or DELETED_TOMBSTONE) if removed else None,
-                seen_by=seen.get(m.id, []),
-            )
-        )
-    return out
-
-
-def _unread_query(user_id: str, mentorship_ids: Sequence[str]) -> Any:
-    seen = select(MessageSeen.message_id).where(
-        MessageSeen.message_id == Message.id, MessageSeen.user_id == user_id
-    )
-    return (
-        select(Message.mentorship_id, func.count())
-        .where(
-            Message.mentorship_id.in_(list(mentorship_ids)),
-            Message.author_id != user_id,
-            Message.removed_at.is_(None),
-            ~seen.exists(),
-        )
-        .group_by(Message.mentorship_id)
-    )
-
-
-async def _unread(s: AsyncSession, user_id: str, mentorship_id: str) -> int:
-    rows = (await s.execute(_unread_query(user_id, [mentorship_id]))).all()
-    return int(rows[0][1]) if rows else 0
+        return await mentorship_of(s, mentorship_id, user_id)
 
 
 # --- use cases ---------------------------------------------------------------------------
@@ -177,7 +69,7 @@ async def post_message(
     settings: Settings | None = None,
 ) -> MessageOut:
     async with db.write() as s:
-        mentorship = await _mentorship(s, mentorship_id, user.id)
+        mentorship = await mentorship_of(s, mentorship_id, user.id)
         if mentorship.state not in WRITABLE:
             raise Conflict(
                 f"This mentorship is {mentorship.state}; its thread can be read but not written."
@@ -201,21 +93,10 @@ async def post_message(
             removed_reason=None,
         )
         s.add(message)
-        recipient_id = (
-            mentorship.mentee_id if user.id == mentorship.mentor_id else mentorship.mentor_id
-        )
-        due = await notices.delivery_time(s, recipient_id, now)
-        notice = MessageNotice(
-            id=new_id(), message_id=message.id, user_id=recipient_id, due_at=due, delivered_at=None
-        )
-        s.add(notice)
+        notice = await _notice(s, mentorship, user.id, message.id, now)
         await s.flush()
         (out,) = await wire(s, [message])
-    await publish_or_log(
-        bus, channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
-    )
-    if due <= now:
-        await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
+    await _announce(db, bus, now, out, notice, settings)
     return out
 
 
@@ -240,7 +121,7 @@ async def post_recorded(
     """
     try:
         async with db.write() as s:
-            mentorship = await _mentorship(s, mentorship_id, author_id)
+            mentorship = await mentorship_of(s, mentorship_id, author_id)
             if await s.get(MediaFile, media.id) is not None:
                 return None
             s.add(media)
@@ -260,18 +141,7 @@ async def post_recorded(
             )
             s.add(message)
             s.add_all(with_rows)
-            recipient_id = (
-                mentorship.mentee_id if author_id == mentorship.mentor_id else mentorship.mentor_id
-            )
-            due = await notices.delivery_time(s, recipient_id, now)
-            notice = MessageNotice(
-                id=new_id(),
-                message_id=message.id,
-                user_id=recipient_id,
-                due_at=due,
-                delivered_at=None,
-            )
-            s.add(notice)
+            notice = await _notice(s, mentorship, author_id, message.id, now)
             await s.flush()
             (out,) = await wire(s, [message])
     except IntegrityError:
@@ -279,12 +149,41 @@ async def post_recorded(
             if await s.get(MediaFile, media.id) is not None:
                 return None  # another request stored it first
         raise
-    await publish_or_log(
-        bus, channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
-    )
-    if due <= now:
-        await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
+    await _announce(db, bus, now, out, notice, settings)
     return out
+
+
+async def _notice(
+    s: AsyncSession, mentorship: Mentorship, author_id: str, message_id: str, now: datetime
+) -> MessageNotice:
+    """The other participant's notice of a new message, due when their quiet hours end."""
+    recipient_id = (
+        mentorship.mentee_id if author_id == mentorship.mentor_id else mentorship.mentor_id
+    )
+    due = await notices.delivery_time(s, recipient_id, now)
+    notice = MessageNotice(
+        id=new_id(), message_id=message_id, user_id=recipient_id, due_at=due, delivered_at=None
+    )
+    s.add(notice)
+    return notice
+
+
+async def _announce(
+    db: Database,
+    bus: EventBus,
+    now: datetime,
+    out: MessageOut,
+    notice: MessageNotice,
+    settings: Settings | None,
+) -> None:
+    """Show the committed message in open threads, and notify now unless it must wait."""
+    await publish_or_log(
+        bus,
+        channel(out.mentorship_id),
+        {"type": "message", "message": out.model_dump(mode="json")},
+    )
+    if notice.due_at <= now:
+        await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
 
 
 async def _check_links(s: AsyncSession, mentorship_id: str, data: MessageIn) -> None:
@@ -333,7 +232,7 @@ async def list_messages(
     *, db: Database, user_id: str, mentorship_id: str, before: str | None, limit: int
 ) -> MessagePage:
     async with db.read() as s:
-        await _mentorship(s, mentorship_id, user_id)
+        await mentorship_of(s, mentorship_id, user_id)
         query = select(Message).where(Message.mentorship_id == mentorship_id)
         if before is not None:
             anchor = await s.get(Message, before)
@@ -353,7 +252,7 @@ async def list_messages(
         more = len(rows) > limit
         rows = rows[:limit]
         items = await wire(s, rows)
-        unread = await _unread(s, user_id, mentorship_id)
+        unread = await unread_in(s, user_id, mentorship_id)
     return MessagePage(
         items=items, next_before=rows[-1].id if more and rows else None, unread_count=unread
     )
@@ -364,7 +263,7 @@ async def mark_seen(
 ) -> SeenResult:
     fresh = False
     async with db.write() as s:
-        message, mentorship = await _message(s, message_id, user_id)
+        message, mentorship = await message_of(s, message_id, user_id)
         existing = await s.get(MessageSeen, (message_id, user_id))
         seen_at = existing.seen_at if existing is not None else now
         if existing is None and message.author_id != user_id:
@@ -384,7 +283,7 @@ async def mark_seen(
             await s.flush()
         except IntegrityError:
             raise Conflict("This message was just marked seen by another request.") from None
-        unread = await _unread(s, user_id, mentorship.id)
+        unread = await unread_in(s, user_id, mentorship.id)
     if fresh:
         await publish_or_log(
             bus,
@@ -403,7 +302,7 @@ async def delete_message(
     *, db: Database, bus: EventBus, store: MediaStore, now: datetime, user_id: str, message_id: str
 ) -> MessageOut:
     async with db.write() as s:
-        message, mentorship = await _message(s, message_id, user_id)
+        message, mentorship = await message_of(s, message_id, user_id)
         if message.author_id != user_id:
             raise Forbidden("Only its author can delete a message.")
         if message.removed_at is not None:
@@ -471,7 +370,7 @@ async def unread_counts(*, db: Database, user_id: str) -> list[ThreadUnread]:
         )
         if not ids:
             return []
-        counts = dict((await s.execute(_unread_query(user_id, ids))).tuples().all())
+        counts = dict((await s.execute(unread_query(user_id, ids))).tuples().all())
         last = dict(
             (
                 await s.execute(

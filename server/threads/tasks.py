@@ -14,7 +14,7 @@ from aiohttp import web
 
 from server import keys
 from server.core import periodic
-from server.threads import notices, retention, uploads
+from server.threads import expiry, notices, retention
 from server.threads.storage import MediaStore
 
 NOTICE_INTERVAL_SECONDS = 15.0
@@ -49,7 +49,7 @@ async def deliver_notices(app: web.Application) -> None:
 async def sweep_media(app: web.Application) -> None:
     """Expire abandoned uploads and media past their agreement's retention."""
     db, store, now = app[keys.DB], app[keys.MEDIA_STORE], app[keys.CLOCK].now()
-    await uploads.sweep(db=db, store=store, now=now)
+    await expiry.sweep(db=db, store=store, now=now)
     await retention.apply(db=db, bus=app[keys.BUS], store=store, now=now)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from server import keys
 from server.core.clock import FrozenClock
 from server.db.models import Message, MessageSeen, Upload
-from server.threads import uploads
+from server.threads import expiry
 from tests.factories import Person, sign_up
 from tests.threads.conftest import Pair, make_mentorship, upload_file
 
@@ -274,7 +274,7 @@ async def test_recordings_never_sent_expire_but_sent_ones_stay(
     forgotten = await upload_file(pair.mentee.client, samples["audio.m4a"].read_bytes())
     assert len(list(store.media_dir.iterdir())) == 2
     later = clock.now() + timedelta(hours=app[keys.SETTINGS].upload_expiry_hours, seconds=1)
-    swept = await uploads.sweep(db=app[keys.DB], store=store, now=later)
+    swept = await expiry.sweep(db=app[keys.DB], store=store, now=later)
     assert swept == 1
     remaining = list(store.media_dir.iterdir())
     assert [p.name for p in remaining] == [sent["media"]["id"] + ".ogg"]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from server import keys
 from server.core.clock import FrozenClock
 from server.db.models import Upload
-from server.threads import uploads
+from server.threads import expiry
 from tests.factories import sign_up
 from tests.threads.conftest import OCTETS, TUS, create_upload, metadata, sha1_header
 
@@ -293,13 +293,13 @@ async def test_unfinished_uploads_expire_and_are_swept(client: Client, clock: Fr
     part = _part(client, location)
     assert part.exists()
     app = client.app
-    swept = await uploads.sweep(db=app[keys.DB], store=app[keys.MEDIA_STORE], now=clock.now())
+    swept = await expiry.sweep(db=app[keys.DB], store=app[keys.MEDIA_STORE], now=clock.now())
     assert swept == 1
     assert not part.exists()
     resp = await client.head(location, headers=TUS)
     assert resp.status == 410
     # A second sweep (another process, say) finds nothing left to do.
-    assert await uploads.sweep(db=app[keys.DB], store=app[keys.MEDIA_STORE], now=clock.now()) == 0
+    assert await expiry.sweep(db=app[keys.DB], store=app[keys.MEDIA_STORE], now=clock.now()) == 0
 
 
 async def test_activity_pushes_expiry_forward(client: Client, clock: FrozenClock) -> None:
@@ -378,7 +378,7 @@ async def test_sweep_removes_files_a_crash_left_behind(client: Client, clock: Fr
     for path in (orphan_part, orphan_media, live_part):
         hour_earlier = path.stat().st_mtime - 3700  # files age by the disk's clock
         os.utime(path, (hour_earlier, hour_earlier))
-    await uploads.sweep(db=client.app[keys.DB], store=store, now=clock.now())
+    await expiry.sweep(db=client.app[keys.DB], store=store, now=clock.now())
     assert not orphan_part.exists() and not orphan_media.exists()
     assert live_part.exists() and fresh_media.exists()
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server import keys
 from server.db.models import MediaFile, Upload
-from server.threads import media, uploads
+from server.threads import media, quota, uploads
 from tests.threads.conftest import OCTETS, TUS, Pair, create_upload
 from tests.waiting import DEADLINE_SECONDS, eventually
 
@@ -89,7 +89,7 @@ async def test_a_second_finishing_request_keeps_the_first_ones_recording(
         )
     assert [(r.id, r.state) for r in rows] == [(upload_id, "complete")]
     assert [r.id for r in records] == [rows[0].media_id]
-    assert await uploads.used_bytes(app[keys.DB], pair.mentee.id) == len(data)
+    assert await quota.used_bytes(app[keys.DB], pair.mentee.id) == len(data)
     media_dir = app[keys.MEDIA_STORE].media_dir
     assert sorted(p.name for p in media_dir.iterdir()) == [Path(records[0].path).name]
 
@@ -181,7 +181,7 @@ async def test_parallel_uploads_cannot_share_the_same_room_in_the_quota(
     assert done.status == 204, await done.text()
     assert done.headers["Upload-Offset"] == "6000"
     assert first_part.stat().st_size == 6000
-    assert await uploads.used_bytes(app[keys.DB], person.id) == 6000
+    assert await quota.used_bytes(app[keys.DB], person.id) == 6000
     async with app[keys.DB].read() as s:
         reserved = list(await s.scalars(select(Upload.reserved)))
     assert reserved == [0, 0]  # every reservation ended with its request
@@ -232,15 +232,12 @@ async def test_simultaneous_reservations_never_exceed_the_quota(
                 select(Upload).where(Upload.id.in_([loc.rsplit("/", 1)[1] for loc in locations]))
             )
         )
-    limits = uploads.Limits.from_settings(app[keys.SETTINGS])
+    limits = quota.Limits.from_settings(app[keys.SETTINGS])
     results = await asyncio.gather(
-        *(
-            uploads.reserve(db=app[keys.DB], upload=row, incoming=3000, limits=limits)
-            for row in rows
-        ),
+        *(quota.reserve(db=app[keys.DB], upload=row, incoming=3000, limits=limits) for row in rows),
         return_exceptions=True,
     )
     granted = [r for r in results if isinstance(r, tuple)]
-    refused = [r for r in results if isinstance(r, uploads.TooLarge)]
+    refused = [r for r in results if isinstance(r, quota.TooLarge)]
     assert (len(granted), len(refused)) == (3, 2), results
-    assert await uploads.used_bytes(app[keys.DB], person.id) == 9000
+    assert await quota.used_bytes(app[keys.DB], person.id) == 9000
