@@ -26,7 +26,6 @@ from server.core.ids import new_id
 from server.db.models import (
     Booking,
     BookingParticipant,
-    BookingReminder,
     BookingSeries,
     Mentorship,
     Notification,
@@ -34,6 +33,7 @@ from server.db.models import (
 )
 from server.notifications import service as notifications
 from server.scheduling import recurrence as rec
+from server.scheduling import reminders
 from server.scheduling import slots as sl
 from server.scheduling.availability import NO_MENTOR, Plan, load_plan, load_plans
 from server.scheduling.busy import BusySource as BusySource
@@ -57,8 +57,6 @@ from server.scheduling.sessions import (
 )
 
 FAR = 100 * 365
-REMINDERS = (("24h", timedelta(hours=24)), ("15m", timedelta(minutes=15)))
-SHIFT_NOTICE = timedelta(days=7)
 
 
 # --- slots ----------------------------------------------------------------------------------
@@ -329,44 +327,6 @@ def _participants(b: Booking, rules: sl.Rules) -> list[BookingParticipant]:
     ]
 
 
-def _reminders(b: Booking, now: datetime) -> list[BookingReminder]:
-    out = []
-    for kind, ahead in REMINDERS:
-        due = b.start_at - ahead
-        if due <= now:
-            continue
-        for user_id in (b.mentor_id, b.mentee_id):
-            out.append(
-                BookingReminder(
-                    id=new_id(), booking_id=b.id, user_id=user_id, kind=kind, due_at=due, data={}
-                )
-            )
-    return out
-
-
-def _shift_reminders(
-    bookings: Sequence[Booking], shifts: Sequence[rec.Shift], mentee_id: str, now: datetime
-) -> list[BookingReminder]:
-    by_start = {sl.to_minute(b.start_at): b for b in bookings}
-    out = []
-    for shift in shifts:
-        b = by_start.get(shift.start)
-        if b is None:
-            continue
-        due = max(now, b.start_at - SHIFT_NOTICE)
-        out.append(
-            BookingReminder(
-                id=new_id(),
-                booking_id=b.id,
-                user_id=mentee_id,
-                kind="shift",
-                due_at=due,
-                data=shift_wire(shift),
-            )
-        )
-    return out
-
-
 @dataclass
 class Context:
     db: Database
@@ -518,14 +478,14 @@ async def create_booking(ctx: Context, user: User, data: BookingIn) -> dict[str,
             await s.flush()
             for b in bookings:
                 s.add_all(_participants(b, host.rules))
-                s.add_all(_reminders(b, ctx.now))
+                await reminders.schedule(s, b, ctx.now)
             await s.flush()
             shifts = rec.guest_shifts(
                 [(b.occurrence_index or 0, sl.to_minute(b.start_at)) for b in bookings],
                 host.rules.timezone,
                 mentee.timezone,
             )
-            s.add_all(_shift_reminders(bookings, shifts, m.mentee_id, ctx.now))
+            await reminders.schedule_shifts(s, bookings, shifts, m.mentee_id, ctx.now)
             notes = _stage_created(s, ctx.now, user, host.user, mentee, bookings, shifts)
     except _Refused as refused_:
         raise await _conflict(
@@ -840,16 +800,14 @@ async def _apply_move(ctx: Context, plan: _Move) -> dict[str, Any]:
                 delete(BookingParticipant).where(BookingParticipant.booking_id.in_(list(exclude)))
             )
             # A moved session is reminded afresh, even if its old time was reminded of.
-            await s.execute(
-                delete(BookingReminder).where(BookingReminder.booking_id.in_(list(exclude)))
-            )
+            await reminders.forget(s, exclude, sent_too=True)
             await s.flush()
             for row in changed:
                 s.add_all(_participants(row, host.rules))
-                s.add_all(_reminders(row, ctx.now))
+                await reminders.schedule(s, row, ctx.now)
             people_map = await people_by_id(s, set(people))
             await s.flush()
-            s.add_all(await _moved_shift_reminders(s, changed, people_map, ctx.now))
+            await _moved_shift_reminders(s, changed, people_map, ctx.now)
             notes = _stage_changed(s, ctx.now, user, people_map, changed, "moved")
     except _Refused as refused_:
         raise await _conflict(
@@ -879,14 +837,12 @@ async def _apply_move(ctx: Context, plan: _Move) -> dict[str, Any]:
 
 async def _moved_shift_reminders(
     s: AsyncSession, changed: Sequence[Booking], people: dict[str, User], now: datetime
-) -> list[BookingReminder]:
+) -> None:
     """DST-shift notices for moved occurrences, judged against their series as it now is."""
-    out: list[BookingReminder] = []
     ids = {b.id for b in changed}
     for rows, shifts in await shifts_by_series(s, changed, people):
         moved = [b for b in rows if b.id in ids]
-        out.extend(_shift_reminders(moved, shifts, rows[0].mentee_id, now))
-    return out
+        await reminders.schedule_shifts(s, moved, shifts, rows[0].mentee_id, now)
 
 
 async def _split_series(
@@ -974,11 +930,7 @@ async def _cancel_rows(
         t.cancelled_by = actor_id
         t.updated_at = now
     await s.execute(delete(BookingParticipant).where(BookingParticipant.booking_id.in_(ids)))
-    await s.execute(
-        delete(BookingReminder).where(
-            BookingReminder.booking_id.in_(ids), BookingReminder.sent_at.is_(None)
-        )
-    )
+    await reminders.forget(s, ids, sent_too=False)
     return ids
 
 

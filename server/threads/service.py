@@ -28,7 +28,6 @@ from server.db.models import (
     MediaFile,
     Mentorship,
     Message,
-    MessageNotice,
     MessageSeen,
     Upload,
     User,
@@ -204,18 +203,16 @@ async def post_message(
         recipient_id = (
             mentorship.mentee_id if user.id == mentorship.mentor_id else mentorship.mentor_id
         )
-        due = await notices.delivery_time(s, recipient_id, now)
-        notice = MessageNotice(
-            id=new_id(), message_id=message.id, user_id=recipient_id, due_at=due, delivered_at=None
-        )
-        s.add(notice)
         await s.flush()
+        notice_id, due = await notices.queue(
+            s, message_id=message.id, recipient_id=recipient_id, now=now
+        )
         (out,) = await wire(s, [message])
     await publish_or_log(
         bus, channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
     )
-    if due <= now:
-        await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
+    if due <= now and notice_id is not None and settings is not None:
+        await notices.deliver_now(db=db, bus=bus, settings=settings, now=now, ids=[notice_id])
     return out
 
 
@@ -263,16 +260,10 @@ async def post_recorded(
             recipient_id = (
                 mentorship.mentee_id if author_id == mentorship.mentor_id else mentorship.mentor_id
             )
-            due = await notices.delivery_time(s, recipient_id, now)
-            notice = MessageNotice(
-                id=new_id(),
-                message_id=message.id,
-                user_id=recipient_id,
-                due_at=due,
-                delivered_at=None,
-            )
-            s.add(notice)
             await s.flush()
+            notice_id, due = await notices.queue(
+                s, message_id=message.id, recipient_id=recipient_id, now=now
+            )
             (out,) = await wire(s, [message])
     except IntegrityError:
         async with db.read() as s:
@@ -282,8 +273,8 @@ async def post_recorded(
     await publish_or_log(
         bus, channel(mentorship.id), {"type": "message", "message": out.model_dump(mode="json")}
     )
-    if due <= now:
-        await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
+    if due <= now and notice_id is not None and settings is not None:
+        await notices.deliver_now(db=db, bus=bus, settings=settings, now=now, ids=[notice_id])
     return out
 
 
@@ -371,15 +362,7 @@ async def mark_seen(
             s.add(MessageSeen(message_id=message_id, user_id=user_id, seen_at=now))
             fresh = True
             # Once read, a notification still waiting for working hours has nothing to say.
-            await s.execute(
-                update(MessageNotice)
-                .where(
-                    MessageNotice.message_id == message_id,
-                    MessageNotice.user_id == user_id,
-                    MessageNotice.delivered_at.is_(None),
-                )
-                .values(delivered_at=now)
-            )
+            await notices.forget(s, message_id=message_id, user_id=user_id)
         try:
             await s.flush()
         except IntegrityError:
