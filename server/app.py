@@ -18,20 +18,23 @@ from server.core.clock import Clock, SystemClock
 from server.core.db import Database
 from server.core.metrics import Metrics
 from server.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from server.ical import busy_service, feeds, mail
+from server.ical import busy_service, feeds
 from server.ical.http import routes as calendar_routes
+from server.ical.mail import INVITATION
 from server.live import service as live
 from server.live.http import routes as live_routes
 from server.mentorship.http import routes as mentorship_routes
 from server.mentorship.profiles import FactsCache
 from server.mentorship.sweeper import expiry_sweeper
 from server.notifications.http import routes as notification_routes
+from server.notifications.outbox import delivery_job
 from server.notifications.stream import Streams, close_streams
 from server.scheduling.cache import SlotCache, slot_cache
 from server.scheduling.events import BookingsChanged
 from server.scheduling.http import routes as scheduling_routes
-from server.scheduling.reminders import reminder_task
+from server.scheduling.reminders import REMINDER
 from server.threads.http import routes as thread_routes
+from server.threads.notices import NOTICE
 from server.threads.tasks import thread_tasks
 from server.threads.tus.http import routes as tus_routes
 
@@ -46,6 +49,8 @@ FEATURE_ROUTES = (
     tus_routes,
     thread_routes,
 )
+
+OUTBOX_KINDS = (REMINDER, NOTICE, INVITATION)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -70,11 +75,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(expiry_sweeper)
     app.cleanup_ctx.append(thread_tasks)
     app.cleanup_ctx.extend([feeds.feed_context, busy_service.busy_context])
-    app.cleanup_ctx.append(mail.invitation_mailer)
     app[keys.BUSY_SOURCES] = []
     app[keys.SLOT_CACHE] = SlotCache()
     app[keys.BOOKINGS_CHANGED] = BookingsChanged()
-    app.cleanup_ctx.extend([reminder_task, slot_cache])
+    app.cleanup_ctx.append(slot_cache)
+    # Everything delivered to a person: each feature's kind of row in the one outbox.
+    app.cleanup_ctx.append(delivery_job(OUTBOX_KINDS))
     app[keys.ROOMS] = live.default_directory(app)
     app.cleanup_ctx.append(live.live)
     app.on_shutdown.append(close_websockets)

@@ -66,6 +66,7 @@ ENV_VARS: Final[tuple[str, ...]] = (
     "BUSY_ALLOW_PRIVATE_ADDRESSES",
     "BUSY_READ_MILLISECONDS",
     "BUSY_READERS",
+    "OUTBOX_INTERVAL_SECONDS",
     "REMINDER_INTERVAL_SECONDS",
 )
 
@@ -128,7 +129,7 @@ class Settings:
     busy_allow_private_addresses: bool = False
     busy_read_milliseconds: int = 1500
     busy_readers: int = 2
-    reminder_interval_seconds: float = 30
+    outbox_interval_seconds: float = 15
 
     @property
     def secure_cookies(self) -> bool:
@@ -200,7 +201,13 @@ class Settings:
             busy_allow_private_addresses=r.boolean("BUSY_ALLOW_PRIVATE_ADDRESSES", False),
             busy_read_milliseconds=r.integer("BUSY_READ_MILLISECONDS", 1500, 100, 60_000),
             busy_readers=r.integer("BUSY_READERS", 2, 1, 64),
-            reminder_interval_seconds=r.integer("REMINDER_INTERVAL_SECONDS", 30, 1, 3600),
+            # REMINDER_INTERVAL_SECONDS is the name it had when only reminders used it.
+            outbox_interval_seconds=r.integer(
+                "OUTBOX_INTERVAL_SECONDS",
+                r.integer("REMINDER_INTERVAL_SECONDS", 15, 1, 3600),
+                1,
+                3600,
+            ),
         )
         settings.check()
         return settings

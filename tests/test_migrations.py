@@ -1,4 +1,4 @@
-"""The Alembic chain builds exactly the schema of server/db/models.py, and unwinds cleanly.
+"""The Alembic chain builds exactly the schema of the models, and unwinds cleanly.
 
 Runs on SQLite and on PostgreSQL, each on a database that starts empty.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -159,3 +160,79 @@ def test_tokens_from_before_expiry_get_an_expiry_date_not_a_sudden_end(empty_url
     assert expires_at is not None and verified_at is None
     # 90 days from the upgrade, not from its creation (which would have ended it in 2020).
     assert str(expires_at) > "2020-04", "an old token gets its grace period from the upgrade"
+
+
+def test_waiting_deliveries_move_into_the_outbox(empty_url: str) -> None:
+    """0010: waiting reminders and notices, and every mailed invitation, become outbox rows."""
+    upgrade(empty_url, "0009")
+
+    def seed(conn: Connection) -> None:
+        tables = MetaData()
+        tables.reflect(conn)
+
+        def add(table_name: str, **values: Any) -> None:
+            """A row with ``values``, every other required column given a placeholder."""
+            table = tables.tables[table_name]
+            for column in table.columns:
+                if column.name in values or column.nullable or column.server_default:
+                    continue
+                try:
+                    kind = column.type.python_type
+                except NotImplementedError:
+                    kind = str
+                values[column.name] = {
+                    int: 0,
+                    bool: False,
+                    datetime: datetime(2026, 1, 1, tzinfo=UTC),
+                    dict: {},
+                    list: [],
+                }.get(kind, "x")
+            conn.execute(table.insert().values(**values))
+
+        add("users", id="u1", email="ada@example.org", name="Ada", timezone="UTC")
+        add("users", id="u2", email="bob@example.org", name="Bob", timezone="UTC")
+        add("mentorships", id="m1", mentor_id="u1", mentee_id="u2", state="active")
+        add(
+            "bookings", id="b1", mentorship_id="m1", mentor_id="u1", mentee_id="u2", created_by="u2"
+        )
+        add("messages", id="g1", mentorship_id="m1", author_id="u2", kind="text")
+        due = datetime(2026, 12, 1, 9, tzinfo=UTC)
+        add("booking_reminders", id="r1", booking_id="b1", user_id="u1", kind="24h", due_at=due)
+        add(
+            "booking_reminders",
+            id="r2",
+            booking_id="b1",
+            user_id="u2",
+            kind="shift",
+            due_at=due,
+            data={"local": "13:00"},
+        )
+        add(
+            "booking_reminders",
+            id="r3",
+            booking_id="b1",
+            user_id="u2",
+            kind="15m",
+            due_at=due,
+            sent_at=due,
+        )
+        add("message_notices", id="n1", message_id="g1", user_id="u1", due_at=due)
+        add("message_notices", id="n2", message_id="g1", user_id="u2", due_at=due, delivered_at=due)
+        add("calendar_invitations", subject_id="b1", sequence=2, user_id="u2", sent_at=due)
+        conn.commit()
+
+    inspect_database(empty_url, seed)
+    upgrade(empty_url)
+
+    def read(conn: Connection) -> Any:
+        return conn.execute(
+            text("SELECT dedupe_key, delivered_at IS NULL FROM outbox ORDER BY dedupe_key")
+        ).all()
+
+    rows = [(key, bool(waiting)) for key, waiting in inspect_database(empty_url, read)]
+    assert rows == [
+        ("booking.reminder:b1:u1:24h", True),
+        ("booking.reminder:b1:u2:shift", True),
+        ("calendar.invitation:b1:2:u2", False),
+        ("thread.message:g1:u1", True),
+    ]

@@ -362,25 +362,6 @@ class MessageSeen(Base):
     seen_at: Mapped[datetime]
 
 
-class MessageNotice(Base):
-    """A new-message notification waiting for the recipient's working hours.
-
-    Delivered once: a process claims it with a conditional UPDATE on ``delivered_at``
-    in the same transaction that stores the in-app notification.
-    """
-
-    __tablename__ = "message_notices"
-    __table_args__ = (Index("ix_message_notices_delivered_at_due_at", "delivered_at", "due_at"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    message_id: Mapped[str] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), index=True
-    )
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    due_at: Mapped[datetime]
-    delivered_at: Mapped[datetime | None]
-
-
 # --- scheduling (migration 0003) -------------------------------------------------------
 
 
@@ -509,28 +490,6 @@ class BookingFeedback(Base):
     created_at: Mapped[datetime]
 
 
-class BookingReminder(Base):
-    """A reminder due at ``due_at``: claimed by one process with a conditional UPDATE."""
-
-    __tablename__ = "booking_reminders"
-    __table_args__ = (
-        UniqueConstraint("booking_id", "user_id", "kind"),
-        Index("ix_booking_reminders_sent_at_due_at", "sent_at", "due_at"),
-    )
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    booking_id: Mapped[str] = mapped_column(
-        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
-    )
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(10))
-    due_at: Mapped[datetime]
-    claimed_at: Mapped[datetime | None]
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    sent_at: Mapped[datetime | None]
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
 # --- calendars (migration 0006) ----------------------------------------------------------
 
 
@@ -586,23 +545,6 @@ class BusyInterval(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
-
-
-class CalendarInvitation(Base):
-    """An invitation email sent for one version (SEQUENCE) of a session or series.
-
-    Inserting the row claims the email, so with several processes it is sent once.
-    ``subject_id`` is the booking's id, or the series' id for a series.
-    """
-
-    __tablename__ = "calendar_invitations"
-
-    subject_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    sent_at: Mapped[datetime]
 
 
 class BookingRecording(Base):

@@ -6,6 +6,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.core.db import Database
@@ -71,17 +72,26 @@ async def invitation_for(
     Only the booking's two participants may read it; anyone else learns nothing (404).
     """
     async with db.read() as s:
-        booking = await s.get(Booking, booking_id)
-        if booking is None or user_id not in (booking.mentor_id, booking.mentee_id):
-            raise NotFound("There is no such booking.")
-        mentor = await s.get(User, booking.mentor_id)
-        mentee = await s.get(User, booking.mentee_id)
-        series = await s.get(BookingSeries, booking.series_id) if booking.series_id else None
-        siblings = (
-            list(await s.scalars(select(Booking).where(Booking.series_id == series.id)))
-            if series is not None
-            else []
+        return await invitation_in(
+            s, settings=settings, user_id=user_id, booking_id=booking_id, now=now
         )
+
+
+async def invitation_in(
+    s: AsyncSession, *, settings: Settings, user_id: str, booking_id: str, now: datetime
+) -> bytes:
+    """`invitation_for` read in the caller's transaction (the outbox's, when mailing it)."""
+    booking = await s.get(Booking, booking_id)
+    if booking is None or user_id not in (booking.mentor_id, booking.mentee_id):
+        raise NotFound("There is no such booking.")
+    mentor = await s.get(User, booking.mentor_id)
+    mentee = await s.get(User, booking.mentee_id)
+    series = await s.get(BookingSeries, booking.series_id) if booking.series_id else None
+    siblings = (
+        list(await s.scalars(select(Booking).where(Booking.series_id == series.id)))
+        if series is not None
+        else []
+    )
     if mentor is None or mentee is None:
         raise NotFound("There is no such booking.")
     links = links_for(settings)

@@ -1,10 +1,11 @@
 """Invitation emails: each version of a session (or series) reaches both participants'
 inboxes once, with its invite.ics attached, when SMTP is configured.
 
-Due work is found in the database, never only in memory: sessions changed in the last
-days whose current SEQUENCE has not been mailed to a participant. A process claims an
-email by inserting its ``calendar_invitations`` row (the primary key refuses a second
-claim), then sends it; a mail server that is down costs that email, nothing else.
+Due work is found in the database, never only in memory: on each pass of the outbox,
+sessions changed in the last days are collected, and each participant's invitation
+to the current SEQUENCE is queued under the key (subject, sequence, person), so a
+version is queued once however many processes look; the outbox then mails it once.
+A version superseded before it was mailed is dropped without a word.
 """
 
 from __future__ import annotations
@@ -12,26 +13,25 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import keys
 from server.config import Settings
 from server.core.db import Database
 from server.core.errors import NotFound
-from server.core.periodic import periodic
-from server.db.models import Booking, CalendarInvitation, User
-from server.ical.invites import invitation_for
-from server.notifications import email
+from server.db.models import Booking, User
+from server.ical.invites import invitation_in
+from server.notifications import email, outbox
+from server.notifications.models import OutboxItem
 
 log = logging.getLogger(__name__)
 
+KIND = "calendar.invitation"
 RECENT = timedelta(days=2)
-TICK_SECONDS = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +42,13 @@ class Due:
     user_id: str
     cancelled: bool
 
+    @property
+    def key(self) -> str:
+        return f"{KIND}:{self.subject_id}:{self.sequence}:{self.user_id}"
+
 
 async def due_invitations(db: Database, now: datetime) -> list[Due]:
-    """Versions of recently changed, not yet finished sessions not mailed to someone."""
+    """Versions of recently changed, not yet finished sessions not queued for someone."""
     async with db.read() as s:
         rows = (
             await s.execute(
@@ -99,56 +103,82 @@ async def due_invitations(db: Database, now: datetime) -> list[Due]:
         if not wanted:
             return []
         subjects = {k[0] for k in wanted}
-        sent = {
-            (i.subject_id, i.sequence, i.user_id)
-            for i in await s.scalars(
-                select(CalendarInvitation).where(CalendarInvitation.subject_id.in_(subjects))
-            )
-        }
-    return [due for key, due in sorted(wanted.items()) if key not in sent]
-
-
-async def claim(db: Database, due: Due, now: datetime) -> bool:
-    try:
-        async with db.write() as s:
-            s.add(
-                CalendarInvitation(
-                    subject_id=due.subject_id,
-                    sequence=due.sequence,
-                    user_id=due.user_id,
-                    sent_at=now,
+        queued = set(
+            await s.scalars(
+                select(OutboxItem.dedupe_key).where(
+                    OutboxItem.kind == KIND, OutboxItem.subject.in_(subjects)
                 )
             )
-    except IntegrityError:
-        return False
-    return True
+        )
+    return [due for _, due in sorted(wanted.items()) if due.key not in queued]
 
 
-async def send_due(db: Database, settings: Settings, now: datetime) -> int:
-    """Claim and send every due invitation; return how many were sent."""
-    sent = 0
-    for due in await due_invitations(db, now):
-        if not await claim(db, due, now):
-            continue  # another process has it
-        try:
-            data = await invitation_for(
-                db=db, settings=settings, user_id=due.user_id, booking_id=due.booking_id, now=now
+async def collect(db: Database, context: outbox.Context) -> int:
+    """Queue every due invitation (none without SMTP: there is nothing to send them by)."""
+    if not context.settings.smtp_host:
+        return 0
+    due = await due_invitations(db, context.now)
+    if not due:
+        return 0
+    queued = 0
+    async with db.write() as s:
+        for d in due:
+            item_id = await outbox.enqueue(
+                session=s,
+                user_id=d.user_id,
+                kind=KIND,
+                key=d.key,
+                subject=d.subject_id,
+                due_at=context.now,
+                payload={
+                    "booking_id": d.booking_id,
+                    "sequence": d.sequence,
+                    "cancelled": d.cancelled,
+                },
             )
-        except NotFound:
-            continue
-        async with db.read() as s:
-            person = await s.get(User, due.user_id)
-            booking = await s.get(Booking, due.booking_id)
-        if person is None or booking is None:
-            continue
-        if await send(
-            settings, person, booking, data, cancelled=due.cancelled, first=due.sequence == 0
-        ):
-            sent += 1
-    return sent
+            queued += item_id is not None
+    return queued
 
 
-async def send(
+async def _current_sequence(s: AsyncSession, booking: Booking) -> int:
+    if booking.series_id is None:
+        return booking.sequence
+    top = await s.scalar(
+        select(func.max(Booking.sequence)).where(Booking.series_id == booking.series_id)
+    )
+    return int(top or 0)
+
+
+async def render(
+    s: AsyncSession, item: OutboxItem, context: outbox.Context
+) -> outbox.Delivery | None:
+    """The invitation email with invite.ics, unless the session ended or changed again."""
+    payload = item.payload
+    sequence = int(payload.get("sequence", 0))
+    booking = await s.get(Booking, str(payload.get("booking_id")))
+    person = await s.get(User, item.user_id)
+    if booking is None or person is None or booking.end_at <= context.now:
+        return None
+    if await _current_sequence(s, booking) != sequence:
+        return None  # superseded: the newer version has its own row
+    try:
+        data = await invitation_in(
+            s, settings=context.settings, user_id=person.id, booking_id=booking.id, now=context.now
+        )
+    except NotFound:
+        return None
+    message = build(
+        context.settings,
+        person,
+        booking,
+        data,
+        cancelled=bool(payload.get("cancelled")),
+        first=sequence == 0,
+    )
+    return outbox.Delivery(email=message, what="an invitation")
+
+
+def build(
     settings: Settings,
     person: User,
     booking: Booking,
@@ -156,7 +186,7 @@ async def send(
     *,
     cancelled: bool,
     first: bool,
-) -> bool:
+) -> EmailMessage:
     zone = ZoneInfo(person.timezone)
     when = booking.start_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M")
     verb = "Cancelled" if cancelled else ("Invitation" if first else "Updated")
@@ -176,15 +206,7 @@ async def send(
         filename="invite.ics",
         params={"method": method},
     )
-    return await email.send(settings, message, what="an invitation")
+    return message
 
 
-async def _send_due(app: web.Application) -> int:
-    return await send_due(app[keys.DB], app[keys.SETTINGS], app[keys.CLOCK].now())
-
-
-JOB = "invitation-mailer"
-# cleanup_ctx: mails due invitations while SMTP is configured.
-invitation_mailer = periodic(
-    JOB, lambda app: TICK_SECONDS, _send_due, enabled=lambda app: bool(app[keys.SETTINGS].smtp_host)
-)
+INVITATION = outbox.Kind(KIND, render, collect)

@@ -19,6 +19,7 @@ from server.core.ids import new_id
 from server.db.models import Booking, BookingSeries, Mentorship, Notification, User
 from server.notifications import service as notifications
 from server.scheduling import recurrence as rec
+from server.scheduling import reminders
 from server.scheduling import slots as sl
 from server.scheduling.availability import Plan, load_plan
 from server.scheduling.busy import imported_busy, load_taken
@@ -40,9 +41,7 @@ from server.scheduling.service import (
     holds,
     lock_mentorship,
     outside_availability,
-    reminders,
     require_active,
-    shift_reminders,
     span,
 )
 from server.scheduling.sessions import booking_out, local_text, shift_out, shift_wire, when_text
@@ -214,14 +213,14 @@ async def create_booking(ctx: Context, user: User, data: BookingIn) -> BookingCr
         await s.flush()
         for b in bookings:
             s.add_all(holds(b, host.rules))
-            s.add_all(reminders(b, ctx.now))
+            await reminders.schedule(s, b, ctx.now)
         await s.flush()
         shifts = rec.guest_shifts(
             [(b.occurrence_index or 0, sl.to_minute(b.start_at)) for b in bookings],
             host.rules.timezone,
             mentee.timezone,
         )
-        s.add_all(shift_reminders(bookings, shifts, m.mentee_id, ctx.now))
+        await reminders.schedule_shifts(s, bookings, shifts, m.mentee_id, ctx.now)
         notes = _stage_created(s, ctx.now, user, host.user, mentee, bookings, shifts)
     await announce(ctx, notes, people, [b.id for b in bookings])
     users = {host.user.id: host.user, mentee.id: mentee}

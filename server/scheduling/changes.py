@@ -17,11 +17,11 @@ from server.core.errors import Conflict
 from server.db.models import (
     Booking,
     BookingParticipant,
-    BookingReminder,
     Notification,
     User,
 )
 from server.notifications import service as notifications
+from server.scheduling import reminders
 from server.scheduling.schemas import CancelIn, ChangeOut
 from server.scheduling.service import Context, announce, announce_on_bus
 from server.scheduling.sessions import booking_out, participant_booking, people_by_id, when_text
@@ -103,11 +103,7 @@ async def _cancel_rows(
         t.cancelled_by = actor_id
         t.updated_at = now
     await s.execute(delete(BookingParticipant).where(BookingParticipant.booking_id.in_(ids)))
-    await s.execute(
-        delete(BookingReminder).where(
-            BookingReminder.booking_id.in_(ids), BookingReminder.sent_at.is_(None)
-        )
-    )
+    await reminders.forget(s, ids, sent_too=False)
     return ids
 
 

@@ -20,11 +20,11 @@ from server.core.ids import new_id
 from server.db.models import (
     Booking,
     BookingParticipant,
-    BookingReminder,
     BookingSeries,
     Mentorship,
     User,
 )
+from server.scheduling import reminders
 from server.scheduling import slots as sl
 from server.scheduling.availability import Plan, load_plan
 from server.scheduling.busy import imported_busy, load_taken
@@ -40,9 +40,7 @@ from server.scheduling.service import (
     holds,
     lock_mentorship,
     outside_availability,
-    reminders,
     require_active,
-    shift_reminders,
     span,
 )
 from server.scheduling.sessions import (
@@ -208,16 +206,14 @@ async def apply_move(ctx: Context, plan: Move) -> ChangeOut:
             delete(BookingParticipant).where(BookingParticipant.booking_id.in_(list(exclude)))
         )
         # A moved session is reminded afresh, even if its old time was reminded of.
-        await s.execute(
-            delete(BookingReminder).where(BookingReminder.booking_id.in_(list(exclude)))
-        )
+        await reminders.forget(s, exclude, sent_too=True)
         await s.flush()
         for row in changed:
             s.add_all(holds(row, host.rules))
-            s.add_all(reminders(row, ctx.now))
+            await reminders.schedule(s, row, ctx.now)
         people_map = await people_by_id(s, set(people))
         await s.flush()
-        s.add_all(await _moved_shift_reminders(s, changed, people_map, ctx.now))
+        await _moved_shift_reminders(s, changed, people_map, ctx.now)
         notes = stage_changed(s, ctx.now, user, people_map, changed, "moved")
     await announce(ctx, notes, people, [r.id for r in changed])
     return ChangeOut(items=[booking_out(r, people_map) for r in changed])
@@ -225,14 +221,12 @@ async def apply_move(ctx: Context, plan: Move) -> ChangeOut:
 
 async def _moved_shift_reminders(
     s: AsyncSession, changed: Sequence[Booking], people: dict[str, User], now: datetime
-) -> list[BookingReminder]:
+) -> None:
     """DST-shift notices for moved occurrences, judged against their series as it now is."""
-    out: list[BookingReminder] = []
     ids = {b.id for b in changed}
     for rows, shifts in await shifts_by_series(s, changed, people):
         moved = [b for b in rows if b.id in ids]
-        out.extend(shift_reminders(moved, shifts, rows[0].mentee_id, now))
-    return out
+        await reminders.schedule_shifts(s, moved, shifts, rows[0].mentee_id, now)
 
 
 async def _split_series(

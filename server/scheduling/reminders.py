@@ -1,135 +1,124 @@
 """Reminders 24 hours and 15 minutes before each session, and DST-shift notices.
 
-Due reminders live in ``booking_reminders`` (written with the booking), so a restart
-loses none. Every process polls; a reminder is claimed and marked sent by one
-conditional UPDATE (``WHERE sent_at IS NULL``) in the same transaction that stores the
-in-app notification, so with any number of processes each reminder is sent once.
-Email follows the commit when SMTP is configured; a mail server that fails costs the
-email, never the in-app notice.
+They are queued in the outbox with the booking (one row per person and reminder, keyed
+by booking, person and kind, so none is queued twice) and delivered by the outbox's
+job, once however many processes run. A cancelled session's waiting reminders are
+dropped; a moved one is reminded afresh, even if its old time was reminded of.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import socket
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import keys
-from server.config import Settings
-from server.core.bus import EventBus
-from server.core.db import Database
-from server.core.periodic import periodic
-from server.db.models import Booking, BookingReminder, Notification, User
-from server.notifications import email as mail
-from server.notifications import service as notifications
+from server.db.models import Booking, User
+from server.notifications import email, outbox
+from server.notifications.models import OutboxItem
+from server.scheduling import recurrence as rec
+from server.scheduling import slots as sl
+from server.scheduling.sessions import shift_wire
 
-log = logging.getLogger(__name__)
-BATCH = 200
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+KIND = "booking.reminder"
+REMINDERS = (("24h", timedelta(hours=24)), ("15m", timedelta(minutes=15)))
+SHIFT_NOTICE = timedelta(days=7)
 
 
-@dataclass(frozen=True, slots=True)
-class Email:
-    to: str
-    subject: str
-    body: str
+async def _queue(
+    s: AsyncSession, b: Booking, user_id: str, which: str, due: datetime, shift: object = None
+) -> None:
+    payload: dict[str, object] = {"booking_id": b.id, "reminder": which}
+    if shift is not None:
+        payload["shift"] = shift
+    await outbox.enqueue(
+        session=s,
+        user_id=user_id,
+        kind=KIND,
+        key=f"{KIND}:{b.id}:{user_id}:{which}",
+        subject=b.id,
+        due_at=due,
+        payload=payload,
+    )
+
+
+async def schedule(s: AsyncSession, b: Booking, now: datetime) -> None:
+    """Queue both people's 24-hour and 15-minute reminders that are still ahead."""
+    for which, ahead in REMINDERS:
+        due = b.start_at - ahead
+        if due <= now:
+            continue
+        for user_id in (b.mentor_id, b.mentee_id):
+            await _queue(s, b, user_id, which, due)
+
+
+async def schedule_shifts(
+    s: AsyncSession,
+    bookings: Sequence[Booking],
+    shifts: Sequence[rec.Shift],
+    mentee_id: str,
+    now: datetime,
+) -> None:
+    """Tell the mentee a week ahead (or now) of each session a DST change moves for them."""
+    by_start = {sl.to_minute(b.start_at): b for b in bookings}
+    for shift in shifts:
+        b = by_start.get(shift.start)
+        if b is None:
+            continue
+        due = max(now, b.start_at - SHIFT_NOTICE)
+        await _queue(s, b, mentee_id, "shift", due, shift_wire(shift))
+
+
+async def forget(s: AsyncSession, booking_ids: Iterable[str], *, sent_too: bool) -> None:
+    """Drop the bookings' waiting reminders (with ``sent_too``, the sent ones' keys too)."""
+    await outbox.cancel(session=s, subjects=booking_ids, kinds=[KIND], delivered_too=sent_too)
 
 
 def _text(
-    reminder: BookingReminder, booking: Booking, person: User, other: User
+    which: str, shift: dict[str, object], booking: Booking, person: User, other: User
 ) -> tuple[str, str]:
     zone = ZoneInfo(person.timezone)
     local = booking.start_at.astimezone(zone)
     when = f"{local:%a} {local.day} {local:%b, %H:%M} ({person.timezone})"
-    if reminder.kind == "shift":
-        data = reminder.data
+    if which == "shift":
         return (
             f"Your session time with {other.name} changes on {local:%a} {local.day} {local:%b}",
-            f"Because of a daylight-saving change it starts at {data.get('local')} your time "
-            f"instead of {data.get('previous_local')}; {other.name}'s time stays the same.",
+            f"Because of a daylight-saving change it starts at {shift.get('local')} your time "
+            f"instead of {shift.get('previous_local')}; {other.name}'s time stays the same.",
         )
-    soon = "in 24 hours" if reminder.kind == "24h" else "in 15 minutes"
+    soon = "in 24 hours" if which == "24h" else "in 15 minutes"
     return (f"Session with {other.name} {soon}: {when}", f"Your session starts {when}.")
 
 
-async def send_due(
-    *, db: Database, bus: EventBus, settings: Settings, now: datetime, worker: str = WORKER
-) -> int:
-    """Send every reminder due at ``now`` that no process has sent; return how many."""
-    async with db.read() as s:
-        due = list(
-            await s.scalars(
-                select(BookingReminder.id)
-                .where(BookingReminder.sent_at.is_(None), BookingReminder.due_at <= now)
-                .order_by(BookingReminder.due_at)
-                .limit(BATCH)
-            )
-        )
-    sent = 0
-    for reminder_id in due:
-        note: Notification | None = None
-        email: Email | None = None
-        async with db.write() as s:
-            claimed = await s.execute(
-                update(BookingReminder)
-                .where(BookingReminder.id == reminder_id, BookingReminder.sent_at.is_(None))
-                .values(claimed_at=now, claimed_by=worker, sent_at=now)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                continue
-            reminder = await s.get(BookingReminder, reminder_id)
-            assert reminder is not None
-            booking = await s.get(Booking, reminder.booking_id)
-            if booking is None or booking.status != "confirmed" or booking.start_at <= now:
-                continue  # too late to remind: marked done without a word
-            person = await s.get(User, reminder.user_id)
-            other_id = (
-                booking.mentee_id
-                if person and person.id == booking.mentor_id
-                else booking.mentor_id
-            )
-            other = await s.get(User, other_id)
-            if person is None or other is None:
-                continue
-            title, body = _text(reminder, booking, person, other)
-            note = notifications.stage(
-                s,
-                now=now,
-                user_id=person.id,
-                kind=f"booking.reminder.{reminder.kind}",
-                title=title,
-                body=body,
-                link="/sessions",
-                data={"booking_id": booking.id, "kind": reminder.kind},
-            )
-            if settings.smtp_host:
-                email = Email(person.email, title, body)
-        sent += 1
-        if note is not None:
-            await notifications.announce(bus, [note])
-        if email is not None:
-            await send_email(settings, email)
-    return sent
-
-
-async def send_email(settings: Settings, email: Email) -> bool:
-    text = email.body + "\n\n" + settings.public_url + "/sessions\n"
-    message = mail.new_message(settings, to=email.to, subject=email.subject, text=text)
-    return await mail.send(settings, message, what="a reminder")
-
-
-async def _send_due(app: web.Application) -> int:
-    return await send_due(
-        db=app[keys.DB], bus=app[keys.BUS], settings=app[keys.SETTINGS], now=app[keys.CLOCK].now()
+async def render(
+    s: AsyncSession, item: OutboxItem, context: outbox.Context
+) -> outbox.Delivery | None:
+    """The reminder in-app and by email, unless the session is gone, cancelled or begun."""
+    booking = await s.get(Booking, str(item.payload.get("booking_id")))
+    if booking is None or booking.status != "confirmed" or booking.start_at <= context.now:
+        return None  # too late to remind
+    person = await s.get(User, item.user_id)
+    other_id = booking.mentee_id if item.user_id == booking.mentor_id else booking.mentor_id
+    other = await s.get(User, other_id)
+    if person is None or other is None:
+        return None
+    which = str(item.payload.get("reminder"))
+    shift = item.payload.get("shift")
+    title, body = _text(which, shift if isinstance(shift, dict) else {}, booking, person, other)
+    settings = context.settings
+    text = body + "\n\n" + settings.public_url + "/sessions\n"
+    return outbox.Delivery(
+        notice=outbox.Notice(
+            kind=f"booking.reminder.{which}",
+            title=title,
+            body=body,
+            link="/sessions",
+            data={"booking_id": booking.id, "kind": which},
+        ),
+        email=email.new_message(settings, to=person.email, subject=title, text=text),
+        what="a reminder",
     )
 
 
-JOB = "booking-reminders"
-# The cleanup context that polls for due reminders while the app runs.
-reminder_task = periodic(JOB, lambda app: app[keys.SETTINGS].reminder_interval_seconds, _send_due)
+REMINDER = outbox.Kind(KIND, render)

@@ -26,27 +26,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.core.errors import Conflict, Invalid, field_error
-from server.core.ids import new_id
 from server.db.models import (
     Booking,
     BookingParticipant,
-    BookingReminder,
     Mentorship,
     Notification,
     User,
 )
 from server.notifications import service as notifications
 from server.scheduling import events
-from server.scheduling import recurrence as rec
 from server.scheduling import slots as sl
 from server.scheduling.busy import BusySource as BusySource
 from server.scheduling.conflicts import Refusal, refusal_detail
 from server.scheduling.events import BookingsChanged
 from server.scheduling.finding import nearest_slots
-from server.scheduling.sessions import shift_wire
-
-REMINDERS = (("24h", timedelta(hours=24)), ("15m", timedelta(minutes=15)))
-SHIFT_NOTICE = timedelta(days=7)
 
 
 @dataclass
@@ -176,44 +169,6 @@ def holds(b: Booking, rules: sl.Rules) -> list[BookingParticipant]:
         )
         for u in (b.mentor_id, b.mentee_id)
     ]
-
-
-def reminders(b: Booking, now: datetime) -> list[BookingReminder]:
-    out = []
-    for kind, ahead in REMINDERS:
-        due = b.start_at - ahead
-        if due <= now:
-            continue
-        for user_id in (b.mentor_id, b.mentee_id):
-            out.append(
-                BookingReminder(
-                    id=new_id(), booking_id=b.id, user_id=user_id, kind=kind, due_at=due, data={}
-                )
-            )
-    return out
-
-
-def shift_reminders(
-    bookings: Sequence[Booking], shifts: Sequence[rec.Shift], mentee_id: str, now: datetime
-) -> list[BookingReminder]:
-    by_start = {sl.to_minute(b.start_at): b for b in bookings}
-    out = []
-    for shift in shifts:
-        b = by_start.get(shift.start)
-        if b is None:
-            continue
-        due = max(now, b.start_at - SHIFT_NOTICE)
-        out.append(
-            BookingReminder(
-                id=new_id(),
-                booking_id=b.id,
-                user_id=mentee_id,
-                kind="shift",
-                due_at=due,
-                data=shift_wire(shift),
-            )
-        )
-    return out
 
 
 # --- announcing -------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from server.db.models import (
     MediaFile,
     Mentorship,
     Message,
-    MessageNotice,
     MessageSeen,
     Upload,
     User,
@@ -155,17 +154,13 @@ async def post_recorded(
 
 async def _notice(
     s: AsyncSession, mentorship: Mentorship, author_id: str, message_id: str, now: datetime
-) -> MessageNotice:
-    """The other participant's notice of a new message, due when their quiet hours end."""
+) -> tuple[str | None, datetime]:
+    """Queue the other participant's notice of a new message, due when their quiet hours end."""
     recipient_id = (
         mentorship.mentee_id if author_id == mentorship.mentor_id else mentorship.mentor_id
     )
-    due = await notices.delivery_time(s, recipient_id, now)
-    notice = MessageNotice(
-        id=new_id(), message_id=message_id, user_id=recipient_id, due_at=due, delivered_at=None
-    )
-    s.add(notice)
-    return notice
+    await s.flush()
+    return await notices.queue(s, message_id=message_id, recipient_id=recipient_id, now=now)
 
 
 async def _announce(
@@ -173,7 +168,7 @@ async def _announce(
     bus: EventBus,
     now: datetime,
     out: MessageOut,
-    notice: MessageNotice,
+    notice: tuple[str | None, datetime],
     settings: Settings | None,
 ) -> None:
     """Show the committed message in open threads, and notify now unless it must wait."""
@@ -182,8 +177,9 @@ async def _announce(
         channel(out.mentorship_id),
         {"type": "message", "message": out.model_dump(mode="json")},
     )
-    if notice.due_at <= now:
-        await notices.deliver_due(db=db, bus=bus, now=now, only=[notice.id], settings=settings)
+    notice_id, due = notice
+    if due <= now and notice_id is not None and settings is not None:
+        await notices.deliver_now(db=db, bus=bus, settings=settings, now=now, ids=[notice_id])
 
 
 async def _check_links(s: AsyncSession, mentorship_id: str, data: MessageIn) -> None:
@@ -270,15 +266,7 @@ async def mark_seen(
             s.add(MessageSeen(message_id=message_id, user_id=user_id, seen_at=now))
             fresh = True
             # Once read, a notification still waiting for working hours has nothing to say.
-            await s.execute(
-                update(MessageNotice)
-                .where(
-                    MessageNotice.message_id == message_id,
-                    MessageNotice.user_id == user_id,
-                    MessageNotice.delivered_at.is_(None),
-                )
-                .values(delivered_at=now)
-            )
+            await notices.forget(s, message_id=message_id, user_id=user_id)
         try:
             await s.flush()
         except IntegrityError:

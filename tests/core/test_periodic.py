@@ -13,9 +13,9 @@ from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.core.periodic import Periodic
-from server.ical import busy_service, mail
+from server.ical import busy_service
 from server.mentorship import sweeper
-from server.scheduling import reminders
+from server.notifications import outbox
 from server.threads import tasks
 
 HOUR = 3600.0
@@ -134,11 +134,9 @@ async def test_the_app_runs_its_background_jobs_where_tests_can_drive_them(
     client = await aiohttp_client(create_app(settings, clock=clock))
     jobs = client.app[keys.PERIODIC]
     assert set(jobs) == {
-        reminders.JOB,
+        outbox.JOB,
         sweeper.JOB,
-        tasks.NOTICES_JOB,
         tasks.SWEEP_JOB,
-        mail.JOB,
         busy_service.JOB,
     }
     assert all(job.running for job in jobs.values())
@@ -146,13 +144,3 @@ async def test_the_app_runs_its_background_jobs_where_tests_can_drive_them(
         await asyncio.gather(*(job.next_pass() for job in jobs.values()))
     await client.close()
     assert not any(job.running for job in jobs.values())
-
-
-async def test_without_smtp_no_invitation_mailer_runs(
-    make_settings: Callable[..., Settings],
-    sqlite_url: str,
-    clock: FrozenClock,
-    aiohttp_client: Callable[..., Any],
-) -> None:
-    client = await aiohttp_client(create_app(make_settings(sqlite_url), clock=clock))
-    assert mail.JOB not in client.app[keys.PERIODIC]

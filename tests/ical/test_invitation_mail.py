@@ -11,12 +11,15 @@ from typing import Any
 import icalendar
 import pytest
 from aiohttp import web
+from sqlalchemy import func, select
 
 from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.ical.mail import send_due
+from server.ical.mail import KIND
+from server.notifications.models import OutboxItem
+from server.notifications.outbox import JOB
 from tests.dates import berlin, wall
 from tests.factories import sign_up
 from tests.ical.helpers import book, book_series, change
@@ -67,7 +70,9 @@ async def eventually(check: Callable[[], bool], seconds: float = DEADLINE_SECOND
 
 
 async def mail_once(app: web.Application) -> int:
-    return await send_due(app[keys.DB], app[keys.SETTINGS], app[keys.CLOCK].now())
+    """One pass of the app's outbox: invitations collected, then mailed."""
+    delivered: int = await app[keys.PERIODIC][JOB].run_once()  # type: ignore[assignment]
+    return delivered
 
 
 async def test_each_version_is_mailed_once_to_each_participant(
@@ -131,3 +136,22 @@ async def test_a_series_is_mailed_as_one_invitation(
     updated = attachment(smtp.messages[2])
     assert len(list(updated.walk("VEVENT"))) == 2  # the rule and the moved occurrence
     assert subject(smtp.messages[2]).startswith("Updated:")
+
+
+async def test_without_smtp_no_invitation_is_queued(
+    make_settings: Callable[..., Settings],
+    sqlite_url: str,
+    clock: FrozenClock,
+    aiohttp_client: Callable[..., Any],
+    start: datetime,
+) -> None:
+    client = await aiohttp_client(create_app(make_settings(sqlite_url), clock=clock))
+    mentor = await sign_up(client, name="Maria Mentor")
+    mentee = await sign_up(await aiohttp_client(client.server), name="Sam Mentee")
+    await book(client.app, mentor.id, mentee.id, start)
+    assert await mail_once(client.app) == 0
+    async with client.app[keys.DB].read() as s:
+        queued = await s.scalar(
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.kind == KIND)
+        )
+    assert queued == 0

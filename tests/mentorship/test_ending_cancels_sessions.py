@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from server import keys
 from server.core.errors import Conflict
-from server.db.models import Booking, BookingParticipant, BookingReminder, Notification, User
+from server.db.models import Booking, BookingParticipant, Notification, User
+from server.notifications.models import OutboxItem
 from server.scheduling import moving
+from server.scheduling.reminders import KIND as REMINDER
 from server.scheduling.schemas import RescheduleIn
 from server.scheduling.service import Context
 from tests.dates import iso, utc_day
@@ -54,8 +56,10 @@ async def _rows(app: Any, ids: list[str]) -> tuple[list[Booking], int, int]:
         )
         unsent = list(
             await s.scalars(
-                select(BookingReminder).where(
-                    BookingReminder.booking_id.in_(ids), BookingReminder.sent_at.is_(None)
+                select(OutboxItem).where(
+                    OutboxItem.kind == REMINDER,
+                    OutboxItem.subject.in_(ids),
+                    OutboxItem.delivered_at.is_(None),
                 )
             )
         )

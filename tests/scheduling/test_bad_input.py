@@ -12,9 +12,9 @@ from server.db.models import (
     Availability,
     Booking,
     BookingParticipant,
-    BookingReminder,
     BookingSeries,
 )
+from server.notifications.models import OutboxItem
 from tests.dates import iso, today
 from tests.scheduling.conftest import OPEN, Pair, berlin, count, ok
 
@@ -59,7 +59,7 @@ async def problem(resp: Any, status: int, *words: str) -> dict[str, Any]:
 
 async def nothing_booked(pair: Pair) -> None:
     client = pair.mentor.client
-    for model in (Booking, BookingSeries, BookingParticipant, BookingReminder):
+    for model in (Booking, BookingSeries, BookingParticipant, OutboxItem):
         assert await count(client, model) == 0, model.__name__
 
 

@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from server import keys
 from server.core.errors import Conflict
-from server.db.models import Booking, BookingParticipant, BookingReminder, User
+from server.db.models import Booking, BookingParticipant, User
+from server.notifications.models import OutboxItem
 from server.scheduling import moving
 from server.scheduling.availability import weekly_from_wire
+from server.scheduling.reminders import KIND as REMINDER
 from server.scheduling.schemas import RescheduleIn
 from server.scheduling.service import Context
 from server.scheduling.slots import Person, comfort_of, to_minute
@@ -98,7 +100,9 @@ async def test_a_cancel_committed_between_planning_and_writing_a_move_wins(
     async with app[keys.DB].read() as s:
         rows = list(await s.scalars(select(Booking).where(Booking.id.in_(ids))))
         reminders = list(
-            await s.scalars(select(BookingReminder).where(BookingReminder.booking_id.in_(ids)))
+            await s.scalars(
+                select(OutboxItem).where(OutboxItem.kind == REMINDER, OutboxItem.subject.in_(ids))
+            )
         )
     assert {(r.status, r.sequence) for r in rows} == {("cancelled", 1)}
     assert min(r.start_at for r in rows) == ten

@@ -16,10 +16,11 @@ from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.db.models import MessageNotice, Notification
+from server.db.models import Notification
 from server.mentorship.hours import WeeklyInterval
-from server.threads import quiet, tasks
-from server.threads.tasks import run_due_work
+from server.notifications import outbox, quiet
+from server.notifications.models import OutboxItem
+from server.threads.notices import KIND
 from tests.dates import berlin
 from tests.factories import sign_up
 from tests.mail import smtp_server
@@ -69,6 +70,11 @@ def test_no_working_hours_means_reachable_any_time() -> None:
     assert quiet.weekly_hours([{"weekday": 9, "start": "x"}, {"start": "09:00"}]) == []
 
 
+async def run_due_work(app: web.Application) -> None:
+    """One pass of the app's outbox, as its loop would make."""
+    await app[keys.PERIODIC][outbox.JOB].run_once()
+
+
 async def _notes(client: Client, user_id: str) -> list[Notification]:
     async with client.app[keys.DB].read() as s:
         return list(await s.scalars(select(Notification).where(Notification.user_id == user_id)))
@@ -101,11 +107,11 @@ async def test_message_at_night_waits_until_the_morning(
     assert resp.status == 201
     assert await _notes(pair.mentor.client, pair.mentor.id) == []
     clock.set(thursday(now, "08:59"))
-    await run_due_work(app, sweep=False)
+    await run_due_work(app)
     assert await _notes(pair.mentor.client, pair.mentor.id) == []
     clock.set(thursday(now, "09:00"))
-    await run_due_work(app, sweep=False)
-    await run_due_work(app, sweep=False)
+    await run_due_work(app)
+    await run_due_work(app)
     notes = await _notes(pair.mentor.client, pair.mentor.id)
     assert len(notes) == 1 and notes[0].created_at == thursday(now, "09:00")
 
@@ -122,7 +128,7 @@ async def test_reading_the_message_first_cancels_the_waiting_notice(
     message = await resp.json()
     await pair.mentor.client.post(f"/api/messages/{message['id']}/seen")
     clock.set(thursday(now, "10:00"))
-    await run_due_work(app, sweep=False)
+    await run_due_work(app)
     assert await _notes(pair.mentor.client, pair.mentor.id) == []
 
 
@@ -155,15 +161,15 @@ async def test_two_processes_deliver_each_notice_once_after_a_restart(
     two = create_app(settings, clock=morning)
     a: Client = await aiohttp_client(one)
     b: Client = await aiohttp_client(two)
-    await asyncio.gather(*(run_due_work(app, sweep=False) for app in (one, two, one, two)))
+    await asyncio.gather(*(run_due_work(app) for app in (one, two, one, two)))
     async with a.app[keys.DB].read() as s:
         count = await s.scalar(
             select(func.count()).select_from(Notification).where(Notification.user_id == mentor.id)
         )
         waiting = await s.scalar(
             select(func.count())
-            .select_from(MessageNotice)
-            .where(MessageNotice.delivered_at.is_(None))
+            .select_from(OutboxItem)
+            .where(OutboxItem.kind == KIND, OutboxItem.delivered_at.is_(None))
         )
     assert count == 6
     assert waiting == 0
@@ -171,15 +177,14 @@ async def test_two_processes_deliver_each_notice_once_after_a_restart(
 
 
 async def test_background_task_delivers_without_being_asked(
-    monkeypatch: pytest.MonkeyPatch,
     aiohttp_client: Callable[..., Any],
     make_settings: Callable[..., Settings],
     sqlite_url: str,
     now: datetime,
 ) -> None:
-    monkeypatch.setattr(tasks, "NOTICE_INTERVAL_SECONDS", 0.05)
     clock = FrozenClock(wednesday_night(now))
-    client: Client = await aiohttp_client(create_app(make_settings(sqlite_url), clock=clock))
+    settings = make_settings(sqlite_url, outbox_interval_seconds=0.05)
+    client: Client = await aiohttp_client(create_app(settings, clock=clock))
     other: Client = await aiohttp_client(client.server)
     mentor = await sign_up(client, name="Greta Berlin")
     mentee = await sign_up(other, name="Paulo Santos")
@@ -188,7 +193,7 @@ async def test_background_task_delivers_without_being_asked(
     await other.post(
         f"/api/mentorships/{mentorship_id}/messages", json={"kind": "text", "body": "Late!"}
     )
-    await client.app[keys.PERIODIC][tasks.NOTICES_JOB].next_pass()  # a pass at night
+    await client.app[keys.PERIODIC][outbox.JOB].next_pass()  # a pass at night
     assert await _notes(client, mentor.id) == []
     # Nobody asks: the app's own loop, every 50 ms, finds the due notice in the database.
     clock.set(thursday(now, "09:00"))
@@ -217,11 +222,11 @@ async def test_email_follows_the_in_app_notice_in_working_hours(
             f"/api/mentorships/{mentorship_id}/messages",
             json={"kind": "text", "body": "Can we move Thursday?"},
         )
-        await run_due_work(client.app, sweep=False)
+        await run_due_work(client.app)
         assert sink.messages == []
         clock.set(thursday(now, "09:00"))
-        await run_due_work(client.app, sweep=False)
-        await run_due_work(client.app, sweep=False)
+        await run_due_work(client.app)
+        await run_due_work(client.app)
         assert len(sink.messages) == 1
         mail = sink.messages[0]
         assert mail["To"] == mentor.email

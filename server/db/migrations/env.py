@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+import server.notifications.models  # noqa: F401  (the outbox table, for autogenerate)
 from server.db.models import Base
 
 config = context.config
