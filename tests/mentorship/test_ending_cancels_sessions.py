@@ -15,8 +15,8 @@ from server.core.errors import Conflict
 from server.db.models import Booking, BookingParticipant, BookingReminder, Notification, User
 from server.scheduling import service as scheduling
 from server.scheduling.schemas import RescheduleIn
-from tests.dates import iso, utc_day
-from tests.scheduling.conftest import Pair, berlin, make_pair, ok
+from tests.dates import berlin, iso, utc_day
+from tests.factories import Pair, make_pair, ok
 
 
 def second_monday(now: datetime) -> str:

@@ -15,8 +15,8 @@ from server.scheduling import service
 from server.scheduling.availability import weekly_from_wire
 from server.scheduling.schemas import RescheduleIn
 from server.scheduling.slots import Person, comfort_of, to_minute
-from tests.dates import iso
-from tests.scheduling.conftest import NINE_TO_FIVE, Pair, berlin, ok
+from tests.dates import berlin, iso
+from tests.factories import NINE_TO_FIVE, Pair, ok
 
 
 async def book(person: Any, pair: Pair, start: str, **extra: Any) -> Any:

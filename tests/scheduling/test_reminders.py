@@ -23,9 +23,9 @@ from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.models import BookingReminder, Notification
 from server.scheduling.reminders import JOB
-from tests.dates import NEW_YORK, stands_on, wall
+from tests.dates import NEW_YORK, berlin, stands_on, wall
+from tests.factories import OPEN, Pair, make_pair, ok
 from tests.mail import SmtpSink
-from tests.scheduling.conftest import OPEN, Pair, berlin, make_pair, ok
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ from server.mentorship.hours import WeeklyInterval
 from server.threads import quiet, tasks
 from server.threads.tasks import run_due_work
 from tests.dates import berlin
-from tests.factories import sign_up
+from tests.factories import Pair, make_mentorship, set_working_hours, sign_up
 from tests.mail import smtp_server
-from tests.threads.conftest import Pair, make_mentorship, set_working_hours
 from tests.waiting import eventually
 
 Client = TestClient[web.Request, web.Application]
