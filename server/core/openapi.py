@@ -40,6 +40,7 @@ PROBLEM_SCHEMA = {
     },
     "required": ["type", "title", "status", "detail"],
 }
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 INTERVAL_SCHEMA = {
     "type": "object",
     "properties": {
@@ -128,6 +129,9 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
                     "description": response.__name__,
                     "content": content,
                 }
+            elif isinstance(response, str) and status >= 400:
+                # Every error leaves as a problem (core.middlewares.problems); the text says when.
+                op["responses"][str(status)] = {"description": response, "content": PROBLEM}
             elif isinstance(response, str):
                 op["responses"][str(status)] = {
                     "description": response,
@@ -135,12 +139,7 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
                 }
             else:
                 op["responses"][str(status)] = {"description": "OK"}
-        op["responses"]["default"] = {
-            "description": "A problem (RFC 9457)",
-            "content": {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-            },
-        }
+        op["responses"]["default"] = {"description": "A problem (RFC 9457)", "content": PROBLEM}
         if endpoint.auth:
             op["security"] = [{"cookie": []}, {"bearer": []}]
         paths.setdefault(path, {})[endpoint.method.lower()] = op
