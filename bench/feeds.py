@@ -30,10 +30,10 @@ from bench.common import hello_world, load, meridian, report
 from server.config import Settings
 from server.core.bus import MemoryBus
 from server.core.db import Database
-from server.core.ids import new_id
 from server.db.migrate import upgrade
-from server.db.models import Booking, BookingSeries, Mentorship, User
+from server.db.models import Booking
 from server.ical.feeds import Feeds
+from tests.factories import rows, sign_up
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -41,88 +41,48 @@ EVENTS = 1000
 CHANGES = 30
 ROUNDS = 5
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-PASSWORD = "bench password 123"
 
 
 async def seed(db: Database) -> tuple[str, list[str]]:
     """A mentor with ten mentees: 900 single sessions and ten weekly series of ten."""
-    mentor = User(
-        id=new_id(),
-        email="mentor@bench.example",
-        password_hash="x",
-        name="Maria Mentor",
-        timezone="Europe/Berlin",
-        created_at=NOW,
+    mentor = rows.user(
+        now=NOW, name="Maria Mentor", email="mentor@bench.example", timezone="Europe/Berlin"
     )
     ids: list[str] = []
     async with db.write() as s:
         s.add(mentor)
         await s.flush()
         for m in range(10):
-            mentee = User(
-                id=new_id(),
-                email=f"mentee{m}@bench.example",
-                password_hash="x",
+            mentee = rows.user(
+                now=NOW,
                 name=f"Mentee {m}",
+                email=f"mentee{m}@bench.example",
                 timezone=["America/New_York", "Asia/Kolkata", "America/Sao_Paulo"][m % 3],
-                created_at=NOW,
             )
-            ship = Mentorship(
-                id=new_id(),
-                mentor_id=mentor.id,
-                mentee_id=mentee.id,
-                state="active",
-                message="",
-                created_at=NOW,
-                expires_at=NOW,
-                state_changed_at=NOW,
-                state_reason="",
-            )
+            ship = rows.mentorship(mentor_id=mentor.id, mentee_id=mentee.id, now=NOW)
             s.add(mentee)
             await s.flush()
             s.add(ship)
             await s.flush()
             first = NOW + timedelta(days=1, hours=m)
-            series = BookingSeries(
-                id=new_id(),
-                mentorship_id=ship.id,
-                frequency="weekly",
-                interval=1,
-                count=10,
-                until=None,
-                timezone="Europe/Berlin",
-                first_start=first,
-                duration_minutes=60,
-                created_by=mentee.id,
-                created_at=NOW,
+            series = rows.series(
+                mentorship=ship, first=first, zone="Europe/Berlin", count=10, now=NOW
             )
             s.add(series)
             await s.flush()
-            rows = []
+            starts: list[tuple[datetime, str | None, int | None]] = []
             for i in range(10):
-                start = first + timedelta(weeks=i)
-                rows.append((start, series.id, i))
+                starts.append((first + timedelta(weeks=i), series.id, i))
             for i in range(90):
-                start = NOW + timedelta(days=2 + i, hours=m % 8)
-                rows.append((start, None, None))
-            for start, series_id, index in rows:
-                booking = Booking(
-                    id=new_id(),
-                    mentorship_id=ship.id,
-                    mentor_id=mentor.id,
-                    mentee_id=mentee.id,
+                starts.append((NOW + timedelta(days=2 + i, hours=m % 8), None, None))
+            for start, series_id, index in starts:
+                booking = rows.booking(
+                    mentorship=ship,
+                    start=start,
+                    now=NOW,
+                    agenda=["Review the week's goals; plan next steps"],
                     series_id=series_id,
                     occurrence_index=index,
-                    start_at=start,
-                    end_at=start + timedelta(hours=1),
-                    status="confirmed",
-                    sequence=0,
-                    agenda=[{"text": "Review the week's goals; plan next steps", "done": False}],
-                    notes="",
-                    cancel_reason="",
-                    created_by=mentee.id,
-                    created_at=NOW,
-                    updated_at=NOW,
                 )
                 s.add(booking)
                 if series_id is None:
@@ -174,16 +134,9 @@ async def regeneration() -> tuple[float, float, float, int]:
 async def not_modified_path() -> tuple[float, float, float]:
     with meridian() as base, hello_world() as hello:
         async with aiohttp.ClientSession(
-            cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": base}
+            base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": base}
         ) as http:
-            signup = {
-                "email": "feeds@bench.example",
-                "password": PASSWORD,
-                "name": "Bench",
-                "timezone": "Europe/Berlin",
-            }
-            async with http.post(base + "/api/auth/signup", json=signup) as resp:
-                assert resp.status == 201, await resp.text()
+            await sign_up(http, name="Bench", email="feeds@bench.example")
             async with http.post(base + "/api/me/calendar-feeds") as resp:
                 feed = await resp.json()
             path = "/calendars/" + feed["url"].rsplit("/calendars/", 1)[1]

@@ -97,8 +97,7 @@ class Seat:
 
 async def make_rooms(database_url: str, count: int) -> list[tuple[Seat, Seat]]:
     from server.core.db import Database
-    from server.core.ids import new_id
-    from server.db.models import Booking, Mentorship, User
+    from tests.factories import rows
 
     now = datetime.now(UTC)
     db = Database(database_url)
@@ -107,52 +106,18 @@ async def make_rooms(database_url: str, count: int) -> list[tuple[Seat, Seat]]:
     mentorships: list[Any] = []
     bookings: list[Any] = []
     for i in range(count):
-        mentor, mentee = new_id(), new_id()
-        for uid, role in ((mentor, "mentor"), (mentee, "mentee")):
-            users.append(
-                User(
-                    id=uid,
-                    email=f"{role}{i}-{uid}@bench.example",
-                    password_hash="-",
-                    name=f"{role.title()} {i}",
-                    timezone="Europe/Berlin",
-                    created_at=now,
-                )
-            )
-        mentorship = Mentorship(
-            id=new_id(),
-            mentor_id=mentor,
-            mentee_id=mentee,
-            state="active",
-            message="",
-            created_at=now,
-            expires_at=now + timedelta(days=14),
-            state_changed_at=now,
-            state_reason="",
-        )
+        mentor = rows.user(now=now, name=f"Mentor {i}", email=f"mentor{i}@bench.example")
+        mentee = rows.user(now=now, name=f"Mentee {i}", email=f"mentee{i}@bench.example")
+        users += [mentor, mentee]
+        mentorship = rows.mentorship(mentor_id=mentor.id, mentee_id=mentee.id, now=now)
         mentorships.append(mentorship)
-        booking = Booking(
-            id=new_id(),
-            mentorship_id=mentorship.id,
-            mentor_id=mentor,
-            mentee_id=mentee,
-            start_at=now + timedelta(minutes=5),
-            end_at=now + timedelta(minutes=65),
-            status="confirmed",
-            sequence=0,
-            agenda=[],
-            notes="",
-            cancel_reason="",
-            created_by=mentee,
-            created_at=now,
-            updated_at=now,
-        )
+        booking = rows.booking(mentorship=mentorship, start=now + timedelta(minutes=5), now=now)
         bookings.append(booking)
-        pairs.append((Seat(booking.id, mentor), Seat(booking.id, mentee)))
+        pairs.append((Seat(booking.id, mentor.id), Seat(booking.id, mentee.id)))
     try:
         async with db.write() as s:
-            for rows in (users, mentorships, bookings):  # parents before children
-                s.add_all(rows)
+            for batch in (users, mentorships, bookings):  # parents before children
+                s.add_all(batch)
                 await s.flush()
     finally:
         await db.close()

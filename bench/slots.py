@@ -26,6 +26,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Load, hello_world, load, meridian, report
+from tests.factories import OPEN, make_pair
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -33,8 +34,6 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 BOOKINGS = 300
 FIRST_DAY = datetime(2027, 3, 1, tzinfo=ZoneInfo("Europe/Berlin"))
 DAYS = 90
-NINE_TO_FIVE = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
-PASSWORD = "bench password 123"
 
 
 async def call(http: aiohttp.ClientSession, method: str, url: str, body: Any = None) -> Any:
@@ -69,71 +68,24 @@ def session_starts() -> list[datetime]:
 
 async def prepare(base: str) -> tuple[str, str]:
     """The mentor, the mentee, their mentorship and 300 bookings; returns (url, token)."""
-    jar = aiohttp.CookieJar(unsafe=True)
     async with (
         # Like pages of the site, which send its Origin with the sign-in cookie.
-        aiohttp.ClientSession(cookie_jar=jar, headers={"Origin": base}) as mentor,
         aiohttp.ClientSession(
-            cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": base}
+            base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": base}
+        ) as mentor,
+        aiohttp.ClientSession(
+            base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"Origin": base}
         ) as mentee,
     ):
-        me = await call(
-            mentor,
-            "POST",
-            base + "/api/auth/signup",
-            {
-                "email": "mentor@bench.example",
-                "password": PASSWORD,
-                "name": "Greta",
-                "timezone": "Europe/Berlin",
-            },
-        )
-        mentor_id = me["user"]["id"]
-        await call(
-            mentor,
-            "PUT",
-            base + "/api/me/profile",
-            {
-                "roles": ["mentor"],
-                "languages": ["en"],
-                "working_hours": NINE_TO_FIVE,
-                "capacity": 5,
-            },
-        )
-        await call(
-            mentor,
-            "PUT",
-            base + "/api/me/availability",
-            {"weekly": NINE_TO_FIVE, "notice_minutes": 0, "horizon_days": 365},
-        )
-        await call(
-            mentee,
-            "POST",
-            base + "/api/auth/signup",
-            {
-                "email": "mentee@bench.example",
-                "password": PASSWORD,
-                "name": "Nora",
-                "timezone": "America/New_York",
-            },
-        )
-        await call(
-            mentee,
-            "PUT",
-            base + "/api/me/profile",
-            {"roles": ["mentee"], "languages": ["en"], "working_hours": NINE_TO_FIVE},
-        )
-        asked = await call(
-            mentee, "POST", base + "/api/mentorships", {"mentor_id": mentor_id, "goals": ["Grow"]}
-        )
-        await call(mentor, "POST", f"{base}/api/mentorships/{asked['id']}/accept", {})
+        pair = await make_pair(mentor, mentee, availability=OPEN)
+        mentor_id = pair.mentor.id
         for start in session_starts():
             await call(
                 mentee,
                 "POST",
                 base + "/api/bookings",
                 {
-                    "mentorship_id": asked["id"],
+                    "mentorship_id": pair.mentorship_id,
                     "start": start.astimezone(UTC).isoformat(),
                     "duration_minutes": 60,
                 },

@@ -23,6 +23,7 @@ from server.db.migrate import upgrade
 from tests.clients import PageClient
 from tests.dates import ANYDAY_NAMES, DEFAULT_NOW, anyday_nows
 from tests.mail import SmtpSink, smtp_server
+from tests.openapi_responses import Checker
 from tests.services import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -35,6 +36,7 @@ from tests.services import (
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 TEMPLATE_DB = "meridian_template"
+CHECKER = pytest.StashKey[Checker]()
 
 
 # --- the chosen "now" ---------------------------------------------------------------------
@@ -235,6 +237,58 @@ def settings(make_settings: Callable[..., Settings], database_url: str) -> Setti
 @pytest.fixture
 def app(settings: Settings, clock: FrozenClock) -> web.Application:
     return create_app(settings, clock=clock)
+
+
+@pytest.fixture(scope="session")
+def openapi_checker(request: pytest.FixtureRequest) -> Checker:
+    """One checker for the run, so the summary can say how many responses it compared."""
+    checker = Checker()
+    request.config.stash[CHECKER] = checker
+    return checker
+
+
+@pytest.fixture(autouse=True)
+def responses_match_the_document(openapi_checker: Checker) -> Iterator[None]:
+    """A test fails if any response it received differs from the OpenAPI document."""
+    openapi_checker.take()
+    yield
+    found = openapi_checker.take()
+    assert not found, "responses the OpenAPI document does not describe:\n" + "\n".join(found)
+
+
+@pytest.fixture
+def aiohttp_client(
+    aiohttp_client: Callable[..., Any], openapi_checker: Checker
+) -> Callable[..., Any]:
+    """pytest-aiohttp's, with every app it serves checked against its OpenAPI document."""
+
+    async def make(target: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(target, web.Application):
+            openapi_checker.watch(target)
+        return await aiohttp_client(target, *args, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def aiohttp_server(
+    aiohttp_server: Callable[..., Any], openapi_checker: Checker
+) -> Callable[..., Any]:
+    """pytest-aiohttp's, with every app it serves checked against its OpenAPI document."""
+
+    async def make(app: web.Application, *args: Any, **kwargs: Any) -> Any:
+        openapi_checker.watch(app)
+        return await aiohttp_server(app, *args, **kwargs)
+
+    return make
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    checker = config.stash.get(CHECKER, None)
+    if checker is not None:
+        terminalreporter.write_line(
+            f"OpenAPI: {checker.checked} responses checked against the document"
+        )
 
 
 @pytest.fixture

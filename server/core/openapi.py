@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from server.core.api import endpoint_of
+from server.core.api import Endpoint, endpoint_of
 
 _PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 PROBLEM_SCHEMA = {
@@ -25,13 +25,46 @@ PROBLEM_SCHEMA = {
                 "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
             },
         },
+        # Extension members (RFC 9457 section 3.2) some problems carry, so a client can act.
+        "retry_after": {"type": "integer", "description": "Seconds until trying again helps"},
+        "state": {"type": "string", "description": "The mentorship's or booking's state"},
+        "mentorship_id": {"type": "string"},
+        "latest_version": {"type": "integer"},
+        "booking_ids": {"type": "array", "items": {"type": "string"}},
+        "horizon_end": {"type": "string", "format": "date-time"},
+        "opens_at": {"type": "string", "format": "date-time"},
+        "closed_at": {"type": "string", "format": "date-time"},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+        "conflicts": {"type": "array", "items": {"$ref": "#/components/schemas/Conflict"}},
+        "nearest": {"type": "array", "items": {"type": "object"}},
     },
     "required": ["type", "title", "status", "detail"],
+}
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+INTERVAL_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"},
+    },
+    "required": ["start", "end"],
+}
+CONFLICT_SCHEMA = {
+    "type": "object",
+    "description": "A time that could not be booked, and why",
+    "properties": {
+        "index": {"type": "integer"},
+        "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"},
+        "reason": {"type": "string"},
+        "conflicting": {"type": "array", "items": INTERVAL_SCHEMA},
+    },
+    "required": ["index", "start", "end", "reason", "conflicting"],
 }
 
 
 def build_document(app: web.Application, *, title: str, version: str) -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA, "Conflict": CONFLICT_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
 
     def ref(model: type[BaseModel]) -> dict[str, str]:
@@ -45,9 +78,7 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
         endpoint = endpoint_of(route.handler)
         if endpoint is None:
             continue
-        # aiohttp's canonical form drops each parameter's regex, whatever braces it holds.
-        canonical = route.resource.canonical if route.resource is not None else endpoint.path
-        path = _PARAM.sub(r"{\1}", canonical)
+        path = document_path(route, endpoint)
         op: dict[str, Any] = {
             "summary": endpoint.summary,
             "tags": [endpoint.tag],
@@ -98,6 +129,9 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
                     "description": response.__name__,
                     "content": content,
                 }
+            elif isinstance(response, str) and status >= 400:
+                # Every error leaves as a problem (core.middlewares.problems); the text says when.
+                op["responses"][str(status)] = {"description": response, "content": PROBLEM}
             elif isinstance(response, str):
                 op["responses"][str(status)] = {
                     "description": response,
@@ -105,12 +139,7 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
                 }
             else:
                 op["responses"][str(status)] = {"description": "OK"}
-        op["responses"]["default"] = {
-            "description": "A problem (RFC 9457)",
-            "content": {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-            },
-        }
+        op["responses"]["default"] = {"description": "A problem (RFC 9457)", "content": PROBLEM}
         if endpoint.auth:
             op["security"] = [{"cookie": []}, {"bearer": []}]
         paths.setdefault(path, {})[endpoint.method.lower()] = op
@@ -127,6 +156,13 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
             },
         },
     }
+
+
+def document_path(route: web.AbstractRoute, endpoint: Endpoint) -> str:
+    """The route's key in the document's paths, so a served request finds its operation."""
+    # aiohttp's canonical form drops each parameter's regex, whatever braces it holds.
+    canonical = route.resource.canonical if route.resource is not None else endpoint.path
+    return _PARAM.sub(r"{\1}", canonical)
 
 
 def _slug(path: str) -> str:

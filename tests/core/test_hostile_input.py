@@ -29,8 +29,7 @@ from server.db.models import (
     Upload,
     UserSession,
 )
-from tests.factories import PASSWORD, sign_up
-from tests.scheduling.conftest import Pair, make_pair, ok
+from tests.factories import PASSWORD, Pair, make_pair, ok, sign_up
 
 Client = TestClient[Any, Any]
 NUL = "\x00"

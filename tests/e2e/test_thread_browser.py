@@ -12,8 +12,7 @@ from playwright.async_api import expect
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage, Watched
 from tests.e2e.shots import shoot
-from tests.factories import PASSWORD, Person, unique_email
-from tests.threads.conftest import make_mentorship
+from tests.factories import PASSWORD, Person, make_mentorship, unique_email
 from tests.waiting import eventually
 
 SECONDS_2_OR_MORE = re.compile(r"^(0:0[2-9]|0:[1-5][0-9]|[1-9][0-9]*:[0-5][0-9])$")

@@ -1,4 +1,4 @@
-"""Booking rows for calendar tests, written to the real database, and feed fetching."""
+"""Sessions for calendar tests, stored (tests.factories.rows) and announced as the service does."""
 
 from __future__ import annotations
 
@@ -7,43 +7,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from server import keys
-from server.core.ids import new_id
-from server.db.models import Booking, BookingSeries, Mentorship
+from server.db.models import Booking
 from server.ical.feeds.service import calendars_changed
 from server.scheduling.recurrence import Rule, expand
 from tests import waiting
+from tests.factories import rows
 from tests.waiting import DEADLINE_SECONDS
 
 Client = Any
-
-
-async def mentorship(app: web.Application, mentor_id: str, mentee_id: str) -> str:
-    now = app[keys.CLOCK].now()
-    async with app[keys.DB].write() as s:
-        found = await s.scalar(
-            select(Mentorship.id).where(
-                Mentorship.mentor_id == mentor_id, Mentorship.mentee_id == mentee_id
-            )
-        )
-        if found is not None:
-            return found
-        row = Mentorship(
-            id=new_id(),
-            mentor_id=mentor_id,
-            mentee_id=mentee_id,
-            state="active",
-            message="",
-            created_at=now,
-            expires_at=now + timedelta(days=14),
-            state_changed_at=now,
-            state_reason="",
-            agreed_version=None,
-        )
-        s.add(row)
-    return row.id
 
 
 async def book(
@@ -57,26 +31,9 @@ async def book(
     announce: bool = True,
 ) -> str:
     """A confirmed single session, announced on the bus as the booking service does."""
-    mid = await mentorship(app, mentor_id, mentee_id)
-    now = app[keys.CLOCK].now()
-    row = Booking(
-        id=new_id(),
-        mentorship_id=mid,
-        mentor_id=mentor_id,
-        mentee_id=mentee_id,
-        start_at=start,
-        end_at=start + timedelta(minutes=minutes),
-        status="confirmed",
-        sequence=0,
-        agenda=[{"text": t, "done": False} for t in agenda or []],
-        notes="",
-        cancel_reason="",
-        created_by=mentee_id,
-        created_at=now,
-        updated_at=now,
+    row = await rows.store_booking(
+        app, mentor_id, mentee_id, start, minutes=minutes, agenda=agenda or []
     )
-    async with app[keys.DB].write() as s:
-        s.add(row)
     if announce:
         await calendars_changed(app[keys.BUS], mentor_id, mentee_id)
     return row.id
@@ -93,7 +50,6 @@ async def book_series(
     minutes: int = 60,
 ) -> tuple[str, list[str]]:
     """A weekly series anchored in ``zone`` with one booking row per occurrence."""
-    mid = await mentorship(app, mentor_id, mentee_id)
     now = app[keys.CLOCK].now()
     epoch = datetime.fromtimestamp(0, first.tzinfo)
     # Periods whose wall time does not exist that day have no booking, as in the service.
@@ -104,46 +60,27 @@ async def book_series(
         )
         if o.start is not None
     ]
-    series = BookingSeries(
-        id=new_id(),
-        mentorship_id=mid,
-        frequency="weekly",
-        interval=1,
-        count=count,
-        until=None,
-        timezone=zone,
-        first_start=first,
-        duration_minutes=minutes,
-        created_by=mentee_id,
-        created_at=now,
-    )
-    ids = []
     async with app[keys.DB].write() as s:
+        ship = await rows.active_mentorship(s, mentor_id=mentor_id, mentee_id=mentee_id, now=now)
+        series = rows.series(
+            mentorship=ship, first=first, zone=zone, count=count, now=now, minutes=minutes
+        )
         s.add(series)
         await s.flush()
-        for index, start in starts:
-            booking = Booking(
-                id=new_id(),
-                mentorship_id=mid,
-                mentor_id=mentor_id,
-                mentee_id=mentee_id,
+        bookings = [
+            rows.booking(
+                mentorship=ship,
+                start=start,
+                now=now,
+                minutes=minutes,
                 series_id=series.id,
                 occurrence_index=index,
-                start_at=start,
-                end_at=start + timedelta(minutes=minutes),
-                status="confirmed",
-                sequence=0,
-                agenda=[],
-                notes="",
-                cancel_reason="",
-                created_by=mentee_id,
-                created_at=now,
-                updated_at=now,
             )
-            s.add(booking)
-            ids.append(booking.id)
+            for index, start in starts
+        ]
+        s.add_all(bookings)
     await calendars_changed(app[keys.BUS], mentor_id, mentee_id)
-    return series.id, ids
+    return series.id, [b.id for b in bookings]
 
 
 async def change(app: web.Application, booking_id: str, **values: Any) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.dates import BERLIN, iso, next_monday, utc_day
+from tests.dates import BERLIN, berlin, iso, next_monday, utc_day
+from tests.factories import Pair, ok
 from tests.ical.ics import calendar, vevent
-from tests.scheduling.conftest import Pair, berlin, ok, pair  # noqa: F401  (the fixture)
+from tests.scheduling.conftest import pair  # noqa: F401  (the fixture)
 
 
 def dentist(now: datetime) -> bytes:

@@ -12,16 +12,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
 
 from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.core.ids import new_id
-from server.db.models import AgreementVersion, Booking, Mentorship
 from server.live.rooms import RoomInfo
-from tests.factories import Person, sign_up
+from tests.factories import Person, rows, sign_up
 from tests.waiting import DEADLINE_SECONDS
 
 Client = TestClient[Any, Any]
@@ -44,65 +41,15 @@ async def add_room(
     status: str = "confirmed",
 ) -> RoomInfo:
     """A booking of the pair's mentorship (made active, with an agreement in force)."""
-    now = app[keys.CLOCK].now()
-    async with app[keys.DB].write() as s:
-        mentorship = await s.scalar(
-            select(Mentorship).where(
-                Mentorship.mentor_id == mentor_id, Mentorship.mentee_id == mentee_id
-            )
-        )
-        if mentorship is None:
-            mentorship = Mentorship(
-                id=new_id(),
-                mentor_id=mentor_id,
-                mentee_id=mentee_id,
-                state="active",
-                message="",
-                created_at=now,
-                expires_at=now + timedelta(days=14),
-                state_changed_at=now,
-                state_reason="",
-                agreed_version=None,
-            )
-            s.add(mentorship)
-            await s.flush()
-        version = (mentorship.agreed_version or 0) + 1
-        s.add(
-            AgreementVersion(
-                id=new_id(),
-                mentorship_id=mentorship.id,
-                version=version,
-                proposed_by=mentor_id,
-                proposed_at=now,
-                cadence="weekly",
-                session_minutes=minutes,
-                channel="live",
-                recording_allowed=recording_allowed,
-                confidential_topics=[],
-                media_retention_days=None,
-                review_date=None,
-                note="",
-            )
-        )
-        mentorship.agreed_version = version
-        starts = now + starts_in
-        booking = Booking(
-            id=new_id(),
-            mentorship_id=mentorship.id,
-            mentor_id=mentor_id,
-            mentee_id=mentee_id,
-            start_at=starts,
-            end_at=starts + timedelta(minutes=minutes),
-            status=status,
-            sequence=0,
-            agenda=[],
-            notes="",
-            cancel_reason="",
-            created_by=mentee_id,
-            created_at=now,
-            updated_at=now,
-        )
-        s.add(booking)
+    booking = await rows.store_booking(
+        app,
+        mentor_id,
+        mentee_id,
+        app[keys.CLOCK].now() + starts_in,
+        minutes=minutes,
+        status=status,
+        terms={"session_minutes": minutes, "recording_allowed": recording_allowed},
+    )
     room = await app[keys.ROOMS].room(booking.id)
     assert room is not None or status == "cancelled"
     return room  # type: ignore[return-value]

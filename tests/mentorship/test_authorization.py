@@ -7,8 +7,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from server.db.models import ActionItem, AgreementVersion, Goal
-from tests.factories import sign_up
-from tests.mentorship.helpers import AGREEMENT, act, ask, count, mentee, mentor
+from tests.factories import AGREEMENT, act, ask, count, mentee, mentor, sign_up
 
 Client = TestClient[Any, Any]
 

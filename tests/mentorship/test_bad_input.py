@@ -15,8 +15,7 @@ from server.db.models import (
     Notification,
     Profile,
 )
-from tests.factories import sign_up
-from tests.mentorship.helpers import AGREEMENT, act, ask, count, mentee, mentor, profile
+from tests.factories import AGREEMENT, act, ask, count, mentee, mentor, profile, sign_up
 
 Client = TestClient[Any, Any]
 

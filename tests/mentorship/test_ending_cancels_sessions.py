@@ -18,8 +18,8 @@ from server.scheduling import moving
 from server.scheduling.reminders import KIND as REMINDER
 from server.scheduling.schemas import RescheduleIn
 from server.scheduling.service import Context
-from tests.dates import iso, utc_day
-from tests.scheduling.conftest import Pair, berlin, make_pair, ok
+from tests.dates import berlin, iso, utc_day
+from tests.factories import Pair, make_pair, ok
 
 
 def second_monday(now: datetime) -> str:

@@ -14,7 +14,7 @@ from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.models import Mentorship, Notification
 from server.mentorship import sweeper
-from tests.mentorship.helpers import ask, mentee, mentor
+from tests.factories import ask, mentee, mentor
 
 
 async def test_a_restarted_process_expires_requests_without_being_asked(

@@ -11,8 +11,7 @@ from aiohttp.test_utils import TestClient
 from server import keys
 from server.core.clock import FrozenClock
 from tests.dates import local_iso, today
-from tests.factories import sign_up
-from tests.mentorship.helpers import AGREEMENT, act, ask, mentee, mentor, profile
+from tests.factories import AGREEMENT, act, ask, mentee, mentor, profile, sign_up
 
 Client = TestClient[Any, Any]
 

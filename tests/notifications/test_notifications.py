@@ -15,7 +15,7 @@ from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
 from server.db.models import Notification
-from tests.mentorship.helpers import ask, count, mentee, mentor
+from tests.factories import ask, count, mentee, mentor
 
 Client = TestClient[Any, Any]
 

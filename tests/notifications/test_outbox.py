@@ -24,8 +24,7 @@ from server.db.models import Notification
 from server.notifications import outbox
 from server.notifications.models import OutboxItem
 from tests.dates import berlin
-from tests.factories import sign_up
-from tests.threads.conftest import set_working_hours
+from tests.factories import set_working_hours, sign_up
 
 Client = TestClient[web.Request, web.Application]
 OFFICE = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]

@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp.test_utils import TestClient
 
 from server import keys
-from tests.mentorship.helpers import ask, mentee, mentor
+from tests.factories import ask, mentee, mentor
 from tests.waiting import DEADLINE_SECONDS
 
 Client = TestClient[Any, Any]

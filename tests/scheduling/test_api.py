@@ -15,6 +15,7 @@ from server.db.models import Booking, Notification
 from tests.dates import (
     BERLIN,
     NEW_YORK,
+    berlin,
     iso,
     local_iso,
     next_monday,
@@ -22,8 +23,7 @@ from tests.dates import (
     today,
     utc_day,
 )
-from tests.factories import sign_up
-from tests.scheduling.conftest import OPEN, Pair, berlin, make_pair, ok
+from tests.factories import OPEN, Pair, make_pair, ok, sign_up
 
 HOUR = timedelta(hours=1)
 

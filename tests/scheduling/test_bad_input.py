@@ -15,8 +15,8 @@ from server.db.models import (
     BookingSeries,
 )
 from server.notifications.models import OutboxItem
-from tests.dates import iso, today
-from tests.scheduling.conftest import OPEN, Pair, berlin, count, ok
+from tests.dates import berlin, iso, today
+from tests.factories import OPEN, Pair, count, ok
 
 Soon = Callable[[datetime], Any]  # a value computed from the test's now
 

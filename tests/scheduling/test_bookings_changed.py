@@ -13,8 +13,8 @@ from server.db.models import User
 from server.scheduling import booking
 from server.scheduling.schemas import BookingIn
 from server.scheduling.service import Context
-from tests.dates import iso, utc_day
-from tests.scheduling.conftest import Pair, berlin, ok
+from tests.dates import berlin, iso, utc_day
+from tests.factories import Pair, ok
 from tests.waiting import eventually
 
 

@@ -13,9 +13,8 @@ from aiohttp.test_utils import TestClient
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from tests.dates import iso, utc_day
-from tests.factories import PASSWORD
-from tests.scheduling.conftest import OPEN, Pair, berlin, ok
+from tests.dates import berlin, iso, utc_day
+from tests.factories import OPEN, PASSWORD, Pair, ok
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.redis

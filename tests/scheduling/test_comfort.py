@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server.scheduling.slots import Person, comfort_of, to_minute
-from tests.scheduling.conftest import Pair, ok
+from tests.factories import Pair, ok
 
 NINE_TO_FIVE = (*[((9 * 60, 17 * 60),)] * 5, (), ())
 BERLIN = Person("Europe/Berlin", NINE_TO_FIVE)

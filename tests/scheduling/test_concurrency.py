@@ -28,8 +28,7 @@ from server.core.db import Database
 from server.db.models import Booking, BookingParticipant
 from tests.conftest import TEST_SECRET
 from tests.dates import BERLIN, MONDAY, upcoming
-from tests.factories import PASSWORD
-from tests.scheduling.conftest import NINE_TO_FIVE, OPEN
+from tests.factories import NINE_TO_FIVE, OPEN, PASSWORD
 from tests.services import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]

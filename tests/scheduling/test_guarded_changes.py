@@ -18,8 +18,8 @@ from server.scheduling.reminders import KIND as REMINDER
 from server.scheduling.schemas import RescheduleIn
 from server.scheduling.service import Context
 from server.scheduling.slots import Person, comfort_of, to_minute
-from tests.dates import iso
-from tests.scheduling.conftest import NINE_TO_FIVE, Pair, berlin, ok
+from tests.dates import berlin, iso
+from tests.factories import NINE_TO_FIVE, Pair, ok
 
 
 async def book(person: Any, pair: Pair, start: str, **extra: Any) -> Any:

@@ -25,9 +25,9 @@ from server.db.models import Notification
 from server.notifications.models import OutboxItem
 from server.notifications.outbox import JOB
 from server.scheduling.reminders import KIND
-from tests.dates import NEW_YORK, stands_on, wall
+from tests.dates import NEW_YORK, berlin, stands_on, wall
+from tests.factories import OPEN, Pair, make_pair, ok
 from tests.mail import SmtpSink
-from tests.scheduling.conftest import OPEN, Pair, berlin, make_pair, ok
 
 
 @pytest.fixture

@@ -1,11 +1,9 @@
-"""Builders for thread tests: recordings, people with tokens, mentorships, uploads."""
+"""Builders for thread tests: recordings and uploads; the pair of people in a mentorship."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from server import keys
-from server.core.ids import new_id
-from server.db.models import AgreementConfirmation, AgreementVersion, Mentorship, Profile
-from tests.factories import Person, sign_up
+from tests.factories import Pair, make_mentorship, sign_up
 from tests.threads.samples import png, record
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -106,82 +101,6 @@ async def upload_file(client: TestClient[Any, Any], data: bytes, chunk: int = 64
     )
     assert resp.status == 204, await resp.text()
     return location.rsplit("/", 1)[1]
-
-
-@dataclass
-class Pair:
-    mentor: Person
-    mentee: Person
-    mentorship_id: str
-
-
-async def make_mentorship(
-    app: web.Application,
-    mentor: Person,
-    mentee: Person,
-    *,
-    state: str = "active",
-    retention_days: int | None = None,
-) -> str:
-    """An active mentorship between two signed-up people, stored directly."""
-    now = app[keys.CLOCK].now()
-    mentorship_id = new_id()
-    async with app[keys.DB].write() as s:
-        s.add(
-            Mentorship(
-                id=mentorship_id,
-                mentor_id=mentor.id,
-                mentee_id=mentee.id,
-                state=state,
-                message="",
-                created_at=now,
-                expires_at=now + timedelta(days=14),
-                state_changed_at=now,
-                state_reason="",
-                state_changed_by=None,
-                agreed_version=None,
-            )
-        )
-    if retention_days is not None:
-        async with app[keys.DB].write() as s:
-            version = AgreementVersion(
-                id=new_id(),
-                mentorship_id=mentorship_id,
-                version=1,
-                proposed_by=mentor.id,
-                proposed_at=now,
-                cadence="weekly",
-                session_minutes=45,
-                channel="mixed",
-                recording_allowed=False,
-                confidential_topics=[],
-                media_retention_days=retention_days,
-                review_date=date(2027, 3, 1),
-                note="",
-            )
-            s.add(version)
-            await s.flush()
-            for person in (mentor, mentee):
-                s.add(
-                    AgreementConfirmation(
-                        version_id=version.id, user_id=person.id, confirmed_at=now
-                    )
-                )
-            m = await s.get(Mentorship, mentorship_id)
-            assert m is not None
-            m.agreed_version = 1
-    return mentorship_id
-
-
-async def set_working_hours(
-    app: web.Application, person: Person, hours: list[dict[str, Any]], now: datetime
-) -> None:
-    async with app[keys.DB].write() as s:
-        profile = await s.get(Profile, person.id)
-        if profile is None:
-            s.add(Profile(user_id=person.id, working_hours=hours, updated_at=now))
-        else:
-            profile.working_hours = hours
 
 
 @pytest.fixture

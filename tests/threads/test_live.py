@@ -13,8 +13,7 @@ from aiohttp.test_utils import TestClient
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from tests.factories import sign_up
-from tests.threads.conftest import Pair, make_mentorship
+from tests.factories import Pair, make_mentorship, sign_up
 
 Client = TestClient[web.Request, web.Application]
 

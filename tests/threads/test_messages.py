@@ -16,8 +16,8 @@ from server import keys
 from server.core.clock import FrozenClock
 from server.db.models import Message, MessageSeen, Upload
 from server.threads import expiry
-from tests.factories import Person, sign_up
-from tests.threads.conftest import Pair, make_mentorship, upload_file
+from tests.factories import Pair, Person, make_mentorship, sign_up
+from tests.threads.conftest import upload_file
 
 Client = TestClient[web.Request, web.Application]
 

@@ -22,9 +22,8 @@ from server.notifications import outbox, quiet
 from server.notifications.models import OutboxItem
 from server.threads.notices import KIND
 from tests.dates import berlin
-from tests.factories import sign_up
+from tests.factories import Pair, make_mentorship, set_working_hours, sign_up
 from tests.mail import smtp_server
-from tests.threads.conftest import Pair, make_mentorship, set_working_hours
 from tests.waiting import eventually
 
 Client = TestClient[web.Request, web.Application]

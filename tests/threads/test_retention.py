@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 from server import keys
 from server.core.clock import FrozenClock
 from server.threads import retention
-from tests.factories import sign_up
-from tests.threads.conftest import make_mentorship, upload_file
+from tests.factories import make_mentorship, sign_up
+from tests.threads.conftest import upload_file
 
 Client = TestClient[web.Request, web.Application]
 

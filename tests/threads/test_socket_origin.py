@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from tests.threads.conftest import Pair
+from tests.factories import Pair
 
 
 def _handshake(origin: str) -> dict[str, str]:

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from server import keys
 from server.db.models import MediaFile, Upload
 from server.threads import media, quota, uploads
-from tests.threads.conftest import OCTETS, TUS, Pair, create_upload
+from tests.factories import Pair
+from tests.threads.conftest import OCTETS, TUS, create_upload
 from tests.waiting import DEADLINE_SECONDS, eventually
 
 Client = TestClient[web.Request, web.Application]
