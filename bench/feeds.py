@@ -31,8 +31,8 @@ from server.config import Settings
 from server.core.bus import MemoryBus
 from server.core.db import Database
 from server.db.migrate import upgrade
-from server.db.models import Booking
 from server.ical.feeds import Feeds
+from server.scheduling.models import Booking
 from tests.factories import rows, sign_up
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))

@@ -111,7 +111,8 @@ async def mentee_cookie(base: str) -> str:
 
 def pure_ranking_ms(database: Path) -> float:
     """The ranking alone, for the same mentors, in this process (median of 5)."""
-    from server.mentorship import hours, matching
+    from server.core import hours
+    from server.mentorship import matching
 
     with sqlite3.connect(database) as conn:
         rows = conn.execute(

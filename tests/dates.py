@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from server.core.wire import utc_text
+
 DEFAULT_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday, on winter time
 
 MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY = range(7)
@@ -38,7 +40,7 @@ NOON = time(12, 0)
 
 def iso(instant: datetime) -> str:
     """An instant as the API writes it: "2026-11-30T09:00:00Z"."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(instant)
 
 
 def local_iso(instant: datetime, zone: str) -> str:

@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 
 from server.config import ENV_VARS
 from server.db.migrate import alembic_config
-from server.db.models import Base
+from server.db.tables import metadata
 from tests.services import free_port
 
 START_TIMEOUT = 60.0
@@ -93,7 +93,7 @@ def test_migrate_creates_the_schema_on_a_fresh_sqlite_file(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     (head,) = head_revisions()
     assert result.stdout == f"meridian: database schema upgraded from empty to {head}\n"
-    assert set(Base.metadata.tables) <= tables(path)
+    assert set(metadata.tables) <= tables(path)
     assert stamped_revisions(path) == {head}
 
     again = run(["migrate"], clean_env(tmp_path), tmp_path)
@@ -139,7 +139,7 @@ def test_serve_starts_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
         status, _, _ = get(base + "/readyz")
         assert status == 200
         # serve upgraded the SQLite database itself
-        assert set(Base.metadata.tables) <= tables(tmp_path / "db" / "meridian.db")
+        assert set(metadata.tables) <= tables(tmp_path / "db" / "meridian.db")
 
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=30)

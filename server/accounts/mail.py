@@ -18,10 +18,11 @@ from typing import Any
 
 from aiohttp import web
 
-from server import keys
 from server.accounts import service
+from server.accounts.keys import ACCOUNT_MAIL
+from server.accounts.models import User
 from server.config import Settings
-from server.db.models import User
+from server.core.keys import CLOCK, DB, SETTINGS
 from server.notifications import email
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class AccountMail:
 async def account_mail(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: mails being sent when the server stops are finished first."""
     mail = AccountMail()
-    app[keys.ACCOUNT_MAIL] = mail
+    app[ACCOUNT_MAIL] = mail
     yield
     await mail.close()
 
@@ -95,22 +96,18 @@ def reset_message(settings: Settings, link: service.Link) -> Any:
 
 
 async def send_verification(app: web.Application, user: User) -> None:
-    settings = app[keys.SETTINGS]
+    settings = app[SETTINGS]
     if not settings.email_enabled:
         return
-    link = await service.issue_link(
-        db=app[keys.DB], now=app[keys.CLOCK].now(), user=user, purpose="verify"
-    )
+    link = await service.issue_link(db=app[DB], now=app[CLOCK].now(), user=user, purpose="verify")
     await email.send(settings, verification_message(settings, link), what="address confirmation")
 
 
 async def send_reset(app: web.Application, address: str) -> None:
     """Mail a reset link if ``address`` has an account; otherwise do nothing, silently."""
-    settings = app[keys.SETTINGS]
-    user = await service.find_user(db=app[keys.DB], email=address)
+    settings = app[SETTINGS]
+    user = await service.find_user(db=app[DB], email=address)
     if user is None or not settings.email_enabled:
         return
-    link = await service.issue_link(
-        db=app[keys.DB], now=app[keys.CLOCK].now(), user=user, purpose="reset"
-    )
+    link = await service.issue_link(db=app[DB], now=app[CLOCK].now(), user=user, purpose="reset")
     await email.send(settings, reset_message(settings, link), what="password reset")

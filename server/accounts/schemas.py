@@ -7,16 +7,9 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from server.config import is_timezone
-
-
-def _timezone(value: str) -> str:
-    if not is_timezone(value):
-        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin")
-    return value
-
+from server.core.wire import Strict, TimeZone
 
 # Addresses end up in mail headers and calendar properties: only the characters an
 # ordinary address uses, so nothing can smuggle a line break or a second address in.
@@ -40,7 +33,6 @@ def _printable(value: str) -> str:
     return value
 
 
-TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
 Name = Annotated[
     str,
@@ -48,10 +40,6 @@ Name = Annotated[
     AfterValidator(_printable),
 ]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=10_000)
 
 
 PASSWORD_RULE = (

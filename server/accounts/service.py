@@ -9,12 +9,12 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from server.accounts.models import ApiToken, EmailToken, User, UserSession
 from server.accounts.passwords import hash_password, require_strong, verify_password
 from server.accounts.schemas import AccountUpdate, SignupIn
 from server.core.db import Database
 from server.core.errors import Conflict, NotFound, Unauthorized, field_error
 from server.core.ids import hash_token, new_id, new_token
-from server.db.models import ApiToken, EmailToken, User, UserSession
 
 DUPLICATE_EMAIL = "An account with this email already exists. Sign in instead?"
 WRONG_CREDENTIALS = "That email and password do not match an account."

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import keys
 from server.core.errors import TooManyRequests
 from server.core.ids import hash_token
+from server.core.keys import RATE_LIMITER, SETTINGS
 from server.core.requests import client_ip, in_words
 
 
@@ -26,7 +26,7 @@ def pair_key(request: web.Request, email: str) -> str:
 
 async def refuse_while_slowed(request: web.Request, email: str) -> None:
     """429 before the password is even checked, so a slowed guesser learns nothing."""
-    wait = await request.app[keys.RATE_LIMITER].penalty(pair_key(request, email))
+    wait = await request.app[RATE_LIMITER].penalty(pair_key(request, email))
     if wait is not None:
         raise TooManyRequests(
             f"Too many wrong passwords for this account from here. Try again in {in_words(wait)}.",
@@ -35,11 +35,9 @@ async def refuse_while_slowed(request: web.Request, email: str) -> None:
 
 
 async def record_failure(request: web.Request, email: str) -> None:
-    policy = request.app[keys.SETTINGS].auth_rate_limit_account
-    await request.app[keys.RATE_LIMITER].fail(
-        pair_key(request, email), policy.count, policy.seconds
-    )
+    policy = request.app[SETTINGS].auth_rate_limit_account
+    await request.app[RATE_LIMITER].fail(pair_key(request, email), policy.count, policy.seconds)
 
 
 async def record_success(request: web.Request, email: str) -> None:
-    await request.app[keys.RATE_LIMITER].clear(pair_key(request, email))
+    await request.app[RATE_LIMITER].clear(pair_key(request, email))

@@ -26,11 +26,11 @@ from typing import Literal
 from aiohttp import web
 from sqlalchemy import select, update
 
-from server import keys
+from server.accounts.models import ApiToken, User, UserSession
 from server.core.bus import BusUnavailable, Message
 from server.core.errors import Unauthorized
 from server.core.ids import hash_token
-from server.db.models import ApiToken, User, UserSession
+from server.core.keys import BUS, CLOCK, DB, IDENTITY_CACHE
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "meridian_session"
@@ -94,20 +94,20 @@ class IdentityCache:
 
 async def forget_credential(app: web.Application, digest: str) -> None:
     """A session or token has ended: no process may honour it from its cache."""
-    app[keys.IDENTITY_CACHE].forget(digest=digest)
+    app[IDENTITY_CACHE].forget(digest=digest)
     await _announce(app, {"digest": digest})
 
 
 async def forget_user(app: web.Application, user_id: str) -> None:
     """A user's account changed (name, zone) or lost a credential: re-read it everywhere."""
-    app[keys.IDENTITY_CACHE].forget(user_id=user_id)
+    app[IDENTITY_CACHE].forget(user_id=user_id)
     await _announce(app, {"user_id": user_id})
 
 
 async def _announce(app: web.Application, forget: Message) -> None:
-    cache = app[keys.IDENTITY_CACHE]
+    cache = app[IDENTITY_CACHE]
     try:
-        await app[keys.BUS].publish(ACCOUNTS_CHANNEL, forget)
+        await app[BUS].publish(ACCOUNTS_CHANNEL, forget)
     except BusUnavailable:
         # Stored already; the other processes do not trust their caches meanwhile.
         log.warning("the bus is away: a credential change is announced when it is back")
@@ -118,8 +118,8 @@ async def _announce(app: web.Application, forget: Message) -> None:
 async def identity_cache(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the cache, and a listener applying other processes' forgets."""
     cache = IdentityCache()
-    app[keys.IDENTITY_CACHE] = cache
-    bus = app[keys.BUS]
+    app[IDENTITY_CACHE] = cache
+    bus = app[BUS]
 
     def lost() -> None:
         cache.trusted = False
@@ -177,13 +177,13 @@ async def require_user(request: web.Request) -> User:
 
 async def _resolve(request: web.Request) -> Identity | None:
     app = request.app
-    now = app[keys.CLOCK].now()
+    now = app[CLOCK].now()
     token = bearer_token(request)
     secret = token if token is not None else request.cookies.get(SESSION_COOKIE)
     if not secret:
         return None
     digest = hash_token(secret)
-    cache = app[keys.IDENTITY_CACHE]
+    cache = app[IDENTITY_CACHE]
     cached = cache.get(digest, now)
     if cached is not None and cached.via == ("bearer" if token is not None else "cookie"):
         return cached
@@ -203,7 +203,7 @@ async def _from_token(
     app: web.Application, digest: str, now: datetime
 ) -> tuple[Identity, datetime]:
     """The token's owner and its expiry; ``last_used_at`` is written at most once a minute."""
-    db = app[keys.DB]
+    db = app[DB]
     async with db.read() as s:
         row = (
             await s.execute(
@@ -232,7 +232,7 @@ async def _from_token(
 async def _from_session(
     app: web.Application, digest: str, now: datetime
 ) -> tuple[Identity, datetime] | None:
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         found = (
             await s.execute(
                 select(UserSession, User)

@@ -8,9 +8,9 @@ import logging
 from aiohttp import web
 from pydantic import BaseModel
 
-from server import keys
 from server.core.api import Routes, json_response
 from server.core.errors import Problem
+from server.core.keys import BUS, DB, METRICS, SETTINGS, WEBSOCKETS
 from server.core.openapi import build_document
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,9 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     checks: dict[str, str] = {}
     app = request.app
-    probes = {"database": app[keys.DB].ping()}
-    if app[keys.SETTINGS].redis_url:
-        probes["redis"] = app[keys.BUS].ping()
+    probes = {"database": app[DB].ping()}
+    if app[SETTINGS].redis_url:
+        probes["redis"] = app[BUS].ping()
     for name, probe in probes.items():
         try:
             await asyncio.wait_for(probe, 2)
@@ -64,8 +64,8 @@ async def readyz(request: web.Request) -> web.Response:
     "GET", "/metrics", summary="Prometheus metrics", responses={200: "text/plain"}, auth=False
 )
 async def metrics(request: web.Request) -> web.Response:
-    m = request.app[keys.METRICS]
-    m.websockets.set(len(request.app[keys.WEBSOCKETS]))
+    m = request.app[METRICS]
+    m.websockets.set(len(request.app[WEBSOCKETS]))
     response = web.Response(body=m.render())
     response.headers["Content-Type"] = m.content_type
     return response

@@ -8,9 +8,9 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from server import keys
-from server.core.auth import SESSION_COOKIE, bearer_token
-from server.core.errors import Forbidden, Problem, problem_response
+from server.core.errors import Problem, problem_response
+from server.core.keys import METRICS, SETTINGS
+from server.core.same_site import refuse_cross_site
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             raise
         detail = _HTTP_DETAILS.get(exc.status, exc.reason)
         if exc.status == 413:
-            limit = request.app[keys.SETTINGS].max_body_bytes
+            limit = request.app[SETTINGS].max_body_bytes
             detail = (
                 f"The request body is larger than the {limit // 1024} KiB this endpoint accepts."
             )
@@ -87,49 +87,6 @@ async def same_site_only(request: web.Request, handler: Handler) -> web.StreamRe
     return await handler(request)
 
 
-def refuse_cross_site(request: web.Request) -> None:
-    """Forbidden unless the request provably comes from this site or carries a bearer token.
-
-    The rule, for unsafe methods (from ``same_site_only``) and WebSocket handshakes (whose
-    handlers call this before upgrading):
-
-    - a bearer token is enough: no browser attaches one by itself;
-    - ``Sec-Fetch-Site``, when sent, must be ``same-origin``. ``same-site`` (a sibling
-      subdomain) and ``cross-site`` are other sites; ``none`` is a request the person
-      started outside any page (the address bar, a bookmark), which never needs to
-      change anything;
-    - ``Origin``, when sent, must be ``PUBLIC_URL``'s origin or the origin the request was
-      addressed to (its own scheme and Host, which a page elsewhere cannot choose);
-    - a request carrying the session cookie must send at least one of the two. Every
-      current browser sends ``Origin`` on unsafe requests and ``Sec-Fetch-Site`` on all
-      of them, so only a client that is not a browser — or one old enough to be
-      unsafe — sends neither; scripts use bearer tokens instead.
-    """
-    if bearer_token(request) is not None:
-        return
-    site = request.headers.get("Sec-Fetch-Site")
-    origin = request.headers.get("Origin")
-    if site is not None and site != "same-origin":
-        raise Forbidden(
-            "Requests from other sites are refused."
-            if site in ("cross-site", "same-site")
-            else "Requests not made by a page of this site are refused."
-        )
-    if origin is not None:
-        allowed = {
-            request.app[keys.SETTINGS].public_origin,
-            f"{request.scheme}://{request.host}",
-        }
-        if origin not in allowed:
-            raise Forbidden(f"Requests from {origin} are refused.")
-    if site is None and origin is None and SESSION_COOKIE in request.cookies:
-        raise Forbidden(
-            "This request relies on the sign-in cookie but carries neither Origin nor "
-            "Sec-Fetch-Site, so it could come from another site and is refused. "
-            "Scripts sign their requests with a bearer token instead."
-        )
-
-
 @web.middleware
 async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
@@ -144,9 +101,9 @@ async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
     finally:
         info = request.match_info.route.resource
         route = info.canonical if info is not None else "unmatched"
-        request.app[keys.METRICS].request_seconds.labels(
-            request.method, route, str(status)
-        ).observe(time.perf_counter() - started)
+        request.app[METRICS].request_seconds.labels(request.method, route, str(status)).observe(
+            time.perf_counter() - started
+        )
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from server import keys
+from server.core.keys import PERIODIC
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def start(
 ) -> Periodic:
     """Start a job and keep it in ``app[keys.PERIODIC][name]``; the caller stops it."""
     job = Periodic(name, interval, step)
-    app[keys.PERIODIC][name] = job
+    app[PERIODIC][name] = job
     job.start()
     return job
 

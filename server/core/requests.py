@@ -6,13 +6,13 @@ import math
 
 from aiohttp import web
 
-from server import keys
 from server.config import RateLimit
 from server.core.errors import TooManyRequests
+from server.core.keys import RATE_LIMITER, SETTINGS
 
 
 def client_ip(request: web.Request) -> str:
-    if request.app[keys.SETTINGS].trust_proxy_headers:
+    if request.app[SETTINGS].trust_proxy_headers:
         forwarded = request.headers.get("X-Forwarded-For", "")
         first = forwarded.split(",", 1)[0].strip()
         if first:
@@ -32,7 +32,7 @@ def in_words(seconds: int) -> str:
 
 
 async def enforce_rate(request: web.Request, key: str, limit: RateLimit, what: str) -> None:
-    wait = await request.app[keys.RATE_LIMITER].hit(key, limit)
+    wait = await request.app[RATE_LIMITER].hit(key, limit)
     if wait is not None:
         raise TooManyRequests(
             f"Too many {what} attempts. Try again in {in_words(wait)}.", retry_after=wait

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server import keys
 from server.core.errors import NotFound
+from server.core.keys import SETTINGS
 
 RESERVED = ("api/", "calendars/")
 
 
 async def serve_static(request: web.Request) -> web.StreamResponse:
-    root: Path = request.app[keys.SETTINGS].static_dir.resolve()
+    root: Path = request.app[SETTINGS].static_dir.resolve()
     tail = request.match_info.get("tail", "")
     if tail.startswith(RESERVED):
         raise NotFound()

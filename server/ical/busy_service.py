@@ -19,19 +19,22 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from sqlalchemy import delete, func, select, update
 
-from server import keys
+from server.accounts.models import User
 from server.config import Settings
 from server.core import periodic
 from server.core.clock import Clock
 from server.core.db import Database
 from server.core.errors import NotFound, Problem, field_error
 from server.core.ids import new_id
-from server.db.models import BusyCalendar, BusyInterval, User
+from server.core.keys import BUS, CLOCK, DB, SETTINGS
 from server.ical.busy import Interval, Reading
 from server.ical.busy_fetch import CalendarFetcher, FetchError, PrivateAddress, normalize_url
 from server.ical.busy_parse import BusyCalendarError
 from server.ical.busy_reader import CalendarReader
+from server.ical.keys import BUSY_CALENDARS
+from server.ical.models import BusyCalendar, BusyInterval
 from server.scheduling import events as bookings_events
+from server.scheduling.keys import BUSY_SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -292,20 +295,20 @@ async def busy_between(
 
 async def busy_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the HTTP client for imports and the task that polls due calendars."""
-    service = BusyCalendars(app[keys.DB], app[keys.CLOCK], app[keys.SETTINGS])
+    service = BusyCalendars(app[DB], app[CLOCK], app[SETTINGS])
     await service.start()
-    app[keys.BUSY_CALENDARS] = service
-    db = app[keys.DB]
+    app[BUSY_CALENDARS] = service
+    db = app[DB]
 
     async def imported(
         user_ids: Sequence[str], start: datetime, end: datetime
     ) -> list[tuple[datetime, datetime]]:
         return await busy_between(db=db, user_ids=user_ids, start=start, end=end)
 
-    sources = app.get(keys.BUSY_SOURCES)
+    sources = app.get(BUSY_SOURCES)
     if sources is not None:
         sources.append(imported)
-    bus = app[keys.BUS]
+    bus = app[BUS]
 
     async def changed(user_id: str) -> None:
         # Imported busy time changes what can be booked, as a booking does.

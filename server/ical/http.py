@@ -6,18 +6,19 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
-from server import keys
-from server.accounts.schemas import Strict
 from server.config import RateLimit
 from server.core.api import Routes, json_response, read_json, read_query
 from server.core.auth import require_user
 from server.core.edge import text_refused, why_not_text
 from server.core.errors import NotFound, Problem, field_error
 from server.core.ids import hash_token
+from server.core.keys import BUS, CLOCK, DB, SETTINGS
 from server.core.requests import enforce_rate
-from server.db.models import BusyCalendar, CalendarFeed
+from server.core.wire import Strict
 from server.ical import invites
 from server.ical.feeds.service import CreatedFeed, calendars_changed, feed_urls
+from server.ical.keys import BUSY_CALENDARS, FEEDS
+from server.ical.models import BusyCalendar, CalendarFeed
 from server.ical.schemas import (
     BusyCalendarList,
     BusyCalendarOut,
@@ -40,7 +41,7 @@ class UploadQuery(Strict):
 
 
 def _created(request: web.Request, created: CreatedFeed) -> FeedCreated:
-    url, webcal = feed_urls(request.app[keys.SETTINGS], created.token)
+    url, webcal = feed_urls(request.app[SETTINGS], created.token)
     return FeedCreated(
         id=created.feed.id,
         url=url,
@@ -83,11 +84,11 @@ async def invite(request: web.Request) -> web.Response:
     user = await require_user(request)
     app = request.app
     data = await invites.invitation_for(
-        db=app[keys.DB],
-        settings=app[keys.SETTINGS],
+        db=app[DB],
+        settings=app[SETTINGS],
         user_id=user.id,
         booking_id=request.match_info["booking_id"],
-        now=app[keys.CLOCK].now(),
+        now=app[CLOCK].now(),
     )
     return web.Response(
         body=data,
@@ -111,9 +112,7 @@ async def invite(request: web.Request) -> web.Response:
 )
 async def create_feed(request: web.Request) -> web.Response:
     user = await require_user(request)
-    created = await request.app[keys.FEEDS].create(
-        user_id=user.id, now=request.app[keys.CLOCK].now()
-    )
+    created = await request.app[FEEDS].create(user_id=user.id, now=request.app[CLOCK].now())
     return json_response(_created(request, created), status=201)
 
 
@@ -125,7 +124,7 @@ async def create_feed(request: web.Request) -> web.Response:
 )
 async def list_feeds(request: web.Request) -> web.Response:
     user = await require_user(request)
-    rows = await request.app[keys.FEEDS].of_user(user_id=user.id)
+    rows = await request.app[FEEDS].of_user(user_id=user.id)
     return json_response(FeedList(items=[_feed(r) for r in rows]))
 
 
@@ -137,8 +136,8 @@ async def list_feeds(request: web.Request) -> web.Response:
 )
 async def rotate_feed(request: web.Request) -> web.Response:
     user = await require_user(request)
-    created = await request.app[keys.FEEDS].rotate(
-        user_id=user.id, feed_id=request.match_info["feed_id"], now=request.app[keys.CLOCK].now()
+    created = await request.app[FEEDS].rotate(
+        user_id=user.id, feed_id=request.match_info["feed_id"], now=request.app[CLOCK].now()
     )
     return json_response(_created(request, created))
 
@@ -151,7 +150,7 @@ async def rotate_feed(request: web.Request) -> web.Response:
 )
 async def revoke_feed(request: web.Request) -> web.Response:
     user = await require_user(request)
-    await request.app[keys.FEEDS].revoke(user_id=user.id, feed_id=request.match_info["feed_id"])
+    await request.app[FEEDS].revoke(user_id=user.id, feed_id=request.match_info["feed_id"])
     return web.Response(status=204)
 
 
@@ -163,7 +162,7 @@ async def revoke_feed(request: web.Request) -> web.Response:
     auth=False,
 )
 async def serve_feed(request: web.Request) -> web.StreamResponse:
-    served = request.app[keys.FEEDS].files.read(hash_token(request.match_info["token"]))
+    served = request.app[FEEDS].files.read(hash_token(request.match_info["token"]))
     if served is None:
         raise NotFound("There is no calendar at this address.")
     headers = {
@@ -198,7 +197,7 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
 async def add_busy(request: web.Request) -> web.Response:
     user = await require_user(request)
     await enforce_rate(request, f"busy-calendars:{user.id}", BUSY_RATE, "calendar import")
-    service = request.app[keys.BUSY_CALENDARS]
+    service = request.app[BUSY_CALENDARS]
     if request.content_type in (CALENDAR, "multipart/form-data"):
         query = read_query(request, UploadQuery)
         if request.content_type == CALENDAR:
@@ -210,7 +209,7 @@ async def add_busy(request: web.Request) -> web.Response:
     else:
         body = await read_json(request, BusyUrlIn)
         row = await service.add_url(user_id=user.id, url=body.url, name=body.name)
-    await calendars_changed(request.app[keys.BUS], user.id)
+    await calendars_changed(request.app[BUS], user.id)
     return json_response(_busy(row), status=201)
 
 
@@ -222,7 +221,7 @@ def _too_large(limit: int) -> Problem:
 
 async def _read_upload(request: web.Request) -> bytes:
     """The uploaded file, streamed with a cap rather than read whole and then checked."""
-    limit = request.app[keys.SETTINGS].busy_max_bytes
+    limit = request.app[SETTINGS].busy_max_bytes
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
     chunks, size = [], 0
@@ -238,7 +237,7 @@ async def _read_upload(request: web.Request) -> bytes:
 
 async def _read_form_file(request: web.Request) -> tuple[bytes, str | None]:
     """The form's ``file`` part (as ``curl -F file=@work.ics`` sends it), with the same cap."""
-    limit = request.app[keys.SETTINGS].busy_max_bytes
+    limit = request.app[SETTINGS].busy_max_bytes
     if request.content_length is not None and request.content_length > limit + 64 * 1024:
         raise _too_large(limit)
     try:
@@ -272,7 +271,7 @@ async def _read_form_file(request: web.Request) -> tuple[bytes, str | None]:
 )
 async def list_busy(request: web.Request) -> web.Response:
     user = await require_user(request)
-    rows = await request.app[keys.BUSY_CALENDARS].of_user(user_id=user.id)
+    rows = await request.app[BUSY_CALENDARS].of_user(user_id=user.id)
     return json_response(BusyCalendarList(items=[_busy(r) for r in rows]))
 
 
@@ -285,7 +284,7 @@ async def list_busy(request: web.Request) -> web.Response:
 async def refresh_busy(request: web.Request) -> web.Response:
     user = await require_user(request)
     await enforce_rate(request, f"busy-calendars:{user.id}", BUSY_RATE, "calendar import")
-    service = request.app[keys.BUSY_CALENDARS]
+    service = request.app[BUSY_CALENDARS]
     row = await service.owned(user_id=user.id, calendar_id=request.match_info["calendar_id"])
     if row.url is None:
         raise Problem(409, "An uploaded calendar cannot be fetched again; upload it anew.")
@@ -301,7 +300,7 @@ async def refresh_busy(request: web.Request) -> web.Response:
 )
 async def remove_busy(request: web.Request) -> web.Response:
     user = await require_user(request)
-    await request.app[keys.BUSY_CALENDARS].remove(
+    await request.app[BUSY_CALENDARS].remove(
         user_id=user.id, calendar_id=request.match_info["calendar_id"]
     )
     return web.Response(status=204)

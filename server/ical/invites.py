@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.config import Settings
 from server.core.db import Database
 from server.core.errors import NotFound
-from server.db.models import Booking, BookingSeries, User
 from server.ical.sessions import (
     BookingRow,
     Links,
@@ -23,6 +23,7 @@ from server.ical.sessions import (
     single_event,
 )
 from server.ical.vcalendar import invitation, occurrence_cancellation
+from server.scheduling.models import Booking, BookingSeries
 
 
 def links_for(settings: Settings) -> Links:

@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.config import Settings
 from server.core.db import Database
 from server.core.errors import NotFound
-from server.db.models import Booking, User
 from server.ical.invites import invitation_in
 from server.notifications import email, outbox
 from server.notifications.models import OutboxItem
+from server.scheduling.models import Booking
 
 log = logging.getLogger(__name__)
 

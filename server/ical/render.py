@@ -57,7 +57,7 @@ class Recurrence:
         if self.count is not None:
             parts.append(f"COUNT={self.count}")
         if self.until is not None:
-            parts.append(f"UNTIL={utc_text(self.until)}")
+            parts.append(f"UNTIL={ical_utc(self.until)}")
         if self.by_day:
             parts.append(f"BYDAY={self.by_day}")
         if self.by_month_day is not None:
@@ -149,7 +149,8 @@ def fold(line: str) -> bytes:
     return b"\r\n ".join(pieces) + CRLF
 
 
-def utc_text(instant: datetime) -> str:
+def ical_utc(instant: datetime) -> str:
+    """iCalendar's UTC form (``20261130T090000Z``), not the API's (``core.wire.utc_text``)."""
     return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
@@ -178,7 +179,7 @@ def _times(start: datetime, end: datetime, zone: str, *, anchored: bool) -> list
     ``anchored`` (a series' own DTSTART, which its RRULE repeats) is always local.
     """
     if not anchored and unsteady(start, end, zone):
-        return [f"DTSTART:{utc_text(start)}", f"DTEND:{utc_text(end)}"]
+        return [f"DTSTART:{ical_utc(start)}", f"DTEND:{ical_utc(end)}"]
     return [
         f"DTSTART;TZID={zone}:{local_text(start, zone)}",
         f"DTEND;TZID={zone}:{local_text(end, zone)}",
@@ -219,9 +220,9 @@ def component(
         f"UID:{raw_value(event.uid)}",
         *head,
         f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{utc_text(dtstamp)}",
-        f"CREATED:{utc_text(event.created)}",
-        f"LAST-MODIFIED:{utc_text(last_modified)}",
+        f"DTSTAMP:{ical_utc(dtstamp)}",
+        f"CREATED:{ical_utc(event.created)}",
+        f"LAST-MODIFIED:{ical_utc(last_modified)}",
         *_times(start, end, tz, anchored=anchored),
         f"SUMMARY:{escape_text(event.summary)}",
         *([f"DESCRIPTION:{escape_text(description)}"] if description else []),

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from server.accounts.schemas import Strict
+from server.core.wire import Strict
 
 
 class FeedCreated(BaseModel):

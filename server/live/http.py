@@ -9,13 +9,15 @@ from datetime import timedelta
 from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import select
 
-from server import keys
+from server.accounts.models import User
 from server.core.api import Routes, json_response, read_json
 from server.core.auth import current_identity, require_user
 from server.core.errors import Forbidden, NotFound, Problem, Unauthorized, field_error
-from server.db.models import User
+from server.core.keys import CLOCK, DB, METRICS, SETTINGS, WEBSOCKETS
+from server.core.same_site import refuse_foreign_origin
 from server.live import tokens
 from server.live.echo import BadOffer, EchoFull
+from server.live.keys import ECHO, HUB, ROOMS
 from server.live.members import Member, Person
 from server.live.protocol import (
     MAX_MESSAGE_BYTES,
@@ -53,9 +55,9 @@ async def booking_room(request: web.Request) -> web.Response:
     user = await require_user(request)
     app = request.app
     details = await room_details(
-        directory=app[keys.ROOMS],
-        settings=app[keys.SETTINGS],
-        now=app[keys.CLOCK].now(),
+        directory=app[ROOMS],
+        settings=app[SETTINGS],
+        now=app[CLOCK].now(),
         booking_id=request.match_info["booking_id"],
         user_id=user.id,
         ws_base=_ws_base(request),
@@ -73,8 +75,8 @@ async def booking_recordings(request: web.Request) -> web.Response:
     user = await require_user(request)
     app = request.app
     found = await recordings_of(
-        db=app[keys.DB],
-        directory=app[keys.ROOMS],
+        db=app[DB],
+        directory=app[ROOMS],
         booking_id=request.match_info["booking_id"],
         user_id=user.id,
     )
@@ -82,18 +84,9 @@ async def booking_recordings(request: web.Request) -> web.Response:
 
 
 def _ws_base(request: web.Request) -> str:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     secure = request.secure or settings.public_url.startswith("https://")
     return f"{'wss' if secure else 'ws'}://{request.host}"
-
-
-def _check_origin(request: web.Request) -> None:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return  # not a browser; the token is what counts
-    allowed = {request.app[keys.SETTINGS].public_origin, f"{request.scheme}://{request.host}"}
-    if origin not in allowed:
-        raise Forbidden(f"Connections from {origin} are refused.")
 
 
 @routes.route(
@@ -112,24 +105,24 @@ def _check_origin(request: web.Request) -> None:
 async def room_socket(request: web.Request) -> web.StreamResponse:
     room, person = await _admit(request)
     app = request.app
-    closes_in = (room.closes_at - app[keys.CLOCK].now()).total_seconds()
+    closes_in = (room.closes_at - app[CLOCK].now()).total_seconds()
     ws = web.WebSocketResponse(
         compress=False,
         max_msg_size=MAX_MESSAGE_BYTES,
-        heartbeat=app[keys.SETTINGS].signal_heartbeat_seconds,
+        heartbeat=app[SETTINGS].signal_heartbeat_seconds,
     )
     if not ws.can_prepare(request).ok:
         raise Problem(426, "This address speaks WebSocket only.", headers={"Upgrade": "websocket"})
     await ws.prepare(request)
     # The upgrade's headers are sent; keeping them costs a kilobyte per socket for hours.
     ws.headers.clear()
-    app[keys.WEBSOCKETS].add(ws)
-    metrics = app[keys.METRICS]
+    app[WEBSOCKETS].add(ws)
+    metrics = app[METRICS]
     metrics.websockets.inc()
     try:
         await _converse(app, ws, room, person, closes_in)
     finally:
-        app[keys.WEBSOCKETS].discard(ws)
+        app[WEBSOCKETS].discard(ws)
         metrics.websockets.dec()
     return ws
 
@@ -138,8 +131,9 @@ async def _admit(request: web.Request) -> tuple[RoomInfo, Person]:
     """Every check of the socket, before the upgrade. (A function of its own, so that
     nothing it loads stays referenced for the hours a socket may live.)"""
     app = request.app
-    settings, now = app[keys.SETTINGS], app[keys.CLOCK].now()
-    _check_origin(request)
+    settings, now = app[SETTINGS], app[CLOCK].now()
+    # Without an Origin it is not a browser, and the room token is what counts.
+    refuse_foreign_origin(request, what="Connections")
     token = request.query.get("token")
     if not token:
         raise Unauthorized("Open the room from its session: the link needs a room token.")
@@ -148,7 +142,7 @@ async def _admit(request: web.Request) -> tuple[RoomInfo, Person]:
         claim = tokens.verify(token, secret_key=settings.secret_key, room_id=room_id, now=now)
     except tokens.TokenError as exc:
         raise Unauthorized(str(exc)) from None
-    room = await app[keys.ROOMS].room(room_id)
+    room = await app[ROOMS].room(room_id)
     if room is None:
         raise NotFound("This room does not exist (any more).")
     if claim.user_id not in room.participants:
@@ -160,7 +154,7 @@ async def _admit(request: web.Request) -> tuple[RoomInfo, Person]:
         raise Forbidden("The room is not open yet.", extra={"opens_at": room.opens_at.isoformat()})
     if now >= room.closes_at:
         raise Forbidden("The room has closed.", extra={"closed_at": room.closes_at.isoformat()})
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         found = (
             await s.execute(select(User.name, User.timezone).where(User.id == claim.user_id))
         ).first()
@@ -176,9 +170,9 @@ async def _converse(
     person: Person,
     closes_in: float,
 ) -> None:
-    hub = app[keys.HUB]
+    hub = app[HUB]
     conn = BatchedSocket(ws)
-    limit = app[keys.SETTINGS].signal_rate_limit
+    limit = app[SETTINGS].signal_rate_limit
     bucket = TokenBucket(limit.count / limit.seconds, limit.count)
     member: Member | None = None
     left = False
@@ -233,16 +227,16 @@ async def device_check(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, DeviceCheckIn)
     app = request.app
-    settings = app[keys.SETTINGS]
+    settings = app[SETTINGS]
     servers = ice_servers(
         stun_urls=settings.stun_urls,
         turn_urls=settings.turn_urls,
         turn_secret=settings.turn_secret,
         user_id="meridian-echo",
-        expires=app[keys.CLOCK].now() + timedelta(seconds=settings.turn_ttl_seconds),
+        expires=app[CLOCK].now() + timedelta(seconds=settings.turn_ttl_seconds),
     )
     try:
-        check_id, answer = await app[keys.ECHO].answer(
+        check_id, answer = await app[ECHO].answer(
             sdp=data.sdp, kind=data.type, ice_servers=servers, owner=user.id
         )
     except EchoFull:
@@ -265,6 +259,6 @@ async def device_check(request: web.Request) -> web.Response:
 )
 async def hang_up(request: web.Request) -> web.Response:
     user = await require_user(request)
-    if not await request.app[keys.ECHO].hang_up(request.match_info["check_id"], owner=user.id):
+    if not await request.app[ECHO].hang_up(request.match_info["check_id"], owner=user.id):
         raise NotFound("This device check has already ended.")
     return web.Response(status=204)

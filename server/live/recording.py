@@ -22,13 +22,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
-from server import keys
+from server.accounts.models import User
 from server.core.ids import new_id
-from server.db.models import Booking, BookingRecording, MediaFile, User
+from server.core.keys import BUS, CLOCK, DB, SETTINGS
 from server.live.hub import Hub
+from server.live.models import BookingRecording
 from server.live.protocol import PeerInfo
 from server.live.rooms import RoomInfo
 from server.live.turn import ice_servers
+from server.scheduling.models import Booking
+from server.threads.keys import MEDIA_STORE
+from server.threads.models import MediaFile
 from server.threads.storage import remove
 
 if TYPE_CHECKING:
@@ -86,8 +90,8 @@ class Recordings:
     async def _start(self, hub: Hub, room: RoomInfo) -> None:
         from server.live.recorder import RoomRecorder  # aiortc loads with the first recording
 
-        settings = self._app[keys.SETTINGS]
-        store = self._app[keys.MEDIA_STORE]
+        settings = self._app[SETTINGS]
+        store = self._app[MEDIA_STORE]
         recorder = RoomRecorder(
             hub=hub,
             room=room,
@@ -97,7 +101,7 @@ class Recordings:
                 turn_urls=settings.turn_urls,
                 turn_secret=settings.turn_secret,
                 user_id="meridian-recorder",
-                expires=self._app[keys.CLOCK].now() + timedelta(seconds=settings.turn_ttl_seconds),
+                expires=self._app[CLOCK].now() + timedelta(seconds=settings.turn_ttl_seconds),
             ),
         )
         self.active[room.room_id] = recorder
@@ -126,7 +130,7 @@ class Recordings:
         from server.threads.service import post_recorded
 
         room = recorder.room
-        store = self._app[keys.MEDIA_STORE]
+        store = self._app[MEDIA_STORE]
         media_id = take.path.stem
         poster = store.poster(media_id)
         try:
@@ -137,10 +141,10 @@ class Recordings:
             log.warning("discarded a recording of room %s: %s", room.room_id, exc)
             await asyncio.to_thread(remove, take.path, poster)
             return
-        now = self._app[keys.CLOCK].now()
+        now = self._app[CLOCK].now()
         started = datetime.fromtimestamp(recorder.started or 0, UTC)
         ended = datetime.fromtimestamp(recorder.stopped or 0, UTC)
-        async with self._app[keys.DB].read() as s:
+        async with self._app[DB].read() as s:
             booking = await s.get(Booking, room.booking_id)
             author = await s.get(User, take.user_id) if take.user_id in room.participants else None
         if booking is None or author is None:
@@ -175,15 +179,15 @@ class Recordings:
         )
         try:
             await post_recorded(
-                db=self._app[keys.DB],
-                bus=self._app[keys.BUS],
+                db=self._app[DB],
+                bus=self._app[BUS],
                 now=now,
                 mentorship_id=booking.mentorship_id,
                 author_id=author.id,
                 media=record,
                 body=f"Recording of the session on {session_date(booking.start_at, author)}.",
                 with_rows=[listed],
-                settings=self._app[keys.SETTINGS],
+                settings=self._app[SETTINGS],
             )
         except Exception:
             await asyncio.to_thread(remove, take.path, poster)

@@ -15,7 +15,8 @@ from typing import Protocol
 from sqlalchemy import select
 
 from server.core.db import Database
-from server.db.models import AgreementVersion, Booking, Mentorship
+from server.mentorship.models import AgreementVersion, Mentorship
+from server.scheduling.models import Booking
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,19 +10,21 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from sqlalchemy import select
 
-from server import keys
 from server.config import Settings
 from server.core.db import Database
 from server.core.errors import NotFound
-from server.db.models import BookingRecording, MediaFile, Message
+from server.core.keys import BUS, DB, METRICS, SETTINGS
 from server.live import tokens
 from server.live.echo import EchoPeers
 from server.live.hub import Hub
+from server.live.keys import ECHO, HUB, RECORDINGS
+from server.live.models import BookingRecording
 from server.live.presence import RedisPresence
 from server.live.recording import Recordings
 from server.live.rooms import BookingRooms, RoomDirectory
 from server.live.schemas import IceServer, RecordingList, RecordingOut, RoomOut
 from server.live.turn import ice_servers
+from server.threads.models import MediaFile, Message
 
 TOKEN_TTL = timedelta(minutes=5)
 DEVICE_CHECK_SECONDS = 120.0
@@ -68,9 +70,9 @@ async def room_details(
 
 
 def default_directory(app: web.Application) -> RoomDirectory:
-    settings = app[keys.SETTINGS]
+    settings = app[SETTINGS]
     return BookingRooms(
-        lambda: app[keys.DB],
+        lambda: app[DB],
         opens_before_minutes=settings.room_opens_before_minutes,
         closes_after_minutes=settings.room_closes_after_minutes,
     )
@@ -78,21 +80,21 @@ def default_directory(app: web.Application) -> RoomDirectory:
 
 async def live(app: web.Application) -> AsyncIterator[None]:
     """The hub, the presence store (with Redis), the device-check peers and the rooms."""
-    settings = app[keys.SETTINGS]
+    settings = app[SETTINGS]
     presence = RedisPresence(settings.redis_url) if settings.redis_url else None
-    metrics = app[keys.METRICS]
+    metrics = app[METRICS]
     hub = Hub(
-        bus=app[keys.BUS] if presence is not None else None,
+        bus=app[BUS] if presence is not None else None,
         presence=presence,
         on_rooms=metrics.rooms.set,
     )
     hub.start()
-    app[keys.HUB] = hub
+    app[HUB] = hub
     echo = EchoPeers(limit=settings.device_check_max, max_seconds=DEVICE_CHECK_SECONDS)
-    app[keys.ECHO] = echo
+    app[ECHO] = echo
     recordings = Recordings(app)
     hub.consent_hooks.append(recordings.consent_changed)
-    app[keys.RECORDINGS] = recordings
+    app[RECORDINGS] = recordings
     # Everything imported and built at startup lives as long as the process: keep it out
     # of the collector's way, or every full collection walks it and stalls relaying for
     # tens of milliseconds.

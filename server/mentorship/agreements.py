@@ -8,15 +8,17 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from server.accounts.models import User
 from server.core.bus import EventBus
 from server.core.db import Database
 from server.core.errors import Conflict, field_error
 from server.core.ids import new_id
-from server.db.models import AgreementConfirmation, AgreementVersion, Mentorship, Notification, User
 from server.mentorship.expiry import settle
+from server.mentorship.models import AgreementConfirmation, AgreementVersion, Mentorship
 from server.mentorship.records import detail, other_party, participant_mentorship, require_open
 from server.mentorship.schemas import AgreementIn, MentorshipOut
 from server.notifications import service as notifications
+from server.notifications.models import Notification
 
 
 def new_version(

@@ -14,10 +14,10 @@ from typing import Any, Final
 from sqlalchemy import func, select
 
 from server.accounts import service as accounts
+from server.accounts.models import User
 from server.accounts.schemas import SignupIn
 from server.core.bus import MemoryBus
 from server.core.db import Database
-from server.db.models import User
 from server.mentorship import agreements, goals, profiles, requests, transitions
 from server.mentorship.schemas import (
     ActionItemIn,

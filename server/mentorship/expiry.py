@@ -9,10 +9,12 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from server.accounts.models import User
 from server.core.bus import EventBus
 from server.core.db import Database
-from server.db.models import Mentorship, Notification, User
+from server.mentorship.models import Mentorship
 from server.notifications import service as notifications
+from server.notifications.models import Notification
 
 EXPIRED_REASON = "No answer within 14 days."
 

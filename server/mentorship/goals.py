@@ -8,10 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from server.accounts.models import User
 from server.core.db import Database
 from server.core.errors import NotFound, field_error
 from server.core.ids import new_id
-from server.db.models import ActionItem, Goal, Mentorship, User
+from server.mentorship.models import ActionItem, Goal, Mentorship
 from server.mentorship.records import detail, participant_mentorship, require_working
 from server.mentorship.schemas import (
     ActionItemIn,

@@ -8,10 +8,11 @@ from typing import Final, get_args
 
 from aiohttp import web
 
-from server import keys
 from server.core.api import Handler, Routes, json_response, read_json, read_query
 from server.core.auth import forget_user, require_user
+from server.core.keys import BUS, CLOCK, DB
 from server.mentorship import agreements, goals, profiles, requests, transitions
+from server.mentorship.keys import MENTOR_FACTS
 from server.mentorship.lifecycle import Action
 from server.mentorship.schemas import (
     ActionItemIn,
@@ -43,7 +44,7 @@ PERSON_ACTIONS: Final = tuple(a for a in get_args(Action) if a != "expire")
 async def my_profile(request: web.Request) -> web.Response:
     user = await require_user(request)
     profile = await profiles.get_profile(
-        db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id
+        db=request.app[DB], now=request.app[CLOCK].now(), user_id=user.id
     )
     return json_response(profile)
 
@@ -59,7 +60,7 @@ async def put_profile(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, ProfileIn)
     profile = await profiles.put_profile(
-        db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id, data=data
+        db=request.app[DB], now=request.app[CLOCK].now(), user_id=user.id, data=data
     )
     if data.timezone is not None:
         await forget_user(request.app, user.id)
@@ -72,8 +73,8 @@ async def put_profile(request: web.Request) -> web.Response:
 async def public_profile(request: web.Request) -> web.Response:
     await require_user(request)
     profile = await profiles.get_profile(
-        db=request.app[keys.DB],
-        now=request.app[keys.CLOCK].now(),
+        db=request.app[DB],
+        now=request.app[CLOCK].now(),
         user_id=request.match_info["user_id"],
     )
     return json_response(profile)
@@ -90,11 +91,11 @@ async def mentors(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = read_query(request, MentorsQuery)
     found = await profiles.discover(
-        db=request.app[keys.DB],
-        now=request.app[keys.CLOCK].now(),
+        db=request.app[DB],
+        now=request.app[CLOCK].now(),
         viewer=user,
         query=query,
-        facts=request.app.get(keys.MENTOR_FACTS),
+        facts=request.app.get(MENTOR_FACTS),
     )
     return json_response(found)
 
@@ -111,7 +112,7 @@ async def request_mentorship(request: web.Request) -> web.Response:
     data = await read_json(request, MentorshipIn)
     app = request.app
     created = await requests.request_mentorship(
-        db=app[keys.DB], bus=app[keys.BUS], now=app[keys.CLOCK].now(), mentee=user, data=data
+        db=app[DB], bus=app[BUS], now=app[CLOCK].now(), mentee=user, data=data
     )
     return json_response(created, status=201)
 
@@ -128,9 +129,9 @@ async def list_mentorships(request: web.Request) -> web.Response:
     query = read_query(request, MentorshipsQuery)
     app = request.app
     items = await requests.list_mentorships(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        bus=app[BUS],
+        now=app[CLOCK].now(),
         user_id=user.id,
         state=query.state,
     )
@@ -147,9 +148,9 @@ async def get_mentorship(request: web.Request) -> web.Response:
     user = await require_user(request)
     app = request.app
     found = await requests.get_mentorship(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        bus=app[BUS],
+        now=app[CLOCK].now(),
         user_id=user.id,
         mentorship_id=request.match_info["mentorship_id"],
     )
@@ -162,9 +163,9 @@ def _lifecycle_handler(action: Action) -> Handler:
         data = await read_json(request, ReasonIn) if request.body_exists else ReasonIn()
         app = request.app
         moved = await transitions.act(
-            db=app[keys.DB],
-            bus=app[keys.BUS],
-            now=app[keys.CLOCK].now(),
+            db=app[DB],
+            bus=app[BUS],
+            now=app[CLOCK].now(),
             user=user,
             mentorship_id=request.match_info["mentorship_id"],
             action=action,
@@ -198,9 +199,9 @@ async def propose_agreement(request: web.Request) -> web.Response:
     data = await read_json(request, AgreementIn)
     app = request.app
     out = await agreements.propose_agreement(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        bus=app[BUS],
+        now=app[CLOCK].now(),
         user=user,
         mentorship_id=request.match_info["mentorship_id"],
         data=data,
@@ -220,9 +221,9 @@ async def confirm_agreement(request: web.Request) -> web.Response:
     data = await read_json(request, ConfirmIn)
     app = request.app
     out = await agreements.confirm_agreement(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        bus=app[BUS],
+        now=app[CLOCK].now(),
         user=user,
         mentorship_id=request.match_info["mentorship_id"],
         version=data.version,
@@ -241,8 +242,8 @@ async def put_goals(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, GoalsIn)
     out = await goals.put_goals(
-        db=request.app[keys.DB],
-        now=request.app[keys.CLOCK].now(),
+        db=request.app[DB],
+        now=request.app[CLOCK].now(),
         user=user,
         mentorship_id=request.match_info["mentorship_id"],
         data=data,
@@ -259,7 +260,7 @@ async def put_goals(request: web.Request) -> web.Response:
 async def list_action_items(request: web.Request) -> web.Response:
     user = await require_user(request)
     items = await goals.list_action_items(
-        db=request.app[keys.DB], user_id=user.id, mentorship_id=request.match_info["mentorship_id"]
+        db=request.app[DB], user_id=user.id, mentorship_id=request.match_info["mentorship_id"]
     )
     return json_response(ActionItemList(items=[goals.action_item_out(i) for i in items]))
 
@@ -275,8 +276,8 @@ async def add_action_item(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, ActionItemIn)
     item = await goals.add_action_item(
-        db=request.app[keys.DB],
-        now=request.app[keys.CLOCK].now(),
+        db=request.app[DB],
+        now=request.app[CLOCK].now(),
         user=user,
         mentorship_id=request.match_info["mentorship_id"],
         data=data,
@@ -295,8 +296,8 @@ async def update_action_item(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, ActionItemPatch)
     item = await goals.update_action_item(
-        db=request.app[keys.DB],
-        now=request.app[keys.CLOCK].now(),
+        db=request.app[DB],
+        now=request.app[CLOCK].now(),
         user=user,
         item_id=request.match_info["item_id"],
         data=data,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from server.mentorship import hours as hrs
-from server.mentorship.hours import WeeklyInterval
+from server.core import hours as hrs
+from server.core.hours import WeeklyInterval
 
 WEIGHTS: Final[dict[str, float]] = {
     "topics": 0.30,

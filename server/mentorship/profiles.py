@@ -14,16 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
+from server.core import hours as hrs
 from server.core.db import Database
 from server.core.errors import NotFound
-from server.db.models import (
-    Mentorship,
-    Profile,
-    ProfileTag,
-    User,
-)
-from server.mentorship import hours as hrs
 from server.mentorship import lifecycle, matching
+from server.mentorship.models import Mentorship, Profile, ProfileTag
 from server.mentorship.schemas import (
     MentorList,
     MentorMatch,

@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.core.errors import Conflict, NotFound
-from server.db.models import AgreementConfirmation, AgreementVersion, Goal, Mentorship, User
 from server.mentorship import lifecycle
 from server.mentorship.lifecycle import Role, State
+from server.mentorship.models import AgreementConfirmation, AgreementVersion, Goal, Mentorship
 from server.mentorship.schemas import AgreementOut, GoalOut, MentorshipOut, Party
 
 NO_MENTORSHIP = "There is no such mentorship."

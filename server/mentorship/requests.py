@@ -9,14 +9,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from server.accounts.models import User
 from server.core.bus import EventBus
 from server.core.db import Database
 from server.core.errors import Conflict, field_error
 from server.core.ids import new_id
-from server.db.models import AgreementConfirmation, Goal, Mentorship, Profile, User
 from server.mentorship import lifecycle
 from server.mentorship.agreements import new_version
 from server.mentorship.expiry import expire_due, settle
+from server.mentorship.models import AgreementConfirmation, Goal, Mentorship, Profile
 from server.mentorship.profiles import occupied_places
 from server.mentorship.records import OPEN, detail, participant_mentorship
 from server.mentorship.schemas import MentorshipIn, MentorshipOut

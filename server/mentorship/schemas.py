@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from server.accounts.schemas import Strict, TimeZone
-from server.mentorship.hours import WeeklyInterval, parse_clock
+from server.core.hours import WeeklyInterval, parse_clock
+from server.core.wire import Strict, TimeZone
 
 Style = Literal["live", "async", "mixed"]
 Cadence = Literal["weekly", "biweekly", "monthly"]

@@ -12,7 +12,7 @@ from typing import Final
 
 from aiohttp import web
 
-from server import keys
+from server.core.keys import BUS, CLOCK, DB
 from server.core.periodic import periodic
 from server.mentorship import expiry
 
@@ -22,7 +22,7 @@ JOB: Final = "mentorship-expiry-sweeper"
 
 
 async def sweep(app: web.Application) -> int:
-    expired = await expiry.expire_due(db=app[keys.DB], bus=app[keys.BUS], now=app[keys.CLOCK].now())
+    expired = await expiry.expire_due(db=app[DB], bus=app[BUS], now=app[CLOCK].now())
     if expired:
         log.info("expired %d unanswered mentorship requests", expired)
     return expired

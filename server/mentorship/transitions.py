@@ -9,13 +9,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from server.accounts.models import User
 from server.core.bus import EventBus
 from server.core.db import Database
 from server.core.errors import Conflict, Forbidden
-from server.db.models import Profile, User
 from server.mentorship import lifecycle
 from server.mentorship.expiry import settle
 from server.mentorship.lifecycle import Action, IllegalTransition, NotYourMove, State
+from server.mentorship.models import Profile
 from server.mentorship.profiles import occupied_places
 from server.mentorship.records import WORKING, detail, other_party, participant_mentorship, role_in
 from server.mentorship.schemas import MentorshipOut

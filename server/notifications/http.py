@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import keys
 from server.core.api import Routes, json_response, read_json, read_query
 from server.core.auth import require_user
+from server.core.keys import BUS, CLOCK, DB
 from server.notifications import service, stream
+from server.notifications.keys import NOTIFICATION_STREAMS
 from server.notifications.schemas import (
     NotificationList,
     NotificationsQuery,
@@ -29,7 +30,7 @@ async def list_notifications(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = read_query(request, NotificationsQuery)
     notes, unread = await service.list_for(
-        db=request.app[keys.DB], user_id=user.id, unread_only=query.unread, limit=query.limit
+        db=request.app[DB], user_id=user.id, unread_only=query.unread, limit=query.limit
     )
     return json_response(
         NotificationList(items=[service.wire(n) for n in notes], unread_count=unread)
@@ -47,9 +48,9 @@ async def mark_read(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, ReadIn)
     marked, left = await service.mark_read(
-        db=request.app[keys.DB],
-        bus=request.app[keys.BUS],
-        now=request.app[keys.CLOCK].now(),
+        db=request.app[DB],
+        bus=request.app[BUS],
+        now=request.app[CLOCK].now(),
         user_id=user.id,
         ids=data.ids,
     )
@@ -64,5 +65,5 @@ async def mark_read(request: web.Request) -> web.Response:
 )
 async def events(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
-    streams = request.app.get(keys.NOTIFICATION_STREAMS) or stream.Streams()
-    return await stream.serve(request, bus=request.app[keys.BUS], streams=streams, user_id=user.id)
+    streams = request.app.get(NOTIFICATION_STREAMS) or stream.Streams()
+    return await stream.serve(request, bus=request.app[BUS], streams=streams, user_id=user.id)

@@ -1,14 +1,35 @@
-"""The notifications feature's table: the outbox of everything delivered to a person."""
+"""Tables of notifications: what a person is told in the app, and the outbox of everything
+delivered to a person.
+
+Schema changes go through Alembic migrations (server/db/migrations).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.models import Base
+from server.db.base import Base
+
+
+class Notification(Base):
+    """An in-app notification for one person; published on the bus channel ``user:<id>``."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(300), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
 
 
 class OutboxItem(Base):

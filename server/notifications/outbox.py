@@ -30,16 +30,17 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import keys
+from server.accounts.models import User
 from server.config import Settings
 from server.core.bus import EventBus
 from server.core.db import Database
 from server.core.ids import new_id
+from server.core.keys import BUS, CLOCK, DB, SETTINGS
 from server.core.periodic import CleanupContext, periodic
-from server.db.models import Notification, Profile, User
+from server.mentorship.models import Profile
 from server.notifications import email, quiet
 from server.notifications import service as notifications
-from server.notifications.models import OutboxItem
+from server.notifications.models import Notification, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -259,11 +260,11 @@ def delivery_job(kinds: Sequence[Kind]) -> CleanupContext:
 
     async def step(app: web.Application) -> int:
         return await run(
-            db=app[keys.DB],
-            bus=app[keys.BUS],
-            settings=app[keys.SETTINGS],
-            now=app[keys.CLOCK].now(),
+            db=app[DB],
+            bus=app[BUS],
+            settings=app[SETTINGS],
+            now=app[CLOCK].now(),
             kinds=kinds,
         )
 
-    return periodic(JOB, lambda app: app[keys.SETTINGS].outbox_interval_seconds, step)
+    return periodic(JOB, lambda app: app[SETTINGS].outbox_interval_seconds, step)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from server.mentorship.hours import DAY, WeeklyInterval, parse_clock, utc_intervals
+from server.core.hours import DAY, WeeklyInterval, parse_clock, utc_intervals
 
 LOOKAHEAD_DAYS = 8
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from server.accounts.schemas import Strict
+from server.core.wire import Strict
 
 
 class NotificationOut(BaseModel):

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.core.ids import new_id
-from server.db.models import Notification
+from server.notifications.models import Notification
 from server.notifications.schemas import NotificationOut
 
 

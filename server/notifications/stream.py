@@ -15,8 +15,8 @@ from typing import Final
 
 from aiohttp import web
 
-from server import keys
 from server.core.bus import BusClosed, EventBus
+from server.notifications.keys import NOTIFICATION_STREAMS
 from server.notifications.service import channel
 
 HEARTBEAT_SECONDS: Final = 20.0
@@ -41,7 +41,7 @@ class Streams:
 
 
 async def close_streams(app: web.Application) -> None:
-    streams = app.get(keys.NOTIFICATION_STREAMS)
+    streams = app.get(NOTIFICATION_STREAMS)
     if streams is not None:
         await streams.close()
 

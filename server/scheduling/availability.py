@@ -15,13 +15,15 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.core.bus import EventBus
 from server.core.db import Database
 from server.core.errors import NotFound
-from server.db.models import Availability, Mentorship, Profile, User
-from server.mentorship.hours import clock_text, parse_clock
+from server.core.hours import clock_text, parse_clock
+from server.mentorship.models import Mentorship, Profile
 from server.scheduling import slots as sl
 from server.scheduling.events import BookingsChanged
+from server.scheduling.models import Availability
 from server.scheduling.schemas import AvailabilityIn, AvailabilityOut
 
 DEFAULT_WEEKLY: tuple[tuple[sl.Window, ...], ...] = tuple(

@@ -14,16 +14,19 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.core.errors import Conflict, NotFound, field_error
 from server.core.ids import new_id
-from server.db.models import Booking, BookingSeries, Mentorship, Notification, User
+from server.mentorship.models import Mentorship
 from server.notifications import service as notifications
+from server.notifications.models import Notification
 from server.scheduling import recurrence as rec
 from server.scheduling import reminders
 from server.scheduling import slots as sl
 from server.scheduling.availability import Plan, load_plan
 from server.scheduling.busy import imported_busy, load_taken
 from server.scheduling.conflicts import Refusal, available, judge
+from server.scheduling.models import Booking, BookingSeries
 from server.scheduling.schemas import (
     BookingCreated,
     BookingIn,

@@ -9,9 +9,9 @@ from typing import Protocol
 from sqlalchemy import case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import BookingParticipant
 from server.scheduling import slots as sl
 from server.scheduling.conflicts import Taken
+from server.scheduling.models import BookingParticipant
 
 
 class BusySource(Protocol):

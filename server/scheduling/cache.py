@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from server import keys
 from server.core.bus import EventBus
+from server.core.keys import BUS
 from server.scheduling import events
+from server.scheduling.keys import BOOKINGS_CHANGED, SLOT_CACHE
 
 log = logging.getLogger(__name__)
 ANSWER_SECONDS = 10.0
@@ -73,9 +74,9 @@ async def _listen(bus: EventBus, cache: SlotCache) -> None:
 
 async def slot_cache(app: web.Application) -> AsyncIterator[None]:
     """A cleanup context: follows the "bookings changed" event, here and from elsewhere."""
-    cache = app[keys.SLOT_CACHE]
-    bus = app[keys.BUS]
-    stop_listening = app[keys.BOOKINGS_CHANGED].listen(cache.bump)
+    cache = app[SLOT_CACHE]
+    bus = app[BUS]
+    stop_listening = app[BOOKINGS_CHANGED].listen(cache.bump)
 
     async def restored() -> None:
         cache.answers.clear()  # changes announced while the bus was away never arrived

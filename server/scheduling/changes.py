@@ -12,16 +12,13 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.core.bus import EventBus
 from server.core.errors import Conflict
-from server.db.models import (
-    Booking,
-    BookingParticipant,
-    Notification,
-    User,
-)
 from server.notifications import service as notifications
+from server.notifications.models import Notification
 from server.scheduling import reminders
+from server.scheduling.models import Booking, BookingParticipant
 from server.scheduling.schemas import CancelIn, ChangeOut
 from server.scheduling.service import Context, announce, announce_on_bus
 from server.scheduling.sessions import booking_out, participant_booking, people_by_id, when_text

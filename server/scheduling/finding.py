@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.accounts.models import User
 from server.core.db import Database
 from server.core.errors import NotFound, Problem
-from server.db.models import User
+from server.core.wire import utc_text
 from server.scheduling import slots as sl
 from server.scheduling.availability import NO_MENTOR, load_plans
 from server.scheduling.busy import BusySource, imported_busy, load_taken
 from server.scheduling.schemas import SlotOut, SlotsOut, SlotsQuery
-from server.scheduling.sessions import utc_text
 
 
 def _slot_wire(slot: sl.Slot) -> dict[str, Any]:

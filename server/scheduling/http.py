@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import keys
 from server.core.api import Routes, json_response, read_json, read_query
 from server.core.auth import require_user
 from server.core.errors import Problem
+from server.core.keys import BUS, CLOCK, DB, METRICS
 from server.scheduling import availability, booking, changes, finding, moving, service, sessions
+from server.scheduling.keys import BOOKINGS_CHANGED, BUSY_SOURCES, SLOT_CACHE
 from server.scheduling.schemas import (
     AgendaIn,
     AvailabilityIn,
@@ -33,13 +34,13 @@ routes = Routes("scheduling")
 
 def _ctx(request: web.Request) -> service.Context:
     app = request.app
-    sources: list[service.BusySource] = app[keys.BUSY_SOURCES]
+    sources: list[service.BusySource] = app[BUSY_SOURCES]
     return service.Context(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        bus=app[BUS],
+        now=app[CLOCK].now(),
         sources=sources,
-        changed=app[keys.BOOKINGS_CHANGED],
+        changed=app[BOOKINGS_CHANGED],
     )
 
 
@@ -53,7 +54,7 @@ async def get_availability(request: web.Request) -> web.Response:
     user = await require_user(request)
     return json_response(
         await availability.get_availability(
-            db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user_id=user.id
+            db=request.app[DB], now=request.app[CLOCK].now(), user_id=user.id
         )
     )
 
@@ -71,10 +72,10 @@ async def put_availability(request: web.Request) -> web.Response:
     app = request.app
     return json_response(
         await availability.put_availability(
-            db=app[keys.DB],
-            bus=app[keys.BUS],
-            changed=app[keys.BOOKINGS_CHANGED],
-            now=app[keys.CLOCK].now(),
+            db=app[DB],
+            bus=app[BUS],
+            changed=app[BOOKINGS_CHANGED],
+            now=app[CLOCK].now(),
             user_id=user.id,
             data=data,
         )
@@ -92,8 +93,8 @@ async def mentor_availability(request: web.Request) -> web.Response:
     mentor_id = request.match_info["mentor_id"]
     return json_response(
         await availability.mentor_availability(
-            db=request.app[keys.DB],
-            now=request.app[keys.CLOCK].now(),
+            db=request.app[DB],
+            now=request.app[CLOCK].now(),
             viewer=user,
             mentor_id=mentor_id,
         )
@@ -111,8 +112,8 @@ async def slots(request: web.Request) -> web.Response:
     user = await require_user(request)
     app = request.app
     mentor_id = request.match_info["mentor_id"]
-    now = app[keys.CLOCK].now()
-    answers = app[keys.SLOT_CACHE]
+    now = app[CLOCK].now()
+    answers = app[SLOT_CACHE]
     # The same question in the same minute, nothing changed since: the same answer,
     # before any parsing.
     key = (mentor_id, user.id, user.timezone, request.query_string, now.timestamp() // 60)
@@ -121,9 +122,9 @@ async def slots(request: web.Request) -> web.Response:
     if body is None:
         query = read_query(request, SlotsQuery)
         stamp = answers.stamp(people)
-        sources: list[service.BusySource] = app[keys.BUSY_SOURCES]
+        sources: list[service.BusySource] = app[BUSY_SOURCES]
         found = await finding.find_slots(
-            db=app[keys.DB],
+            db=app[DB],
             now=now,
             sources=sources,
             viewer=user,
@@ -145,7 +146,7 @@ async def slots(request: web.Request) -> web.Response:
 async def create_booking(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, BookingIn)
-    metrics = request.app[keys.METRICS]
+    metrics = request.app[METRICS]
     try:
         created = await booking.create_booking(_ctx(request), user, data)
     except Problem as problem:
@@ -180,7 +181,7 @@ async def list_bookings(request: web.Request) -> web.Response:
     query = read_query(request, BookingsQuery)
     return json_response(
         await sessions.list_bookings(
-            db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), user=user, query=query
+            db=request.app[DB], now=request.app[CLOCK].now(), user=user, query=query
         )
     )
 
@@ -196,7 +197,7 @@ async def get_booking(request: web.Request) -> web.Response:
     user = await require_user(request)
     return json_response(
         await sessions.get_booking(
-            db=request.app[keys.DB], user=user, booking_id=request.match_info["booking_id"]
+            db=request.app[DB], user=user, booking_id=request.match_info["booking_id"]
         )
     )
 
@@ -243,9 +244,9 @@ async def put_agenda(request: web.Request) -> web.Response:
     data = await read_json(request, AgendaIn)
     return json_response(
         await sessions.put_agenda(
-            db=request.app[keys.DB],
-            bus=request.app[keys.BUS],
-            now=request.app[keys.CLOCK].now(),
+            db=request.app[DB],
+            bus=request.app[BUS],
+            now=request.app[CLOCK].now(),
             user=user,
             booking_id=request.match_info["booking_id"],
             data=data,
@@ -265,8 +266,8 @@ async def put_notes(request: web.Request) -> web.Response:
     data = await read_json(request, NotesIn)
     return json_response(
         await sessions.put_notes(
-            db=request.app[keys.DB],
-            now=request.app[keys.CLOCK].now(),
+            db=request.app[DB],
+            now=request.app[CLOCK].now(),
             user=user,
             booking_id=request.match_info["booking_id"],
             data=data,
@@ -286,8 +287,8 @@ async def add_feedback(request: web.Request) -> web.Response:
     data = await read_json(request, FeedbackIn)
     return json_response(
         await sessions.add_feedback(
-            db=request.app[keys.DB],
-            now=request.app[keys.CLOCK].now(),
+            db=request.app[DB],
+            now=request.app[CLOCK].now(),
             user=user,
             booking_id=request.match_info["booking_id"],
             data=data,

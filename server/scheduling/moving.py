@@ -15,21 +15,17 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.core.errors import Conflict
 from server.core.ids import new_id
-from server.db.models import (
-    Booking,
-    BookingParticipant,
-    BookingSeries,
-    Mentorship,
-    User,
-)
+from server.mentorship.models import Mentorship
 from server.scheduling import reminders
 from server.scheduling import slots as sl
 from server.scheduling.availability import Plan, load_plan
 from server.scheduling.busy import imported_busy, load_taken
 from server.scheduling.changes import require_changeable, stage_changed, targets_of
 from server.scheduling.conflicts import Refusal, available, judge
+from server.scheduling.models import Booking, BookingParticipant, BookingSeries
 from server.scheduling.schemas import ChangeOut, RescheduleIn
 from server.scheduling.service import (
     Context,

@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import Booking, User
+from server.accounts.models import User
 from server.notifications import email, outbox
 from server.notifications.models import OutboxItem
 from server.scheduling import recurrence as rec
 from server.scheduling import slots as sl
+from server.scheduling.models import Booking
 from server.scheduling.sessions import shift_wire
 
 KIND = "booking.reminder"

@@ -14,8 +14,8 @@ from pydantic import (
     model_validator,
 )
 
-from server.accounts.schemas import Strict, TimeZone
-from server.mentorship.hours import parse_clock
+from server.core.hours import parse_clock
+from server.core.wire import Strict, TimeZone
 from server.mentorship.schemas import Clock, WorkingHours
 from server.scheduling.slots import STEPS
 

@@ -23,23 +23,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.core.errors import Conflict, Invalid, field_error
-from server.db.models import (
-    Booking,
-    BookingParticipant,
-    Mentorship,
-    Notification,
-    User,
-)
+from server.mentorship.models import Mentorship
 from server.notifications import service as notifications
+from server.notifications.models import Notification
 from server.scheduling import events
 from server.scheduling import slots as sl
 from server.scheduling.busy import BusySource as BusySource
 from server.scheduling.conflicts import Refusal, refusal_detail
 from server.scheduling.events import BookingsChanged
 from server.scheduling.finding import nearest_slots
+from server.scheduling.models import Booking, BookingParticipant
 
 
 @dataclass

@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.core.errors import Conflict, NotFound, field_error
-from server.db.models import Booking, BookingFeedback, User
 from server.scheduling import recurrence as rec
 from server.scheduling import slots as sl
+from server.scheduling.models import Booking, BookingFeedback
 from server.scheduling.schemas import (
     AgendaIn,
     AgendaItem,
@@ -89,10 +90,6 @@ def booking_out(
 
 def _utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
-
-
-def utc_text(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def shift_out(shift: rec.Shift) -> ShiftOut:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.errors import NotFound
-from server.db.models import Mentorship, Message
+from server.mentorship.models import Mentorship
+from server.threads.models import Message
 
 NOT_FOUND = "There is no such thread."
 

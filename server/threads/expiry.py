@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from server.core.db import Database
-from server.db.models import MediaFile, Message, Upload
+from server.threads.models import MediaFile, Message, Upload
 from server.threads.storage import MediaStore, remove
 
 log = logging.getLogger(__name__)

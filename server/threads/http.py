@@ -8,12 +8,13 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from server import keys
 from server.core.api import Routes, json_response, read_json, read_query
 from server.core.auth import require_user
 from server.core.bus import BusClosed
-from server.core.middlewares import refuse_cross_site
+from server.core.keys import BUS, CLOCK, DB, METRICS, SETTINGS, WEBSOCKETS
+from server.core.same_site import refuse_cross_site
 from server.threads import service
+from server.threads.keys import MEDIA_STORE
 from server.threads.schemas import (
     MessageIn,
     MessageOut,
@@ -38,7 +39,7 @@ async def list_messages(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = read_query(request, MessagesQuery)
     page = await service.list_messages(
-        db=request.app[keys.DB],
+        db=request.app[DB],
         user_id=user.id,
         mentorship_id=request.match_info["mentorship_id"],
         before=query.before,
@@ -58,16 +59,16 @@ async def post_message(request: web.Request) -> web.Response:
     user = await require_user(request)
     app = request.app
     mentorship_id = request.match_info["mentorship_id"]
-    await service.thread_of(db=app[keys.DB], mentorship_id=mentorship_id, user_id=user.id)
+    await service.thread_of(db=app[DB], mentorship_id=mentorship_id, user_id=user.id)
     data = await read_json(request, MessageIn)
     out = await service.post_message(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        bus=app[BUS],
+        now=app[CLOCK].now(),
         user=user,
         mentorship_id=mentorship_id,
         data=data,
-        settings=app[keys.SETTINGS],
+        settings=app[SETTINGS],
     )
     return json_response(out, status=201)
 
@@ -82,9 +83,9 @@ async def mark_seen(request: web.Request) -> web.Response:
     user = await require_user(request)
     app = request.app
     result = await service.mark_seen(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        bus=app[BUS],
+        now=app[CLOCK].now(),
         user_id=user.id,
         message_id=request.match_info["message_id"],
     )
@@ -101,10 +102,10 @@ async def delete_message(request: web.Request) -> web.Response:
     user = await require_user(request)
     app = request.app
     out = await service.delete_message(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        store=app[keys.MEDIA_STORE],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        bus=app[BUS],
+        store=app[MEDIA_STORE],
+        now=app[CLOCK].now(),
         user_id=user.id,
         message_id=request.match_info["message_id"],
     )
@@ -119,7 +120,7 @@ async def delete_message(request: web.Request) -> web.Response:
 )
 async def unread(request: web.Request) -> web.Response:
     user = await require_user(request)
-    items = await service.unread_counts(db=request.app[keys.DB], user_id=user.id)
+    items = await service.unread_counts(db=request.app[DB], user_id=user.id)
     return json_response(UnreadList(items=items, total=sum(i.unread_count for i in items)))
 
 
@@ -133,9 +134,9 @@ async def play(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     app = request.app
     record = await service.playable(
-        db=app[keys.DB], user_id=user.id, media_id=request.match_info["media_id"]
+        db=app[DB], user_id=user.id, media_id=request.match_info["media_id"]
     )
-    return _file(app[keys.MEDIA_STORE].absolute(record.path), record.content_type)
+    return _file(app[MEDIA_STORE].absolute(record.path), record.content_type)
 
 
 @routes.route(
@@ -148,11 +149,11 @@ async def poster(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     app = request.app
     record = await service.playable(
-        db=app[keys.DB], user_id=user.id, media_id=request.match_info["media_id"]
+        db=app[DB], user_id=user.id, media_id=request.match_info["media_id"]
     )
     if not record.poster_path:
         raise web.HTTPNotFound()
-    return _file(app[keys.MEDIA_STORE].absolute(record.poster_path), "image/jpeg")
+    return _file(app[MEDIA_STORE].absolute(record.poster_path), "image/jpeg")
 
 
 def _file(path: object, content_type: str) -> web.FileResponse:
@@ -180,13 +181,13 @@ async def thread_socket(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     app = request.app
     mentorship_id = request.match_info["mentorship_id"]
-    await service.thread_of(db=app[keys.DB], mentorship_id=mentorship_id, user_id=user.id)
+    await service.thread_of(db=app[DB], mentorship_id=mentorship_id, user_id=user.id)
     ws = web.WebSocketResponse(heartbeat=30)
-    async with app[keys.BUS].subscribe(service.channel(mentorship_id)) as sub:
+    async with app[BUS].subscribe(service.channel(mentorship_id)) as sub:
         await ws.prepare(request)
-        sockets = app[keys.WEBSOCKETS]
+        sockets = app[WEBSOCKETS]
         sockets.add(ws)
-        app[keys.METRICS].websockets.inc()
+        app[METRICS].websockets.inc()
         await ws.send_json({"type": "ready", "mentorship_id": mentorship_id})
 
         async def forward() -> None:
@@ -208,5 +209,5 @@ async def thread_socket(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             sockets.discard(ws)
-            app[keys.METRICS].websockets.dec()
+            app[METRICS].websockets.dec()
     return ws

@@ -13,12 +13,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.config import Settings
 from server.core.bus import EventBus
 from server.core.db import Database
-from server.db.models import Message, User
 from server.notifications import email, outbox
 from server.notifications.models import OutboxItem
+from server.threads.models import Message
 
 KIND = "thread.message"
 

@@ -13,10 +13,11 @@ from datetime import timedelta
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.config import Settings
 from server.core.db import Database
 from server.core.errors import Problem
-from server.db.models import MediaFile, Upload, User
+from server.threads.models import MediaFile, Upload
 
 
 class TooLarge(Problem):

@@ -10,7 +10,8 @@ from sqlalchemy import and_, select, update
 
 from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
-from server.db.models import AgreementVersion, Mentorship, Message
+from server.mentorship.models import AgreementVersion, Mentorship
+from server.threads.models import Message
 from server.threads.service import channel, remove_media
 from server.threads.storage import MediaStore, remove
 from server.threads.wire import wire

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from server.accounts.schemas import Strict
+from server.core.wire import Strict
 
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 

@@ -18,23 +18,17 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.config import Settings
 from server.core.bus import EventBus, publish_or_log
 from server.core.db import Database
 from server.core.errors import Conflict, Forbidden, NotFound, Problem, field_error
 from server.core.ids import new_id
-from server.db.models import (
-    ActionItem,
-    Goal,
-    MediaFile,
-    Mentorship,
-    Message,
-    MessageSeen,
-    Upload,
-    User,
-)
+from server.core.wire import utc_text
+from server.mentorship.models import ActionItem, Goal, Mentorship
 from server.threads import notices
 from server.threads.access import mentorship_of, message_of
+from server.threads.models import MediaFile, Message, MessageSeen, Upload
 from server.threads.schemas import MessageIn, MessageOut, MessagePage, SeenResult, ThreadUnread
 from server.threads.storage import MediaStore, remove
 from server.threads.wire import unread_in, unread_query, wire
@@ -280,7 +274,7 @@ async def mark_seen(
                 "type": "seen",
                 "message_id": message_id,
                 "user_id": user_id,
-                "seen_at": seen_at.isoformat().replace("+00:00", "Z"),
+                "seen_at": utc_text(seen_at),
             },
         )
     return SeenResult(message_id=message_id, seen_at=seen_at, unread_count=unread)

@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import keys
 from server.core import periodic
+from server.core.keys import BUS, CLOCK, DB, SETTINGS
 from server.threads import expiry, retention
+from server.threads.keys import MEDIA_STORE
 from server.threads.storage import MediaStore
 
 SWEEP_INTERVAL_SECONDS = 300.0
@@ -26,9 +27,9 @@ SWEEP_JOB = "thread-sweeper"
 
 async def thread_tasks(app: web.Application) -> AsyncIterator[None]:
     """The media store, and its job: expiry sweeps every 5 min."""
-    store = MediaStore(app[keys.SETTINGS].media_dir)
+    store = MediaStore(app[SETTINGS].media_dir)
     await asyncio.to_thread(store.prepare)
-    app[keys.MEDIA_STORE] = store
+    app[MEDIA_STORE] = store
     job = periodic.start(app, SWEEP_JOB, SWEEP_INTERVAL_SECONDS, lambda: sweep_media(app))
     try:
         yield
@@ -38,6 +39,6 @@ async def thread_tasks(app: web.Application) -> AsyncIterator[None]:
 
 async def sweep_media(app: web.Application) -> None:
     """Expire abandoned uploads and media past their agreement's retention."""
-    db, store, now = app[keys.DB], app[keys.MEDIA_STORE], app[keys.CLOCK].now()
+    db, store, now = app[DB], app[MEDIA_STORE], app[CLOCK].now()
     await expiry.sweep(db=db, store=store, now=now)
-    await retention.apply(db=db, bus=app[keys.BUS], store=store, now=now)
+    await retention.apply(db=db, bus=app[BUS], store=store, now=now)

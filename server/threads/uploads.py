@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, update
 from server.core.db import Database
 from server.core.errors import Conflict, NotFound, Problem
 from server.core.ids import new_id
-from server.db.models import MediaFile, Message, Upload
+from server.threads.models import MediaFile, Message, Upload
 from server.threads.quota import Limits, hold, max_size_problem, quota_problem, used_in
 from server.threads.storage import MediaStore, create_empty, remove, sync_directory
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import MediaFile, Message, MessageSeen
+from server.threads.models import MediaFile, Message, MessageSeen
 from server.threads.schemas import MediaOut, MessageOut, SeenOut
 
 DELETED_TOMBSTONE = "This message was deleted."

@@ -8,15 +8,15 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server import keys
-from server.db.models import ApiToken, User, UserSession
+from server.accounts.models import ApiToken, User, UserSession
+from server.core.keys import DB
 from tests.factories import PASSWORD, sign_up
 
 Client = TestClient[Any, Any]
 
 
 async def count(client: Client, model: Any) -> int:
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -46,7 +46,7 @@ async def test_signup_signs_in_with_a_server_side_session(client: Client) -> Non
 
 async def test_password_is_stored_as_argon2id(client: Client) -> None:
     person = await sign_up(client)
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         stored = await s.scalar(select(User.password_hash).where(User.id == person.id))
     assert stored is not None and stored.startswith("$argon2id$")
     assert PASSWORD not in stored
@@ -92,7 +92,7 @@ async def test_bearer_tokens_are_shown_once_and_stored_hashed(
     assert created.status == 201
     token = (await created.json())["token"]
     assert len(token) >= 43
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         hashes = list(await s.scalars(select(ApiToken.token_hash)))
     assert hashes and token not in hashes
     listed = await (await client.get("/api/auth/tokens")).json()

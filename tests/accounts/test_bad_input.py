@@ -8,8 +8,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server import keys
-from server.db.models import User, UserSession
+from server.accounts.models import User, UserSession
+from server.core.keys import DB
 from tests.factories import PASSWORD, sign_up
 
 Client = TestClient[Any, Any]
@@ -22,12 +22,12 @@ GOOD = {
 
 
 async def users(client: Client) -> int:
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         return int(await s.scalar(select(func.count()).select_from(User)) or 0)
 
 
 async def sessions(client: Client) -> int:
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         return int(await s.scalar(select(func.count()).select_from(UserSession)) or 0)
 
 

@@ -18,12 +18,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server import keys
+from server.accounts.keys import ACCOUNT_MAIL
+from server.accounts.models import EmailToken
 from server.app import create_app
 from server.config import RateLimit, Settings
 from server.core.clock import FrozenClock
 from server.core.ids import hash_token
-from server.db.models import EmailToken
+from server.core.keys import DB
 from tests.factories import PASSWORD, Person, sign_up
 from tests.mail import SmtpSink, body, link_in
 
@@ -50,7 +51,7 @@ def token_of(url: str) -> str:
 
 
 async def drain(client: Client) -> None:
-    await client.app[keys.ACCOUNT_MAIL].drain()  # type: ignore[index]
+    await client.app[ACCOUNT_MAIL].drain()  # type: ignore[index]
 
 
 async def me(client: Client) -> dict[str, Any]:
@@ -61,7 +62,7 @@ async def me(client: Client) -> dict[str, Any]:
 
 
 async def email_tokens(client: Client) -> list[EmailToken]:
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         return list(await s.scalars(select(EmailToken)))
 
 
@@ -326,7 +327,7 @@ async def test_without_smtp_no_link_is_made_and_the_pages_are_told(
     client: Client = await aiohttp_client(no_mail_app)
     person = await sign_up(client)
     await drain(client)
-    async with no_mail_app[keys.DB].read() as s:
+    async with no_mail_app[DB].read() as s:
         assert await s.scalar(select(func.count()).select_from(EmailToken)) == 0
     options = await (await client.get("/api/auth/options")).json()
     assert options == {"email_enabled": False, "password_min_score": 3, "token_ttl_days": 90}

@@ -9,12 +9,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server import keys
+from server.accounts.models import User, UserSession
 from server.accounts.passwords import estimate
 from server.app import create_app
 from server.config import RateLimit, Settings
 from server.core.clock import FrozenClock
-from server.db.models import User, UserSession
+from server.core.keys import DB
 from tests.factories import PASSWORD, sign_up
 
 Client = TestClient[Any, Any]
@@ -32,7 +32,7 @@ def signup_body(password: str, **changes: str) -> dict[str, str]:
 
 
 async def users(client: Client) -> int:
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         return int(await s.scalar(select(func.count()).select_from(User)) or 0)
 
 
@@ -167,7 +167,7 @@ async def test_the_strength_check_refuses_oversized_input(client: Client) -> Non
 
 
 async def sessions_of(client: Client, user_id: str) -> int:
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         count = await s.scalar(
             select(func.count()).select_from(UserSession).where(UserSession.user_id == user_id)
         )

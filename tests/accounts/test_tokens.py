@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server import keys
+from server.accounts.models import ApiToken
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.db.models import ApiToken
+from server.core.keys import DB
 from tests.factories import PASSWORD, sign_up
 
 Client = TestClient[Any, Any]
@@ -128,7 +128,7 @@ async def test_the_list_shows_everything_but_the_secret(client: Client, clock: F
         "expires_at": created["expires_at"],
         "expired": False,
     }
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         stored = list(await s.scalars(select(ApiToken.token_hash)))
     assert created["token"] not in stored
 

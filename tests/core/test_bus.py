@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.bus import EventBus, MemoryBus, RedisBus
+from server.core.keys import BUS
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -127,8 +127,8 @@ async def test_two_app_instances_share_events_through_redis(
         await r.setup()
     try:
         a, b = apps
-        async with b[keys.BUS].subscribe("user:42") as sub:
-            await a[keys.BUS].publish("user:42", {"type": "notification", "text": "hi"})
+        async with b[BUS].subscribe("user:42") as sub:
+            await a[BUS].publish("user:42", {"type": "notification", "text": "hi"})
             event = await receive(sub)
         assert event.data == {"type": "notification", "text": "hi"}
     finally:

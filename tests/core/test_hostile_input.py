@@ -16,19 +16,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server import keys
+from server.accounts.models import UserSession
 from server.core.jsontext import TooDeep, loads, nesting_exceeds
-from server.db.models import (
-    ActionItem,
-    Availability,
-    Base,
-    Booking,
-    BusyCalendar,
-    Message,
-    Profile,
-    Upload,
-    UserSession,
-)
+from server.core.keys import DB
+from server.db.base import Base
+from server.ical.models import BusyCalendar
+from server.mentorship.models import ActionItem, Profile
+from server.scheduling.models import Availability, Booking
+from server.threads.models import Message, Upload
 from tests.factories import PASSWORD, Pair, make_pair, ok, sign_up
 
 Client = TestClient[Any, Any]
@@ -53,7 +48,7 @@ async def refused_nul(resp: Any, field: str) -> None:
 
 
 async def count(client: Client, table: type[Base]) -> int:
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         return int(await s.scalar(select(func.count()).select_from(table)) or 0)
 
 
@@ -80,7 +75,7 @@ async def test_nul_in_a_headline_is_422_and_the_profile_is_unchanged(client: Cli
     await ok(await ada.client.put("/api/me/profile", json={"headline": "Engineer"}))
     resp = await ada.client.put("/api/me/profile", json={"headline": "Evil" + NUL + "twin"})
     await refused_nul(resp, "headline")
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         profile = await s.get(Profile, ada.id)
     assert profile is not None and profile.headline == "Engineer"
 
@@ -121,7 +116,7 @@ async def test_nul_in_notes_and_nested_agenda_is_422_and_the_booking_is_unchange
     agenda = {"items": [{"text": "Fine"}, {"text": "Not" + NUL}]}
     await refused_nul(await pair.mentee.client.put(url + "/agenda", json=agenda), "items.1.text")
 
-    async with pair.mentor.client.app[keys.DB].read() as s:
+    async with pair.mentor.client.app[DB].read() as s:
         row = await s.get(Booking, booking["id"])
     assert row is not None and row.notes == "Bring numbers" and not row.agenda
 
@@ -130,7 +125,7 @@ async def test_nul_in_a_key_is_named_too(client: Client) -> None:
     ada = await sign_up(client)
     resp = await ada.client.put("/api/me/profile", json={"head" + NUL + "line": "x"})
     await refused_nul(resp, "head\\u0000line")
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         assert await s.get(Profile, ada.id) is None
 
 
@@ -165,7 +160,7 @@ async def test_nan_and_infinity_are_not_json(client: Client, constant: bytes) ->
         headers={"Content-Type": "application/json"},
     )
     assert "not valid JSON" in (await problem(resp, 400))["detail"]
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         assert await s.get(Profile, ada.id) is None
 
 
@@ -187,7 +182,7 @@ async def test_json_values_must_have_the_documented_type(
     resp = await ada.client.put(path, json=body)
     problem_doc = await problem(resp, 422)
     assert [e["field"] for e in problem_doc["errors"]] == [field]
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         assert await s.get(Profile, ada.id) is None
         assert await s.get(Availability, ada.id) is None
 
@@ -322,7 +317,7 @@ async def test_a_user_agent_that_is_not_utf8_is_stored_readably(client: Client) 
         body,
     )
     assert status == 200, content
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         agents = set((await s.scalars(select(UserSession.user_agent))).all())
     assert "Caf\ufffdBrowser/1.0" in agents
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from server.core.keys import PERIODIC
 from server.core.periodic import Periodic
 from server.ical import busy_service
 from server.mentorship import sweeper
@@ -132,7 +132,7 @@ async def test_the_app_runs_its_background_jobs_where_tests_can_drive_them(
 ) -> None:
     settings = make_settings(sqlite_url, smtp_host="127.0.0.1", smtp_port=1)
     client = await aiohttp_client(create_app(settings, clock=clock))
-    jobs = client.app[keys.PERIODIC]
+    jobs = client.app[PERIODIC]
     assert set(jobs) == {
         outbox.JOB,
         sweeper.JOB,

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server import keys
+from server.core.keys import SETTINGS
 from tests.factories import Person, sign_up
 
 Client = TestClient[Any, Any]
@@ -86,7 +86,7 @@ async def test_cookie_request_from_this_site_is_accepted(
     headers = {
         "fetch-site": {"Sec-Fetch-Site": "same-origin"},
         "origin": {"Origin": own},
-        "public-url": {"Origin": client.app[keys.SETTINGS].public_origin},  # type: ignore[index]
+        "public-url": {"Origin": client.app[SETTINGS].public_origin},  # type: ignore[index]
         "both": {"Origin": own, "Sec-Fetch-Site": "same-origin"},
     }[which]
     status, _ = await change_zone(script, headers)

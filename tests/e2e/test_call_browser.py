@@ -14,10 +14,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import expect
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from server.live.keys import RECORDINGS
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import REPORT_CSP, Watched
 from tests.e2e.shots import shoot
@@ -201,7 +201,7 @@ async def test_both_allow_recording_see_the_indicator_and_withdraw(
         await expect(watched.page.locator(indicator)).to_be_hidden(timeout=15_000)
     # The call itself goes on, and the take is listed on the booking: one file each.
     await expect(mentor.page.locator(".call-tile")).to_have_count(1)
-    await app[keys.RECORDINGS].idle()  # both files checked and posted
+    await app[RECORDINGS].idle()  # both files checked and posted
     listed = await mentor.page.context.request.get(
         f"{live_server}/api/bookings/{room.booking_id}/recordings"
     )

@@ -8,10 +8,10 @@ import pytest
 from aiohttp import web
 from playwright.async_api import expect
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from server.live.keys import ECHO
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage
 from tests.e2e.shots import shoot
@@ -71,14 +71,14 @@ async def test_device_check_shows_the_echo_and_a_round_trip_time(
     await expect(page.locator("[data-role=rtt]")).to_have_text(re.compile(r"^\d+ ms$"))
     await expect(page.locator("[data-role=jitter]")).to_have_text(re.compile(r"^\d+\.\d ms$"))
     await expect(page.locator("[data-role=loss]")).to_have_text(re.compile(r"^\d+\.\d %$"))
-    assert len(app[keys.ECHO]) == 1
+    assert len(app[ECHO]) == 1
     await assert_accessible(page)
     await shoot(page, "device-check")
     await page.get_by_role("button", name="Stop").click()
     await expect(page.get_by_role("status")).to_contain_text("Stopped")
 
     async def peers() -> int:
-        return len(app[keys.ECHO])
+        return len(app[ECHO])
 
     await eventually(peers, lambda n: n == 0, what="the hang-up reaching the server")
     watched.assert_no_errors()

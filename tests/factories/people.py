@@ -17,8 +17,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server import keys
-from server.db.models import Base
+from server.core.keys import DB
+from server.db.base import Base
 from tests.factories import rows
 
 Http = TestClient[Any, Any] | aiohttp.ClientSession
@@ -188,7 +188,7 @@ async def make_pair(
 
 async def count(client: TestClient[Any, Any], model: type[Base]) -> int:
     """How many rows ``model``'s table holds in the client's app."""
-    async with client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with client.app[DB].read() as s:  # type: ignore[index]
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 

@@ -15,17 +15,11 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import keys
+from server.accounts.models import User
 from server.core.ids import new_id
-from server.db.models import (
-    AgreementConfirmation,
-    AgreementVersion,
-    Booking,
-    BookingSeries,
-    Mentorship,
-    Profile,
-    User,
-)
+from server.core.keys import CLOCK, DB
+from server.mentorship.models import AgreementConfirmation, AgreementVersion, Mentorship, Profile
+from server.scheduling.models import Booking, BookingSeries
 
 # --- one row each ----------------------------------------------------------------------------
 
@@ -202,8 +196,8 @@ async def store_mentorship(
     retention_days: int | None = None,
 ) -> str:
     """A new mentorship in ``state``; with ``retention_days``, an agreement both confirmed."""
-    now = app[keys.CLOCK].now()
-    async with app[keys.DB].write() as s:
+    now = app[CLOCK].now()
+    async with app[DB].write() as s:
         ship = mentorship(mentor_id=mentor_id, mentee_id=mentee_id, now=now, state=state)
         s.add(ship)
         await s.flush()
@@ -236,8 +230,8 @@ async def store_booking(
 
     With ``terms``, a new agreement version with those terms is put in force first.
     """
-    now = app[keys.CLOCK].now()
-    async with app[keys.DB].write() as s:
+    now = app[CLOCK].now()
+    async with app[DB].write() as s:
         ship = await active_mentorship(s, mentor_id=mentor_id, mentee_id=mentee_id, now=now)
         if terms is not None:
             await agree(s, ship, now=now, **terms)
@@ -252,7 +246,7 @@ async def set_working_hours(
     app: web.Application, user_id: str, hours: list[dict[str, Any]], now: datetime
 ) -> None:
     """The person's working hours, with a bare profile if they have none."""
-    async with app[keys.DB].write() as s:
+    async with app[DB].write() as s:
         found = await s.get(Profile, user_id)
         if found is None:
             s.add(Profile(user_id=user_id, working_hours=hours, updated_at=now))

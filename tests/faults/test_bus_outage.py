@@ -11,11 +11,11 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
-from server import keys
 from server.app import create_app
 from server.config import RateLimit, Settings
 from server.core.bus import BusUnavailable, RedisBus
 from server.core.clock import FrozenClock
+from server.core.keys import BUS
 from server.core.ratelimit import RedisRateLimiter
 from tests.services import RedisServer
 
@@ -197,7 +197,7 @@ async def test_readyz_says_503_while_away_and_200_only_when_events_cross_again(
     second: Client = await aiohttp_client(create_app(settings))
     assert first.app is not None and second.app is not None
 
-    async with second.app[keys.BUS].subscribe("user:42") as sub:
+    async with second.app[BUS].subscribe("user:42") as sub:
         own_redis.kill()
 
         async def unready() -> bool:
@@ -214,5 +214,5 @@ async def test_readyz_says_503_while_away_and_200_only_when_events_cross_again(
 
         await eventually(ready, "/readyz saying 200")
         # Ready means working: the first event published now reaches the other process.
-        await first.app[keys.BUS].publish("user:42", {"type": "notification"})
+        await first.app[BUS].publish("user:42", {"type": "notification"})
         assert (await asyncio.wait_for(sub.get(), BOUND)).data == {"type": "notification"}

@@ -29,11 +29,12 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from server import keys
 from server.core.clock import FrozenClock
 from server.core.db import Database
-from server.db.models import Mentorship
+from server.core.keys import CLOCK, DB
+from server.live.keys import ROOMS
 from server.live.rooms import BookingRooms
+from server.mentorship.models import Mentorship
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, unique_email
 from tests.live.conftest import add_room
@@ -179,9 +180,9 @@ async def add_booking(
     """A confirmed booking starting five minutes after ``now``, the servers' own time."""
     db = Database(database_url)
     app = web.Application()
-    app[keys.CLOCK] = FrozenClock(now)
-    app[keys.DB] = db
-    app[keys.ROOMS] = BookingRooms(lambda: db, opens_before_minutes=10, closes_after_minutes=30)
+    app[CLOCK] = FrozenClock(now)
+    app[DB] = db
+    app[ROOMS] = BookingRooms(lambda: db, opens_before_minutes=10, closes_after_minutes=30)
     try:
         room = await add_room(app, mentor_id, mentee_id, starts_in=timedelta(minutes=5))
         async with db.read() as s:

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from server.core.keys import BUS
+from server.live.keys import HUB
 from server.live.presence import RedisPresence
 from server.live.rooms import RoomInfo
 from tests.factories import Person, sign_up
@@ -33,7 +34,7 @@ class TwoProcesses:
     room: RoomInfo
 
     def buses_available(self) -> list[bool]:
-        return [c.app[keys.BUS].available for c in (self.left, self.right)]  # type: ignore[index]
+        return [c.app[BUS].available for c in (self.left, self.right)]  # type: ignore[index]
 
 
 @pytest.fixture
@@ -98,10 +99,10 @@ async def test_someone_who_left_during_the_outage_is_gone_once_redis_is_back(
     await outage(own_redis, two)
     await ws_mentee.send_json({"type": "bye"})
     await ws_mentee.close()
-    assert mentee_peer in two.left.app[keys.HUB].roster(two.room.room_id)  # type: ignore[index]
+    assert mentee_peer in two.left.app[HUB].roster(two.room.room_id)  # type: ignore[index]
     own_redis.restart()
     assert (await receive(ws_mentor, "peer-left", BOUND))["peer_id"] == mentee_peer
-    assert mentee_peer not in two.left.app[keys.HUB].roster(two.room.room_id)  # type: ignore[index]
+    assert mentee_peer not in two.left.app[HUB].roster(two.room.room_id)  # type: ignore[index]
     await ws_mentor.close()
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import update
 
-from server import keys
-from server.db.models import Booking
+from server.core.keys import BUS, CLOCK, DB
 from server.ical.feeds.service import calendars_changed
+from server.scheduling.models import Booking
 from server.scheduling.recurrence import Rule, expand
 from tests import waiting
 from tests.factories import rows
@@ -35,7 +35,7 @@ async def book(
         app, mentor_id, mentee_id, start, minutes=minutes, agenda=agenda or []
     )
     if announce:
-        await calendars_changed(app[keys.BUS], mentor_id, mentee_id)
+        await calendars_changed(app[BUS], mentor_id, mentee_id)
     return row.id
 
 
@@ -50,7 +50,7 @@ async def book_series(
     minutes: int = 60,
 ) -> tuple[str, list[str]]:
     """A weekly series anchored in ``zone`` with one booking row per occurrence."""
-    now = app[keys.CLOCK].now()
+    now = app[CLOCK].now()
     epoch = datetime.fromtimestamp(0, first.tzinfo)
     # Periods whose wall time does not exist that day have no booking, as in the service.
     starts = [
@@ -60,7 +60,7 @@ async def book_series(
         )
         if o.start is not None
     ]
-    async with app[keys.DB].write() as s:
+    async with app[DB].write() as s:
         ship = await rows.active_mentorship(s, mentor_id=mentor_id, mentee_id=mentee_id, now=now)
         series = rows.series(
             mentorship=ship, first=first, zone=zone, count=count, now=now, minutes=minutes
@@ -79,14 +79,14 @@ async def book_series(
             for index, start in starts
         ]
         s.add_all(bookings)
-    await calendars_changed(app[keys.BUS], mentor_id, mentee_id)
+    await calendars_changed(app[BUS], mentor_id, mentee_id)
     return series.id, [b.id for b in bookings]
 
 
 async def change(app: web.Application, booking_id: str, **values: Any) -> None:
     """Change a booking as the scheduling service does: bump SEQUENCE, then announce it."""
-    now = app[keys.CLOCK].now()
-    async with app[keys.DB].write() as s:
+    now = app[CLOCK].now()
+    async with app[DB].write() as s:
         booking = await s.get(Booking, booking_id)
         assert booking is not None
         await s.execute(
@@ -95,7 +95,7 @@ async def change(app: web.Application, booking_id: str, **values: Any) -> None:
             .values(sequence=booking.sequence + 1, updated_at=now, **values)
         )
         people = (booking.mentor_id, booking.mentee_id)
-    await calendars_changed(app[keys.BUS], *people)
+    await calendars_changed(app[BUS], *people)
 
 
 async def eventually(

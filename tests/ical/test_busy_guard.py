@@ -18,14 +18,14 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from sqlalchemy import func, select
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.ids import new_id
-from server.db.models import BusyCalendar, BusyInterval
+from server.core.keys import CLOCK, DB, SETTINGS
 from server.ical.busy_fetch import FetchError, PrivateAddress, PublicResolver, is_public_address
 from server.ical.busy_service import MAX_CALENDARS, BusyCalendars
 from server.ical.http import BUSY_RATE
+from server.ical.models import BusyCalendar, BusyInterval
 from tests.factories import Person, sign_up
 from tests.ical.ics import sample
 
@@ -86,7 +86,7 @@ class HostileDns(AbstractResolver):
 
 
 async def stored(client: Client) -> tuple[int, int]:
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         calendars = await s.scalar(select(func.count()).select_from(BusyCalendar))
         intervals = await s.scalar(select(func.count()).select_from(BusyInterval))
     return int(calendars or 0), int(intervals or 0)
@@ -114,7 +114,7 @@ def test_the_default_settings_refuse_private_addresses() -> None:
 async def test_addresses_inside_the_network_are_refused_by_default(
     client: Client, loopback: Loopback, host: str
 ) -> None:
-    assert client.app[keys.SETTINGS].busy_allow_private_addresses is False
+    assert client.app[SETTINGS].busy_allow_private_addresses is False
     person = await sign_up(client)
     status, problem = await add(person, loopback.url(host))
     assert status == 422, problem
@@ -200,9 +200,7 @@ async def test_a_name_that_rebinds_to_loopback_after_the_check_is_never_fetched(
     """The first answer is public (it passes the check), every later one is 127.0.0.1."""
     person = await sign_up(client)
     dns = HostileDns(["93.184.216.34"], ["127.0.0.1"])
-    service = BusyCalendars(
-        client.app[keys.DB], client.app[keys.CLOCK], client.app[keys.SETTINGS], dns=dns
-    )
+    service = BusyCalendars(client.app[DB], client.app[CLOCK], client.app[SETTINGS], dns=dns)
     await service.start()
     try:
         row = await service.add_url(
@@ -261,8 +259,8 @@ async def test_each_person_imports_at_most_a_fixed_number_of_calendars(
     client: Client, another_client: Callable[[], Any]
 ) -> None:
     person = await sign_up(client)
-    now = client.app[keys.CLOCK].now()
-    async with client.app[keys.DB].write() as s:
+    now = client.app[CLOCK].now()
+    async with client.app[DB].write() as s:
         s.add_all(
             BusyCalendar(
                 id=new_id(),

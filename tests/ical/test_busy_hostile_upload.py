@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from server import keys
 from server.config import Settings
-from server.db.models import BusyCalendar, BusyInterval
+from server.core.keys import DB
+from server.ical.models import BusyCalendar, BusyInterval
 from tests.factories import sign_up
 from tests.ical.hostile import HOSTILE, SPINNING, ordinary
 from tests.threads.conftest import upload_file
@@ -23,7 +23,7 @@ Client = Any
 
 
 async def stored(client: Client) -> tuple[int, int]:
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         calendars = await s.scalar(select(func.count()).select_from(BusyCalendar))
         intervals = await s.scalar(select(func.count()).select_from(BusyInterval))
     return int(calendars or 0), int(intervals or 0)

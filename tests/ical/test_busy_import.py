@@ -14,11 +14,13 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from server import keys
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.db.models import BusyCalendar, BusyInterval
+from server.core.keys import DB
 from server.ical.busy_fetch import FetchError, check_host
+from server.ical.keys import BUSY_CALENDARS
+from server.ical.models import BusyCalendar, BusyInterval
+from server.scheduling.keys import BUSY_SOURCES
 from tests.dates import DEFAULT_NOW, stands_on
 from tests.factories import Person, sign_up
 from tests.ical.ics import calendar, sample, vevent
@@ -107,7 +109,7 @@ async def add(person: Person, url: str, **extra: str) -> tuple[int, dict[str, An
 
 async def busy(client: Client, person: Person, days: int = 180) -> list[tuple[datetime, datetime]]:
     start = datetime(2026, 11, 25, tzinfo=UTC)
-    sources = client.app[keys.BUSY_SOURCES]
+    sources = client.app[BUSY_SOURCES]
     out: list[tuple[datetime, datetime]] = []
     for source in sources:
         out += await source([person.id], start, start + timedelta(days=days))
@@ -115,7 +117,7 @@ async def busy(client: Client, person: Person, days: int = 180) -> list[tuple[da
 
 
 async def stored(client: Client) -> tuple[int, int]:
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         calendars = await s.scalar(select(func.count()).select_from(BusyCalendar))
         intervals = await s.scalar(select(func.count()).select_from(BusyInterval))
     return int(calendars or 0), int(intervals or 0)
@@ -293,7 +295,7 @@ async def test_due_calendars_are_polled_once_per_period(
 ) -> None:
     person = await sign_up(client)
     await add(person, remote.url("cal.ics"))
-    service = client.app[keys.BUSY_CALENDARS]
+    service = client.app[BUSY_CALENDARS]
     asked = len(remote.requests)
     assert await service.poll_once() == 0
     clock.advance(timedelta(minutes=31))

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from server import keys
-from server.db.models import Booking
+from server.core.keys import DB
+from server.scheduling.models import Booking
 from tests.factories import sign_up
 from tests.ical.helpers import book, book_series, eventually
 from tests.ical.parsers import Span, icaljs_spans, install_icaljs, python_spans
@@ -47,7 +47,7 @@ def first(zone: str, parts: tuple[int, ...]) -> datetime:
 
 async def booked(client: Client, series_id: str | None, booking_id: str) -> set[Span]:
     """The server's own record: the confirmed sessions, as instants."""
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         where = Booking.series_id == series_id if series_id else Booking.id == booking_id
         rows = (await s.scalars(select(Booking).where(where))).all()
     return {(r.id, r.start_at.astimezone(UTC), r.end_at.astimezone(UTC)) for r in rows}

@@ -18,11 +18,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from server import keys
 from server.core.bus import MemoryBus
+from server.core.keys import CLOCK, DB, SETTINGS
 from server.core.logs import RedactingAccessLogger
-from server.db.models import CalendarFeed
 from server.ical.feeds import Feeds
+from server.ical.models import CalendarFeed
 from tests.dates import berlin, stands_on
 from tests.factories import Person, sign_up
 from tests.ical.helpers import book, book_series, change, eventually
@@ -84,11 +84,11 @@ async def test_a_feed_token_is_shown_once_and_stored_only_as_a_hash(
     listed = await (await mentor.client.get("/api/me/calendar-feeds")).json()
     assert [f["id"] for f in listed["items"]] == [feed["id"]]
     assert token not in str(listed)
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         rows = list(await s.scalars(select(CalendarFeed)))
     assert [r.token_hash for r in rows] == [hashlib.sha256(token.encode()).hexdigest()]
     assert all(token not in str(vars(r)) for r in rows)
-    files = sorted(p.name for p in client.app[keys.SETTINGS].calendars_dir.iterdir())
+    files = sorted(p.name for p in client.app[SETTINGS].calendars_dir.iterdir())
     assert files == [rows[0].token_hash + ".ics"]
 
 
@@ -226,7 +226,7 @@ async def test_revoked_feed_answers_404_at_once_and_rotation_replaces_the_addres
     gone = await fetch(client, rotated)
     assert gone.status == 404
     assert gone.content_type == "application/problem+json"
-    assert list(client.app[keys.SETTINGS].calendars_dir.glob("*.ics")) == []
+    assert list(client.app[SETTINGS].calendars_dir.glob("*.ics")) == []
     assert (await mentor.client.delete(f"/api/me/calendar-feeds/{feed['id']}")).status == 404
 
 
@@ -242,9 +242,9 @@ async def test_a_feed_write_under_way_cannot_bring_back_an_ended_address(
     busy machine) finishes before the old file is removed, so it cannot write it back."""
     mentor, _ = await people(client, another_client)
     app = client.app
-    now = app[keys.CLOCK].now()
+    now = app[CLOCK].now()
     # Feeds of their own (own folder, own bus): only this test writes their files.
-    feeds = Feeds(app[keys.DB], MemoryBus(), app[keys.SETTINGS].replace(calendars_dir=tmp_path))
+    feeds = Feeds(app[DB], MemoryBus(), app[SETTINGS].replace(calendars_dir=tmp_path))
     created = await feeds.create(user_id=mentor.id, now=now)
     old = created.feed.token_hash
     assert feeds.files.path(old).exists()

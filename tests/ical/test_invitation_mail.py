@@ -13,10 +13,10 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from server.core.keys import DB, PERIODIC
 from server.ical.mail import KIND
 from server.notifications.models import OutboxItem
 from server.notifications.outbox import JOB
@@ -71,7 +71,7 @@ async def eventually(check: Callable[[], bool], seconds: float = DEADLINE_SECOND
 
 async def mail_once(app: web.Application) -> int:
     """One pass of the app's outbox: invitations collected, then mailed."""
-    delivered: int = await app[keys.PERIODIC][JOB].run_once()  # type: ignore[assignment]
+    delivered: int = await app[PERIODIC][JOB].run_once()  # type: ignore[assignment]
     return delivered
 
 
@@ -150,7 +150,7 @@ async def test_without_smtp_no_invitation_is_queued(
     mentee = await sign_up(await aiohttp_client(client.server), name="Sam Mentee")
     await book(client.app, mentor.id, mentee.id, start)
     assert await mail_once(client.app) == 0
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         queued = await s.scalar(
             select(func.count()).select_from(OutboxItem).where(OutboxItem.kind == KIND)
         )

@@ -13,8 +13,8 @@ from typing import Any
 import icalendar
 from sqlalchemy import update
 
-from server import keys
-from server.db.models import User
+from server.accounts.models import User
+from server.core.keys import CLOCK, DB
 from server.ical.render import Person, fold
 from server.ical.vcalendar import invitation
 from tests.dates import berlin
@@ -44,13 +44,13 @@ async def test_an_invite_of_a_person_with_line_breaks_in_email_and_name_stays_in
 ) -> None:
     mentor = await sign_up(client, name="Maria Mentor")
     mentee = await sign_up(await another_client(), name="Sam Mentee")
-    async with client.app[keys.DB].write() as s:
+    async with client.app[DB].write() as s:
         await s.execute(
             update(User)
             .where(User.id == mentor.id)
             .values(email=mentor.email + EVIL, name="Maria" + EVIL + '";X-EVIL=2:')
         )
-    start = berlin(client.app[keys.CLOCK].now(), "18:00", day=3)
+    start = berlin(client.app[CLOCK].now(), "18:00", day=3)
     booking = await book(client.app, mentor.id, mentee.id, start)
     resp = await mentee.client.get(f"/api/bookings/{booking}/invite.ics")
     assert resp.status == 200

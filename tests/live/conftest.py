@@ -13,10 +13,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
+from server.core.keys import CLOCK
+from server.live.keys import ROOMS
 from server.live.rooms import RoomInfo
 from tests.factories import Person, rows, sign_up
 from tests.waiting import DEADLINE_SECONDS
@@ -45,12 +46,12 @@ async def add_room(
         app,
         mentor_id,
         mentee_id,
-        app[keys.CLOCK].now() + starts_in,
+        app[CLOCK].now() + starts_in,
         minutes=minutes,
         status=status,
         terms={"session_minutes": minutes, "recording_allowed": recording_allowed},
     )
-    room = await app[keys.ROOMS].room(booking.id)
+    room = await app[ROOMS].room(booking.id)
     assert room is not None or status == "cancelled"
     return room  # type: ignore[return-value]
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 
-from server import keys
+from server.live.keys import ECHO
 from tests.factories import sign_up
 from tests.live.conftest import Client
 from tests.waiting import eventually
@@ -54,10 +54,10 @@ async def test_the_echo_peer_sends_back_audio_and_video(
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
     async with asyncio.timeout(20):
         await enough.wait()  # 30 video and 50 audio frames came back
-    assert len(app[keys.ECHO]) == 1
+    assert len(app[ECHO]) == 1
     hang = await client.delete(f"/api/device-check/{answer['id']}")
     assert hang.status == 204
-    assert len(app[keys.ECHO]) == 0
+    assert len(app[ECHO]) == 0
     assert (await client.delete(f"/api/device-check/{answer['id']}")).status == 404
     await pc.close()
     for task in readers:
@@ -76,7 +76,7 @@ async def test_a_bad_offer_is_refused_and_leaves_no_peer(
         resp = await client.post("/api/device-check", json=body)
         assert resp.status == status, body
         assert resp.content_type == "application/problem+json"
-    assert len(app[keys.ECHO]) == 0
+    assert len(app[ECHO]) == 0
 
 
 async def test_signed_out_visitors_cannot_start_a_check(client: Client) -> None:
@@ -88,7 +88,7 @@ async def test_beyond_the_cap_the_answer_is_503_with_retry_after(
     client: Client, app: web.Application
 ) -> None:
     await sign_up(client)
-    app[keys.ECHO].limit = 1
+    app[ECHO].limit = 1
     first = await offer_peer()
     second = await offer_peer()
     ok = await client.post(
@@ -100,14 +100,14 @@ async def test_beyond_the_cap_the_answer_is_503_with_retry_after(
     )
     assert busy.status == 503
     assert busy.headers["Retry-After"] == "10"
-    assert len(app[keys.ECHO]) == 1
+    assert len(app[ECHO]) == 1
     await first.close()
     await second.close()
 
 
 async def test_peers_end_after_the_time_limit(client: Client, app: web.Application) -> None:
     await sign_up(client)
-    app[keys.ECHO].max_seconds = 0.5
+    app[ECHO].max_seconds = 0.5
     pc = await offer_peer()
     resp = await client.post(
         "/api/device-check", json={"sdp": pc.localDescription.sdp, "type": "offer"}
@@ -116,7 +116,7 @@ async def test_peers_end_after_the_time_limit(client: Client, app: web.Applicati
     assert (await resp.json())["id"]  # a peer answered (on a slow run it may be ending already)
 
     async def peers() -> int:
-        return len(app[keys.ECHO])
+        return len(app[ECHO])
 
     # The limit is a timer inside the app: wait for it to end the peer.
     await eventually(peers, lambda n: n == 0, what="the time limit ending the peer")
@@ -130,6 +130,6 @@ async def test_shutdown_closes_every_peer(client: Client, app: web.Application) 
         "/api/device-check", json={"sdp": pc.localDescription.sdp, "type": "offer"}
     )
     assert resp.status == 200
-    await app[keys.ECHO].close()
-    assert len(app[keys.ECHO]) == 0
+    await app[ECHO].close()
+    assert len(app[ECHO]) == 0
     await pc.close()

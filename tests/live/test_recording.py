@@ -18,10 +18,12 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from sqlalchemy import update
 
-from server import keys
 from server.core.ids import new_id
-from server.db.models import AgreementVersion
+from server.core.keys import BUS, CLOCK, DB
+from server.live.keys import HUB, RECORDINGS
 from server.live.rooms import RoomInfo
+from server.mentorship.models import AgreementVersion
+from server.threads.keys import MEDIA_STORE
 from tests.factories import Person, sign_up
 from tests.live.conftest import Client, add_room, join
 from tests.waiting import DEADLINE_SECONDS, eventually
@@ -106,7 +108,7 @@ async def media_flows_into_the_files(
     app: web.Application, room: RoomInfo, frames: int = 10
 ) -> None:
     """Both participants' picture and sound have reached the recorder's files."""
-    recorder = app[keys.RECORDINGS].active[room.room_id]
+    recorder = app[RECORDINGS].active[room.room_id]
 
     async def written() -> list[int]:
         return [track.frames for take in recorder.takes.values() for track in take.rebased]
@@ -147,13 +149,13 @@ async def test_both_consent_media_flows_then_one_withdraws(
     session_day = f"{starts.day} {starts:%B %Y}"  # "25 November 2026"
     first = await participant(mentor, room.booking_id)
     second = await participant(mentee, room.booking_id)
-    thread = app[keys.BUS].subscribe(f"thread:{room.mentorship_id}")
+    thread = app[BUS].subscribe(f"thread:{room.mentorship_id}")
     thread_events = await thread.__aenter__()
     try:
         await first.expect("peer-joined")
         await first.ws.send_json({"type": "record-consent", "consent": True})
         assert (await second.expect("record-consent"))["consent"] is True
-        assert app[keys.RECORDINGS].active == {}  # one consent is not enough
+        assert app[RECORDINGS].active == {}  # one consent is not enough
 
         # The recording can last no longer than from this consent to the indicator going off.
         consented = asyncio.get_running_loop().time()
@@ -162,7 +164,7 @@ async def test_both_consent_media_flows_then_one_withdraws(
         # The recorder joins, both send it their media, and the indicator goes on for both.
         for p in (first, second):
             await p.expect("recording", active=True)
-        recorder = app[keys.RECORDINGS].active[room.room_id]
+        recorder = app[RECORDINGS].active[room.room_id]
         await media_flows_into_the_files(app, room)
         await second.ws.send_json({"type": "record-consent", "consent": False})
         # What was recorded ends the moment consent is withdrawn.
@@ -176,7 +178,7 @@ async def test_both_consent_media_flows_then_one_withdraws(
         assert await recorder.stop() == []
         await second.ws.send_json({"type": "bye"})
 
-        await app[keys.RECORDINGS].idle()  # both files checked and posted
+        await app[RECORDINGS].idle()  # both files checked and posted
         listed = await (await client.get(f"/api/bookings/{room.booking_id}/recordings")).json()
         # One file per participant, each with their picture and sound, no longer than the take.
         assert {item["user_id"] for item in listed["items"]} == {mentor.id, mentee.id}
@@ -184,7 +186,7 @@ async def test_both_consent_media_flows_then_one_withdraws(
         for item in listed["items"]:
             assert item["content_type"] == "video/webm"
             assert 0 < item["duration_seconds"] <= elapsed, (item, elapsed)
-            path = app[keys.MEDIA_STORE].media(item["media_id"], "webm")
+            path = app[MEDIA_STORE].media(item["media_id"], "webm")
             assert path.exists()
             streams = await asyncio.to_thread(measure, path)
             assert len(streams["audio"]) == 1 and len(streams["video"]) == 1
@@ -263,7 +265,7 @@ async def test_recording_stops_when_a_participant_leaves(
         await media_flows_into_the_files(app, room)
         await second.ws.send_json({"type": "bye"})
         await first.expect("recording", active=False)
-        assert app[keys.RECORDINGS].active == {}
+        assert app[RECORDINGS].active == {}
     finally:
         await first.close()
         await second.close()
@@ -286,7 +288,7 @@ def _recorder(app: web.Application, room: RoomInfo) -> Any:
     from server.live.recorder import RoomRecorder
 
     recorder = RoomRecorder(
-        hub=app[keys.HUB], room=room, path_for=lambda: Path("unused"), ice_servers=[]
+        hub=app[HUB], room=room, path_for=lambda: Path("unused"), ice_servers=[]
     )
     recorder.started = recorder.stopped = 1_764_072_000.0
     return recorder
@@ -300,11 +302,11 @@ async def test_an_unreadable_recording_is_deleted_and_not_posted(
     mentor = await sign_up(client, name="Maria Mentor")
     mentee = await sign_up(await another_client(), name="Sam Mentee")
     room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
-    store = app[keys.MEDIA_STORE]
+    store = app[MEDIA_STORE]
     path = store.media(new_id(), "webm")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"\x1a\x45\xdf\xa3" + b"not a recording" * 100)
-    await app[keys.RECORDINGS].post(_recorder(app, room), Take("p", mentor.id, path))
+    await app[RECORDINGS].post(_recorder(app, room), Take("p", mentor.id, path))
     assert not path.exists()
     assert not store.poster(path.stem).exists()
     listed = await (await client.get(f"/api/bookings/{room.booking_id}/recordings")).json()
@@ -321,12 +323,12 @@ async def test_the_same_file_is_posted_once(
     mentor = await sign_up(client, name="Maria Mentor")
     mentee = await sign_up(await another_client(), name="Sam Mentee")
     room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
-    store = app[keys.MEDIA_STORE]
+    store = app[MEDIA_STORE]
     path = store.media(new_id(), "webm")
     await asyncio.to_thread(_write_webm, path, seconds=2)
     recorder = _recorder(app, room)
     for _ in range(2):
-        await app[keys.RECORDINGS].post(recorder, Take("p", mentee.id, path))
+        await app[RECORDINGS].post(recorder, Take("p", mentee.id, path))
     page = await (await client.get(f"/api/mentorships/{room.mentorship_id}/messages")).json()
     assert len(page["items"]) == 1
     (message,) = page["items"]
@@ -344,24 +346,24 @@ async def test_a_posted_recording_follows_the_agreements_retention(
     mentor = await sign_up(client, name="Maria Mentor")
     mentee = await sign_up(await another_client(), name="Sam Mentee")
     room = await add_room(app, mentor.id, mentee.id, recording_allowed=True)
-    async with app[keys.DB].write() as s:
+    async with app[DB].write() as s:
         await s.execute(
             update(AgreementVersion)
             .where(AgreementVersion.mentorship_id == room.mentorship_id)
             .values(media_retention_days=1)
         )
-    store = app[keys.MEDIA_STORE]
+    store = app[MEDIA_STORE]
     path = store.media(new_id(), "webm")
     await asyncio.to_thread(_write_webm, path, seconds=1)
-    await app[keys.RECORDINGS].post(_recorder(app, room), Take("p", mentor.id, path))
+    await app[RECORDINGS].post(_recorder(app, room), Take("p", mentor.id, path))
     assert store.poster(path.stem).exists()
-    now = app[keys.CLOCK].now()
+    now = app[CLOCK].now()
     kept = await retention.apply(
-        db=app[keys.DB], bus=app[keys.BUS], store=store, now=now + timedelta(hours=23)
+        db=app[DB], bus=app[BUS], store=store, now=now + timedelta(hours=23)
     )
     assert kept == 0 and path.exists()
     removed = await retention.apply(
-        db=app[keys.DB], bus=app[keys.BUS], store=store, now=now + timedelta(days=1, hours=1)
+        db=app[DB], bus=app[BUS], store=store, now=now + timedelta(days=1, hours=1)
     )
     assert removed == 1
     assert not path.exists() and not store.poster(path.stem).exists()

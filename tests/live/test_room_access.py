@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from aiohttp import WSServerHandshakeError, web
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.db.models import Booking
+from server.core.keys import DB
 from server.live import tokens
+from server.scheduling.models import Booking
 from tests.conftest import TEST_SECRET
 from tests.dates import iso
 from tests.factories import sign_up
@@ -232,7 +232,7 @@ async def test_a_participant_in_the_room_gets_its_peers(call: Call) -> None:
 
 async def test_a_cancelled_booking_has_no_room(call: Call, app: web.Application) -> None:
     room = await room_token(call.mentor, call.room.booking_id)
-    async with app[keys.DB].write() as s:
+    async with app[DB].write() as s:
         booking = await s.get(Booking, call.room.booking_id)
         assert booking is not None
         booking.status = "cancelled"

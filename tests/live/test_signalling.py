@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from server import keys
+from server.live.keys import HUB
 from server.live.protocol import MAX_MESSAGE_BYTES
 from tests.live.conftest import Call, add_room, join, receive
 from tests.waiting import DEADLINE_SECONDS, eventually
@@ -130,7 +130,7 @@ async def test_a_peer_that_comes_back_with_its_id_resumes_its_place(call: Call) 
 
 
 async def test_a_peer_that_does_not_come_back_leaves(call: Call) -> None:
-    call.mentor.client.app[keys.HUB].resume_seconds = 0.3  # type: ignore[index]
+    call.mentor.client.app[HUB].resume_seconds = 0.3  # type: ignore[index]
     ws1, _ = await join(call.mentor, call.room.booking_id)
     ws2, second = await join(call.mentee, call.room.booking_id)
     await receive(ws1, "peer-joined")

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.db.models import ActionItem, AgreementVersion, Goal
+from server.mentorship.models import ActionItem, AgreementVersion, Goal
 from tests.factories import AGREEMENT, act, ask, count, mentee, mentor, sign_up
 
 Client = TestClient[Any, Any]

@@ -7,14 +7,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.db.models import (
-    ActionItem,
-    AgreementVersion,
-    Goal,
-    Mentorship,
-    Notification,
-    Profile,
-)
+from server.mentorship.models import ActionItem, AgreementVersion, Goal, Mentorship, Profile
+from server.notifications.models import Notification
 from tests.factories import AGREEMENT, act, ask, count, mentee, mentor, profile, sign_up
 
 Client = TestClient[Any, Any]

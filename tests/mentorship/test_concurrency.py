@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.db.models import Mentorship
+from server.mentorship.models import Mentorship
 from tests.factories import act, ask, count, mentee, mentor
 
 Client = TestClient[Any, Any]

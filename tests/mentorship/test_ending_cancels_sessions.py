@@ -10,11 +10,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server import keys
+from server.accounts.models import User
 from server.core.errors import Conflict
-from server.db.models import Booking, BookingParticipant, Notification, User
-from server.notifications.models import OutboxItem
+from server.core.keys import BUS, CLOCK, DB
+from server.notifications.models import Notification, OutboxItem
 from server.scheduling import moving
+from server.scheduling.models import Booking, BookingParticipant
 from server.scheduling.reminders import KIND as REMINDER
 from server.scheduling.schemas import RescheduleIn
 from server.scheduling.service import Context
@@ -47,7 +48,7 @@ async def _series(pair: Pair, now: datetime, count: int = 4) -> list[str]:
 
 
 async def _rows(app: Any, ids: list[str]) -> tuple[list[Booking], int, int]:
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         rows = list(await s.scalars(select(Booking).where(Booking.id.in_(ids))))
         holds = list(
             await s.scalars(
@@ -84,7 +85,7 @@ async def test_ending_cancels_every_upcoming_session_and_frees_the_time(
     ids = await _series(pair, now)
     # A slot answer is cached before the change; it must not outlive it.
     assert second_monday(now) not in await _mentor_slots(pair, now)
-    bus = app[keys.BUS]
+    bus = app[BUS]
     async with bus.subscribe(
         f"calendar:{pair.mentor.id}", f"calendar:{pair.mentee.id}", "scheduling"
     ) as sub:
@@ -107,7 +108,7 @@ async def test_ending_cancels_every_upcoming_session_and_frees_the_time(
     assert {r.cancel_reason for r in rows} == {f"The mentorship {said}. Moving on"}
     assert (holds, unsent) == (0, 0)
     assert second_monday(now) in await _mentor_slots(pair, now)
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         told = list(
             await s.scalars(
                 select(Notification.user_id).where(Notification.kind == "booking.cancelled")
@@ -147,10 +148,10 @@ async def test_a_move_planned_before_the_mentorship_ended_is_refused(
     pair = await make_pair(client, await another_client())
     app = client.app
     ids = await _series(pair, now, 2)
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         mentee = await s.get(User, pair.mentee.id)
     assert mentee is not None
-    ctx = Context(db=app[keys.DB], bus=app[keys.BUS], now=app[keys.CLOCK].now(), sources=[])
+    ctx = Context(db=app[DB], bus=app[BUS], now=app[CLOCK].now(), sources=[])
     plan = await moving.plan_move(
         ctx, mentee, ids[0], RescheduleIn.model_validate({"start": iso(berlin(now, "13:00"))})
     )

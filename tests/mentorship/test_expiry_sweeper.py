@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.db.models import Mentorship, Notification
+from server.core.keys import DB, PERIODIC
 from server.mentorship import sweeper
+from server.mentorship.models import Mentorship
+from server.notifications.models import Notification
 from tests.factories import ask, mentee, mentor
 
 
@@ -30,11 +31,11 @@ async def test_a_restarted_process_expires_requests_without_being_asked(
     app = create_app(settings, clock=later)
     await aiohttp_client(app)
     # Nobody asks: the new process's own sweeper finds the request in the database.
-    await app[keys.PERIODIC][sweeper.JOB].next_pass()
-    async with app[keys.DB].read() as s:
+    await app[PERIODIC][sweeper.JOB].next_pass()
+    async with app[DB].read() as s:
         state = await s.scalar(select(Mentorship.state).where(Mentorship.id == mid))
     assert state == "expired"
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         kinds = sorted(await s.scalars(select(Notification.kind)))
         stored = await s.scalar(select(Mentorship).where(Mentorship.id == mid))
     assert kinds == ["mentorship.expired", "mentorship.expired", "mentorship.requested"]

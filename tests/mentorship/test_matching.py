@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.core.hours import WeeklyInterval
 from server.mentorship import matching
-from server.mentorship.hours import WeeklyInterval
 from server.mentorship.matching import Mentor, Person, rank, score
 
 WORDS = st.sampled_from(["python", "Leadership", "design", "career", "ML", "honesty", "rust"])

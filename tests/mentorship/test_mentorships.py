@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 
-from server import keys
 from server.core.clock import FrozenClock
+from server.core.keys import BUS, CLOCK, DB
 from tests.dates import local_iso, today
 from tests.factories import AGREEMENT, act, ask, mentee, mentor, profile, sign_up
 
@@ -217,7 +217,7 @@ async def test_illegal_transition_is_409_naming_the_state(
 async def test_requests_expire_after_fourteen_days_on_read_and_by_sweeper(
     client: Client, another_client: Any
 ) -> None:
-    clock: FrozenClock = client.app[keys.CLOCK]  # type: ignore[index,assignment]
+    clock: FrozenClock = client.app[CLOCK]  # type: ignore[index,assignment]
     grace = await mentor(client)
     ada = await mentee(await another_client())
     first = (await ask(ada, grace))["id"]
@@ -237,8 +237,8 @@ async def test_requests_expire_after_fourteen_days_on_read_and_by_sweeper(
     second = (await ask(ada, grace))["id"]
     clock.advance(timedelta(days=15))
     app = client.app
-    assert await expiry.expire_due(db=app[keys.DB], bus=app[keys.BUS], now=clock.now()) == 1  # type: ignore[index]
-    assert await expiry.expire_due(db=app[keys.DB], bus=app[keys.BUS], now=clock.now()) == 0  # type: ignore[index]
+    assert await expiry.expire_due(db=app[DB], bus=app[BUS], now=clock.now()) == 1  # type: ignore[index]
+    assert await expiry.expire_due(db=app[DB], bus=app[BUS], now=clock.now()) == 0  # type: ignore[index]
     listed = await (await grace.client.get("/api/mentorships")).json()
     assert {m["id"]: m["state"] for m in listed["items"]} == {first: "expired", second: "expired"}
 

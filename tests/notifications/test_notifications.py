@@ -10,11 +10,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.db.models import Notification
+from server.core.keys import BUS, CLOCK
+from server.notifications.models import Notification
 from tests.factories import ask, count, mentee, mentor
 
 Client = TestClient[Any, Any]
@@ -26,7 +26,7 @@ async def test_owner_lists_and_marks_read_others_cannot(
     grace = await mentor(client)
     ada = await mentee(await another_client())
     bob = await mentee(await another_client(), name="Bob Example")
-    clock: FrozenClock = client.app[keys.CLOCK]  # type: ignore[index,assignment]
+    clock: FrozenClock = client.app[CLOCK]  # type: ignore[index,assignment]
     await ask(ada, grace)
     clock.advance(timedelta(minutes=1))
     await ask(bob, grace)
@@ -63,7 +63,7 @@ async def test_bad_notification_input_is_refused(client: Client) -> None:
 async def _requests_are_announced(client: Client, another_client: Any) -> None:
     grace = await mentor(client)
     ada = await mentee(await another_client())
-    bus = client.app[keys.BUS]  # type: ignore[index]
+    bus = client.app[BUS]  # type: ignore[index]
     async with bus.subscribe(f"user:{grace.id}") as sub:
         await ask(ada, grace)
         event = await asyncio.wait_for(sub.get(), 5)

@@ -17,12 +17,11 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import keys
 from server.app import create_app
 from server.core.clock import FrozenClock
-from server.db.models import Notification
+from server.core.keys import BUS, CLOCK, DB, SETTINGS
 from server.notifications import outbox
-from server.notifications.models import OutboxItem
+from server.notifications.models import Notification, OutboxItem
 from tests.dates import berlin
 from tests.factories import set_working_hours, sign_up
 
@@ -40,7 +39,7 @@ PING = outbox.Kind("test.ping", _ping)
 async def queue(
     app: web.Application, user_id: str, key: str, due: datetime, subject: str = "s"
 ) -> str | None:
-    async with app[keys.DB].write() as s:
+    async with app[DB].write() as s:
         return await outbox.enqueue(
             session=s,
             user_id=user_id,
@@ -54,17 +53,17 @@ async def queue(
 
 async def deliver(app: web.Application, worker: str = "test") -> int:
     return await outbox.deliver_due(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        settings=app[keys.SETTINGS],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        bus=app[BUS],
+        settings=app[SETTINGS],
+        now=app[CLOCK].now(),
         kinds=[PING],
         worker=worker,
     )
 
 
 async def pings(app: web.Application, user_id: str) -> list[str]:
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         rows = await s.scalars(
             select(Notification.title).where(
                 Notification.user_id == user_id, Notification.kind == "test.ping"
@@ -74,7 +73,7 @@ async def pings(app: web.Application, user_id: str) -> list[str]:
 
 
 async def waiting(app: web.Application) -> int:
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         count = await s.scalar(
             select(func.count()).select_from(OutboxItem).where(OutboxItem.delivered_at.is_(None))
         )
@@ -86,7 +85,7 @@ async def test_two_deliverers_racing_deliver_each_row_once(
 ) -> None:
     person = await sign_up(client)
     # Another process on the same database, with its own connection pool.
-    other: Client = await aiohttp_client(create_app(client.app[keys.SETTINGS], clock=clock))
+    other: Client = await aiohttp_client(create_app(client.app[SETTINGS], clock=clock))
     keys_ = [f"ping:{i}" for i in range(20)]
     for key in keys_:
         await queue(client.app, person.id, key, clock.now())
@@ -119,14 +118,14 @@ async def test_cancelling_drops_what_waits_and_keeps_what_was_delivered(
     assert await deliver(client.app) == 1
     await queue(client.app, person.id, "ping:later", clock.now() + timedelta(days=1), "booking")
     await queue(client.app, person.id, "ping:other", clock.now() + timedelta(days=1), "other")
-    async with client.app[keys.DB].write() as s:
+    async with client.app[DB].write() as s:
         dropped = await outbox.cancel(session=s, subjects=["booking"], kinds=[PING.name])
     assert dropped == 1
     clock.advance(timedelta(days=2))
     assert await deliver(client.app) == 1
     assert await pings(client.app, person.id) == ["ping:other", "ping:sent"]
     # With delivered_too the delivered row goes as well, and its key is free again.
-    async with client.app[keys.DB].write() as s:
+    async with client.app[DB].write() as s:
         dropped = await outbox.cancel(
             session=s, subjects=["booking"], kinds=[PING.name], delivered_too=True
         )
@@ -141,7 +140,7 @@ async def test_a_row_is_due_at_the_recipients_next_working_hours(
     person = await sign_up(client, timezone="Europe/Berlin")
     await set_working_hours(client.app, person, OFFICE, clock.now())
     clock.set(berlin(now, "23:30", day=2))  # a Wednesday night in Berlin
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         due = await outbox.working_hours_due(s, person.id, clock.now())
     assert due == berlin(now, "09:00", day=3)
     await queue(client.app, person.id, "ping:morning", due)
@@ -149,7 +148,7 @@ async def test_a_row_is_due_at_the_recipients_next_working_hours(
     assert await deliver(client.app) == 0
     clock.set(berlin(now, "09:00", day=3))
     assert await deliver(client.app) == 1
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         inside = await outbox.working_hours_due(s, person.id, clock.now())
     assert inside == clock.now()
 
@@ -158,9 +157,9 @@ async def test_rows_of_a_kind_not_given_are_left_alone(client: Client, clock: Fr
     person = await sign_up(client)
     await queue(client.app, person.id, "ping:unknown", clock.now())
     none = await outbox.deliver_due(
-        db=client.app[keys.DB],
-        bus=client.app[keys.BUS],
-        settings=client.app[keys.SETTINGS],
+        db=client.app[DB],
+        bus=client.app[BUS],
+        settings=client.app[SETTINGS],
         now=clock.now(),
         kinds=[],
     )

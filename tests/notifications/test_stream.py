@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from server import keys
+from server.notifications.keys import NOTIFICATION_STREAMS
 from tests.factories import ask, mentee, mentor
 from tests.waiting import DEADLINE_SECONDS
 
@@ -55,9 +55,9 @@ async def test_a_request_reaches_the_mentors_open_page(client: Client, another_c
     assert (kind, data["unread_count"]) == ("notifications-read", 0)
 
     # Shutdown ends the stream at once instead of waiting for the timeout.
-    await client.app[keys.NOTIFICATION_STREAMS].close()  # type: ignore[index]
+    await client.app[NOTIFICATION_STREAMS].close()  # type: ignore[index]
     assert (await asyncio.wait_for(resp.content.read(), 5)).strip() == b""
-    assert client.app[keys.NOTIFICATION_STREAMS].open == 0  # type: ignore[index]
+    assert client.app[NOTIFICATION_STREAMS].open == 0  # type: ignore[index]
     resp.close()
 
 
@@ -108,7 +108,7 @@ async def test_a_cancelled_stream_handler_stays_cancelled(
     grace = await mentor(client)
     resp = await grace.client.get("/api/notifications/events")
     await wait_connected(resp)
-    streams = client.app[keys.NOTIFICATION_STREAMS]
+    streams = client.app[NOTIFICATION_STREAMS]
     assert streams.open == 1 and len(handlers) == 1
 
     handlers[0].cancel()
@@ -131,7 +131,7 @@ async def test_shutdown_with_an_open_stream_is_prompt(
     grace = await mentor(client)
     resp = await grace.client.get("/api/notifications/events")
     await wait_connected(resp)
-    streams = client.app[keys.NOTIFICATION_STREAMS]
+    streams = client.app[NOTIFICATION_STREAMS]
     assert streams.open == 1
     started = asyncio.get_running_loop().time()
     await asyncio.wait_for(client.server.close(), 10)

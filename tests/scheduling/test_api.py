@@ -9,9 +9,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server import keys
 from server.core.clock import FrozenClock
-from server.db.models import Booking, Notification
+from server.core.keys import DB
+from server.notifications.models import Notification
+from server.scheduling.models import Booking
 from tests.dates import (
     BERLIN,
     NEW_YORK,
@@ -147,7 +148,7 @@ async def test_booking_takes_the_slot_for_both_and_lists_for_both(
         assert [b["id"] for b in listed["items"]] == [booking["id"]]
         one = await ok(await person.client.get(f"/api/bookings/{booking['id']}"))
         assert one["start"] == iso(ten)
-    async with pair.mentor.client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with pair.mentor.client.app[DB].read() as s:  # type: ignore[index]
         kinds = sorted(
             (n.user_id == pair.mentor.id, n.kind) for n in await s.scalars(select(Notification))
         )
@@ -165,7 +166,7 @@ async def test_second_booking_of_the_same_time_gets_409_with_nearest_slots(
     assert problem["conflicts"][0]["conflicting"] == [{"start": iso(ten), "end": iso(ten + HOUR)}]
     nearest = [n["start"] for n in problem["nearest"]]
     assert nearest and iso(ten + HOUR) in nearest
-    async with pair.mentor.client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with pair.mentor.client.app[DB].read() as s:  # type: ignore[index]
         assert len(list(await s.scalars(select(Booking)))) == 1
 
 
@@ -219,7 +220,7 @@ async def test_weekly_series_conflicts_listed_or_skipped(pair: Pair, now: dateti
 
 
 async def _bookings(pair: Pair) -> int:
-    async with pair.mentor.client.app[keys.DB].read() as s:  # type: ignore[index]
+    async with pair.mentor.client.app[DB].read() as s:  # type: ignore[index]
         return len(list(await s.scalars(select(Booking).where(Booking.status == "confirmed"))))
 
 

@@ -8,13 +8,8 @@ from typing import Any
 
 import pytest
 
-from server.db.models import (
-    Availability,
-    Booking,
-    BookingParticipant,
-    BookingSeries,
-)
 from server.notifications.models import OutboxItem
+from server.scheduling.models import Availability, Booking, BookingParticipant, BookingSeries
 from tests.dates import berlin, iso, today
 from tests.factories import OPEN, Pair, count, ok
 

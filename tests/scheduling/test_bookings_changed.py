@@ -8,9 +8,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server import keys
-from server.db.models import User
+from server.accounts.models import User
+from server.core.keys import BUS, CLOCK, DB
 from server.scheduling import booking
+from server.scheduling.keys import BOOKINGS_CHANGED, BUSY_SOURCES, SLOT_CACHE
 from server.scheduling.schemas import BookingIn
 from server.scheduling.service import Context
 from tests.dates import berlin, iso, utc_day
@@ -27,7 +28,7 @@ async def starts(client: TestClient[Any, Any], mentor_id: str, now: datetime) ->
 
 
 async def _user(app: Any, user_id: str) -> User:
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         found: User | None = await s.get(User, user_id)
     assert found is not None
     return found
@@ -39,13 +40,13 @@ async def test_a_booking_made_through_the_service_drops_cached_slots_at_once(
     app = pair.mentor.client.app
     ten = iso(berlin(now, "10:00"))
     assert ten in await starts(pair.mentee.client, pair.mentor.id, now)
-    assert app[keys.SLOT_CACHE].answers  # the answer is kept for the minute
+    assert app[SLOT_CACHE].answers  # the answer is kept for the minute
     ctx = Context(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        now=app[keys.CLOCK].now(),
-        sources=app[keys.BUSY_SOURCES],
-        changed=app[keys.BOOKINGS_CHANGED],
+        db=app[DB],
+        bus=app[BUS],
+        now=app[CLOCK].now(),
+        sources=app[BUSY_SOURCES],
+        changed=app[BOOKINGS_CHANGED],
     )
     data = BookingIn.model_validate(
         {"mentorship_id": pair.mentorship_id, "start": ten, "duration_minutes": 60}
@@ -58,7 +59,7 @@ async def test_a_booking_made_through_the_service_drops_cached_slots_at_once(
 async def test_sessions_cancelled_by_a_mentorship_ending_free_the_cached_slots(
     pair: Pair, now: datetime
 ) -> None:
-    cache = pair.mentor.client.app[keys.SLOT_CACHE]
+    cache = pair.mentor.client.app[SLOT_CACHE]
     ten = iso(berlin(now, "10:00"))
     booked = {"mentorship_id": pair.mentorship_id, "start": ten, "duration_minutes": 60}
     await ok(await pair.mentee.client.post("/api/bookings", json=booked), 201)

@@ -25,7 +25,8 @@ import aiohttp
 from sqlalchemy import func, select
 
 from server.core.db import Database
-from server.db.models import Booking, BookingParticipant
+from server.core.wire import utc_text
+from server.scheduling.models import Booking, BookingParticipant
 from tests.conftest import TEST_SECRET
 from tests.dates import BERLIN, MONDAY, upcoming
 from tests.factories import NINE_TO_FIVE, OPEN, PASSWORD
@@ -131,7 +132,7 @@ async def storm(first: str, second: str) -> Counter[int]:
         base = first if n % 2 == 0 else second
         body = {
             "mentorship_id": mentorship_id,
-            "start": starts[n % 2].isoformat().replace("+00:00", "Z"),
+            "start": utc_text(starts[n % 2]),
             "duration_minutes": 60,
         }
         async with http.post(base + "/api/bookings", json=body, headers=page_of(base)) as resp:

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from server import keys
+from server.accounts.models import User
 from server.core.errors import Conflict
-from server.db.models import Booking, BookingParticipant, User
+from server.core.keys import BUS, CLOCK, DB
 from server.notifications.models import OutboxItem
 from server.scheduling import moving
 from server.scheduling.availability import weekly_from_wire
+from server.scheduling.keys import BUSY_SOURCES
+from server.scheduling.models import Booking, BookingParticipant
 from server.scheduling.reminders import KIND as REMINDER
 from server.scheduling.schemas import RescheduleIn
 from server.scheduling.service import Context
@@ -35,22 +37,22 @@ def _at(text: str) -> datetime:
 
 def _ctx(app: Any) -> Context:
     return Context(
-        db=app[keys.DB],
-        bus=app[keys.BUS],
-        now=app[keys.CLOCK].now(),
-        sources=app[keys.BUSY_SOURCES],
+        db=app[DB],
+        bus=app[BUS],
+        now=app[CLOCK].now(),
+        sources=app[BUSY_SOURCES],
     )
 
 
 async def _user(app: Any, user_id: str) -> User:
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         found: User | None = await s.get(User, user_id)
     assert found is not None
     return found
 
 
 async def _holds(app: Any, booking_ids: list[str]) -> int:
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         rows = await s.scalars(
             select(BookingParticipant).where(BookingParticipant.booking_id.in_(booking_ids))
         )
@@ -97,7 +99,7 @@ async def test_a_cancel_committed_between_planning_and_writing_a_move_wins(
         await moving.apply_move(ctx, plan)
     assert "cancelled" in raised.value.detail
     assert sorted(raised.value.extra["booking_ids"]) == sorted(ids)
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         rows = list(await s.scalars(select(Booking).where(Booking.id.in_(ids))))
         reminders = list(
             await s.scalars(

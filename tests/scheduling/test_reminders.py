@@ -17,12 +17,11 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.db.models import Notification
-from server.notifications.models import OutboxItem
+from server.core.keys import DB, PERIODIC
+from server.notifications.models import Notification, OutboxItem
 from server.notifications.outbox import JOB
 from server.scheduling.reminders import KIND
 from tests.dates import NEW_YORK, berlin, stands_on, wall
@@ -69,7 +68,7 @@ def reminder_mail(smtp: SmtpSink) -> list[Any]:
 
 
 async def reminders(app: web.Application, kind: str) -> list[Notification]:
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         return list(
             await s.scalars(
                 select(Notification).where(Notification.kind == f"booking.reminder.{kind}")
@@ -81,7 +80,7 @@ async def poll(*apps: web.Application) -> None:
     """Every app's own reminder loop makes one full pass, all at the same time, twice."""
     for _ in range(2):
         async with asyncio.timeout(30):
-            await asyncio.gather(*(app[keys.PERIODIC][JOB].next_pass() for app in apps))
+            await asyncio.gather(*(app[PERIODIC][JOB].next_pass() for app in apps))
 
 
 async def settle(app: web.Application, kind: str, *others: web.Application) -> list[Notification]:
@@ -123,7 +122,7 @@ async def test_each_reminder_once_with_two_apps(
     assert len(sent) == 2
     assert len(await reminders(second_app, "24h")) == 2
     assert len(reminder_mail(smtp)) == 4
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         rows = list(await s.scalars(select(OutboxItem).where(OutboxItem.kind == KIND)))
     assert len(rows) == 4 and all(r.delivered_at is not None for r in rows)
 

@@ -9,9 +9,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server import keys
-from server.db.models import MediaFile, Upload
+from server.core.keys import DB
 from server.threads import media
+from server.threads.keys import MEDIA_STORE
+from server.threads.models import MediaFile, Upload
 from tests.factories import sign_up
 from tests.threads.conftest import OCTETS, TUS, create_upload
 from tests.threads.samples import record
@@ -117,10 +118,10 @@ async def test_refused_upload_is_422_and_nothing_is_left(
     assert resp.content_type == "application/problem+json"
     assert problem["title"] == "Unplayable media" and problem["detail"]
     assert (await client.head(location, headers=TUS)).status == 404
-    store = client.app[keys.MEDIA_STORE]
+    store = client.app[MEDIA_STORE]
     assert list(store.uploads_dir.iterdir()) == []
     assert list(store.media_dir.iterdir()) == []
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         assert await s.scalar(select(func.count()).select_from(Upload)) == 0
         assert await s.scalar(select(func.count()).select_from(MediaFile)) == 0
 
@@ -129,7 +130,7 @@ async def test_zero_length_creation_is_refused_at_once(client: Client) -> None:
     await sign_up(client)
     resp = await client.post("/api/uploads/", headers={**TUS, "Upload-Length": "0"})
     assert resp.status == 422
-    store = client.app[keys.MEDIA_STORE]
+    store = client.app[MEDIA_STORE]
     assert list(store.uploads_dir.iterdir()) == []
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         assert await s.scalar(select(func.count()).select_from(Upload)) == 0

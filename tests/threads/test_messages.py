@@ -12,10 +12,11 @@ from aiohttp import WSServerHandshakeError, web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server import keys
 from server.core.clock import FrozenClock
-from server.db.models import Message, MessageSeen, Upload
+from server.core.keys import DB, SETTINGS
 from server.threads import expiry
+from server.threads.keys import MEDIA_STORE
+from server.threads.models import Message, MessageSeen, Upload
 from tests.factories import Pair, Person, make_mentorship, sign_up
 from tests.threads.conftest import upload_file
 
@@ -130,7 +131,7 @@ async def test_unfinished_or_foreign_uploads_cannot_be_sent(
     theirs = await upload_file(pair.mentor.client, samples["video.webm"].read_bytes())
     resp = await post(pair.mentee, pair.mentorship_id, kind="video", upload_id=theirs)
     assert resp.status == 422
-    async with pair.mentee.client.app[keys.DB].read() as s:
+    async with pair.mentee.client.app[DB].read() as s:
         assert await s.scalar(select(func.count()).select_from(Message)) == 0
 
 
@@ -154,7 +155,7 @@ async def test_bad_message_bodies_store_nothing(pair: Pair) -> None:
         f"/api/mentorships/{pair.mentorship_id}/messages", data=b"{not json"
     )
     assert resp.status in (400, 415)
-    async with pair.mentee.client.app[keys.DB].read() as s:
+    async with pair.mentee.client.app[DB].read() as s:
         assert await s.scalar(select(func.count()).select_from(Message)) == 0
 
 
@@ -195,7 +196,7 @@ async def test_seen_receipts_and_unread_counts(pair: Pair) -> None:
     assert [s["user_id"] for s in by_id[ids[0]]["seen_by"]] == [pair.mentor.id]
     assert by_id[ids[1]]["seen_by"] == []
     assert page["unread_count"] == 0
-    async with mentor.app[keys.DB].read() as s:
+    async with mentor.app[DB].read() as s:
         assert await s.scalar(select(func.count()).select_from(MessageSeen)) == 1
 
 
@@ -203,7 +204,7 @@ async def test_delete_leaves_a_tombstone_and_removes_the_media(
     pair: Pair, samples: dict[str, Path]
 ) -> None:
     message = await send_recording(pair.mentee, pair.mentorship_id, samples["video.webm"], "video")
-    store = pair.mentee.client.app[keys.MEDIA_STORE]
+    store = pair.mentee.client.app[MEDIA_STORE]
     assert len(list(store.media_dir.iterdir())) == 2  # the recording and its poster
     resp = await pair.mentor.client.delete(f"/api/messages/{message['id']}")
     assert resp.status == 403
@@ -259,7 +260,7 @@ async def test_outsider_learns_nothing(
     anonymous = await another_client()
     assert (await anonymous.get(message["media"]["url"])).status == 401
     assert (await anonymous.get(f"{thread}/messages")).status == 401
-    async with c.app[keys.DB].read() as s:
+    async with c.app[DB].read() as s:
         upload = await s.get(Upload, pending)
         assert upload is not None and upload.state == "complete"
         assert await s.scalar(select(func.count()).select_from(MessageSeen)) == 0
@@ -269,16 +270,16 @@ async def test_recordings_never_sent_expire_but_sent_ones_stay(
     pair: Pair, samples: dict[str, Path], clock: FrozenClock
 ) -> None:
     app = pair.mentee.client.app
-    store = app[keys.MEDIA_STORE]
+    store = app[MEDIA_STORE]
     sent = await send_recording(pair.mentee, pair.mentorship_id, samples["audio.ogg"], "audio")
     forgotten = await upload_file(pair.mentee.client, samples["audio.m4a"].read_bytes())
     assert len(list(store.media_dir.iterdir())) == 2
-    later = clock.now() + timedelta(hours=app[keys.SETTINGS].upload_expiry_hours, seconds=1)
-    swept = await expiry.sweep(db=app[keys.DB], store=store, now=later)
+    later = clock.now() + timedelta(hours=app[SETTINGS].upload_expiry_hours, seconds=1)
+    swept = await expiry.sweep(db=app[DB], store=store, now=later)
     assert swept == 1
     remaining = list(store.media_dir.iterdir())
     assert [p.name for p in remaining] == [sent["media"]["id"] + ".ogg"]
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         upload = await s.get(Upload, forgotten)
         assert upload is not None and upload.state == "expired"
     resp = await post(pair.mentee, pair.mentorship_id, kind="audio", upload_id=forgotten)

@@ -12,14 +12,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server import keys
 from server.app import create_app
 from server.config import Settings
 from server.core.clock import FrozenClock
-from server.db.models import Notification
-from server.mentorship.hours import WeeklyInterval
+from server.core.hours import WeeklyInterval
+from server.core.keys import DB, PERIODIC
 from server.notifications import outbox, quiet
-from server.notifications.models import OutboxItem
+from server.notifications.models import Notification, OutboxItem
 from server.threads.notices import KIND
 from tests.dates import berlin
 from tests.factories import Pair, make_mentorship, set_working_hours, sign_up
@@ -71,11 +70,11 @@ def test_no_working_hours_means_reachable_any_time() -> None:
 
 async def run_due_work(app: web.Application) -> None:
     """One pass of the app's outbox, as its loop would make."""
-    await app[keys.PERIODIC][outbox.JOB].run_once()
+    await app[PERIODIC][outbox.JOB].run_once()
 
 
 async def _notes(client: Client, user_id: str) -> list[Notification]:
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         return list(await s.scalars(select(Notification).where(Notification.user_id == user_id)))
 
 
@@ -161,7 +160,7 @@ async def test_two_processes_deliver_each_notice_once_after_a_restart(
     a: Client = await aiohttp_client(one)
     b: Client = await aiohttp_client(two)
     await asyncio.gather(*(run_due_work(app) for app in (one, two, one, two)))
-    async with a.app[keys.DB].read() as s:
+    async with a.app[DB].read() as s:
         count = await s.scalar(
             select(func.count()).select_from(Notification).where(Notification.user_id == mentor.id)
         )
@@ -192,7 +191,7 @@ async def test_background_task_delivers_without_being_asked(
     await other.post(
         f"/api/mentorships/{mentorship_id}/messages", json={"kind": "text", "body": "Late!"}
     )
-    await client.app[keys.PERIODIC][outbox.JOB].next_pass()  # a pass at night
+    await client.app[PERIODIC][outbox.JOB].next_pass()  # a pass at night
     assert await _notes(client, mentor.id) == []
     # Nobody asks: the app's own loop, every 50 ms, finds the due notice in the database.
     clock.set(thursday(now, "09:00"))

@@ -9,9 +9,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from server import keys
 from server.core.clock import FrozenClock
+from server.core.keys import BUS, DB
 from server.threads import retention
+from server.threads.keys import MEDIA_STORE
 from tests.factories import make_mentorship, sign_up
 from tests.threads.conftest import upload_file
 
@@ -30,14 +31,12 @@ async def test_retention_removes_old_recordings_and_leaves_a_tombstone(
     resp = await mentee.client.post(thread, json={"kind": "video", "upload_id": upload_id})
     video = await resp.json()
     await mentee.client.post(thread, json={"kind": "text", "body": "Words stay."})
-    store = app[keys.MEDIA_STORE]
+    store = app[MEDIA_STORE]
     assert len(list(store.media_dir.iterdir())) == 2
 
     async def sweep(later: timedelta) -> int:
         # The sweeper runs later; the people stay signed in on today's clock.
-        return await retention.apply(
-            db=app[keys.DB], bus=app[keys.BUS], store=store, now=clock.now() + later
-        )
+        return await retention.apply(db=app[DB], bus=app[BUS], store=store, now=clock.now() + later)
 
     assert await sweep(timedelta(days=29, hours=23)) == 0
     assert (await mentor.client.get(video["media"]["url"])).status == 200
@@ -70,7 +69,7 @@ async def test_no_retention_keeps_recordings(
     assert resp.status == 201
     clock.advance(timedelta(days=3650))
     removed = await retention.apply(
-        db=app[keys.DB], bus=app[keys.BUS], store=app[keys.MEDIA_STORE], now=clock.now()
+        db=app[DB], bus=app[BUS], store=app[MEDIA_STORE], now=clock.now()
     )
     assert removed == 0
-    assert len(list(app[keys.MEDIA_STORE].media_dir.iterdir())) == 1
+    assert len(list(app[MEDIA_STORE].media_dir.iterdir())) == 1

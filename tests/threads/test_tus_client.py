@@ -14,8 +14,9 @@ from aiohttp.test_utils import TestClient
 from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
-from server import keys
-from server.db.models import MediaFile, Upload
+from server.core.keys import DB
+from server.threads.keys import MEDIA_STORE
+from server.threads.models import MediaFile, Upload
 from tests.factories import sign_up
 
 Client = TestClient[web.Request, web.Application]
@@ -43,7 +44,7 @@ async def test_tuspy_uploads_a_recording_in_chunks_with_checksums(
     )
     await asyncio.to_thread(uploader.upload)
     upload_id = uploader.url.rsplit("/", 1)[1]
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         upload = await s.get(Upload, upload_id)
         assert upload is not None and upload.state == "complete"
         assert upload.meta == {"filename": "long.webm", "filetype": "video/webm"}
@@ -51,7 +52,7 @@ async def test_tuspy_uploads_a_recording_in_chunks_with_checksums(
     assert media is not None
     assert media.kind == "video" and media.content_type == "video/webm"
     assert 5.9 < media.duration_seconds < 6.1
-    stored = client.app[keys.MEDIA_STORE].absolute(media.path).read_bytes()
+    stored = client.app[MEDIA_STORE].absolute(media.path).read_bytes()
     assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest()
 
 
@@ -67,7 +68,7 @@ async def test_tuspy_resumes_a_stopped_upload(client: Client, samples: dict[str,
     )
     assert second.offset == 12_288
     await asyncio.to_thread(second.upload)
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         upload = await s.get(Upload, url.rsplit("/", 1)[1])
     assert upload is not None and upload.state == "complete"
 
@@ -78,8 +79,8 @@ async def test_tuspy_sees_a_refused_file(client: Client, samples: dict[str, Path
     with pytest.raises(TusUploadFailed) as failed:
         await asyncio.to_thread(uploader.upload)
     assert failed.value.status_code == 422
-    assert not any(client.app[keys.MEDIA_STORE].uploads_dir.iterdir())
-    assert not any(client.app[keys.MEDIA_STORE].media_dir.iterdir())
+    assert not any(client.app[MEDIA_STORE].uploads_dir.iterdir())
+    assert not any(client.app[MEDIA_STORE].media_dir.iterdir())
 
 
 async def test_tuspy_without_credentials_cannot_create(client: Client) -> None:

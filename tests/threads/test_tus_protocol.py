@@ -12,10 +12,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server import keys
 from server.core.clock import FrozenClock
-from server.db.models import Upload
+from server.core.keys import CLOCK, DB, SETTINGS
 from server.threads import expiry
+from server.threads.keys import MEDIA_STORE
+from server.threads.models import Upload
 from tests.factories import sign_up
 from tests.threads.conftest import OCTETS, TUS, create_upload, metadata, sha1_header
 
@@ -23,11 +24,11 @@ Client = TestClient[web.Request, web.Application]
 
 
 def _part(client: Client, location: str) -> Path:
-    return client.app[keys.MEDIA_STORE].part(location.rsplit("/", 1)[1])
+    return client.app[MEDIA_STORE].part(location.rsplit("/", 1)[1])
 
 
 async def _row(client: Client, location: str) -> Upload | None:
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         return await s.get(Upload, location.rsplit("/", 1)[1])
 
 
@@ -54,7 +55,7 @@ async def test_options_describes_the_server(client: Client) -> None:
         "expiration",
         "checksum",
     }
-    assert int(resp.headers["Tus-Max-Size"]) == client.app[keys.SETTINGS].upload_max_bytes
+    assert int(resp.headers["Tus-Max-Size"]) == client.app[SETTINGS].upload_max_bytes
     assert resp.headers["Tus-Checksum-Algorithm"] == "sha1"
 
 
@@ -71,8 +72,8 @@ async def test_create_head_patch_round_trip(client: Client) -> None:
     assert resp.headers["Tus-Resumable"] == "1.0.0"
     assert resp.headers["Upload-Metadata"] == metadata(filename="hello.webm", filetype="video/webm")
     expires = parsedate_to_datetime(resp.headers["Upload-Expires"])
-    now = client.app[keys.CLOCK].now()
-    assert expires == now + timedelta(hours=client.app[keys.SETTINGS].upload_expiry_hours)
+    now = client.app[CLOCK].now()
+    assert expires == now + timedelta(hours=client.app[SETTINGS].upload_expiry_hours)
     assert await resp.read() == b""
 
     resp = await client.patch(location, data=b"01234", headers=_patch_headers(0))
@@ -90,7 +91,7 @@ async def test_unsupported_version_is_412(client: Client) -> None:
         assert resp.status == 412
         assert resp.headers["Tus-Version"] == "1.0.0"
         assert resp.content_type == "application/problem+json"
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         assert (await s.scalars(select(Upload))).all() == []
 
 
@@ -257,9 +258,9 @@ async def test_creation_needs_exactly_one_length(client: Client) -> None:
         "/api/uploads/", headers={**TUS, "Upload-Length": "5", "Upload-Metadata": "name !!!"}
     )
     assert resp.status == 400
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         assert (await s.scalars(select(Upload))).all() == []
-    assert not any(client.app[keys.MEDIA_STORE].uploads_dir.iterdir())
+    assert not any(client.app[MEDIA_STORE].uploads_dir.iterdir())
 
 
 async def test_termination_removes_the_upload_and_its_bytes(client: Client) -> None:
@@ -293,13 +294,13 @@ async def test_unfinished_uploads_expire_and_are_swept(client: Client, clock: Fr
     part = _part(client, location)
     assert part.exists()
     app = client.app
-    swept = await expiry.sweep(db=app[keys.DB], store=app[keys.MEDIA_STORE], now=clock.now())
+    swept = await expiry.sweep(db=app[DB], store=app[MEDIA_STORE], now=clock.now())
     assert swept == 1
     assert not part.exists()
     resp = await client.head(location, headers=TUS)
     assert resp.status == 410
     # A second sweep (another process, say) finds nothing left to do.
-    assert await expiry.sweep(db=app[keys.DB], store=app[keys.MEDIA_STORE], now=clock.now()) == 0
+    assert await expiry.sweep(db=app[DB], store=app[MEDIA_STORE], now=clock.now()) == 0
 
 
 async def test_activity_pushes_expiry_forward(client: Client, clock: FrozenClock) -> None:
@@ -331,7 +332,7 @@ async def test_only_the_uploader_may_touch_an_upload(client: Client, another_cli
 
 async def test_patch_bodies_larger_than_the_json_limit_stream(client: Client) -> None:
     await sign_up(client)
-    limit = client.app[keys.SETTINGS].max_body_bytes
+    limit = client.app[SETTINGS].max_body_bytes
     data = os.urandom(limit * 3 + 17)
     location = await create_upload(client, None)
     resp = await client.patch(location, data=data, headers=_patch_headers(0))
@@ -368,7 +369,7 @@ async def test_cross_site_patch_is_refused(client: Client) -> None:
 async def test_sweep_removes_files_a_crash_left_behind(client: Client, clock: FrozenClock) -> None:
     await sign_up(client)
     location = await create_upload(client, 10)
-    store = client.app[keys.MEDIA_STORE]
+    store = client.app[MEDIA_STORE]
     live_part = _part(client, location)
     orphan_part = store.uploads_dir / "gone-upload.part"
     orphan_media = store.media_dir / "gone-media.webm"
@@ -378,7 +379,7 @@ async def test_sweep_removes_files_a_crash_left_behind(client: Client, clock: Fr
     for path in (orphan_part, orphan_media, live_part):
         hour_earlier = path.stat().st_mtime - 3700  # files age by the disk's clock
         os.utime(path, (hour_earlier, hour_earlier))
-    await expiry.sweep(db=client.app[keys.DB], store=store, now=clock.now())
+    await expiry.sweep(db=client.app[DB], store=store, now=clock.now())
     assert not orphan_part.exists() and not orphan_media.exists()
     assert live_part.exists() and fresh_media.exists()
 

@@ -13,9 +13,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server import keys
-from server.db.models import MediaFile, Upload
+from server.core.keys import CLOCK, DB, SETTINGS
 from server.threads import media, quota, uploads
+from server.threads.keys import MEDIA_STORE
+from server.threads.models import MediaFile, Upload
 from tests.factories import Pair
 from tests.threads.conftest import OCTETS, TUS, create_upload
 from tests.waiting import DEADLINE_SECONDS, eventually
@@ -43,7 +44,7 @@ async def test_a_second_finishing_request_keeps_the_first_ones_recording(
     data = samples["audio.ogg"].read_bytes()
     location = await create_upload(client, len(data))
     upload_id = location.rsplit("/", 1)[1]
-    part = app[keys.MEDIA_STORE].part(upload_id)
+    part = app[MEDIA_STORE].part(upload_id)
 
     first_inspecting = threading.Event()
     second_loaded = threading.Event()
@@ -83,15 +84,15 @@ async def test_a_second_finishing_request_keeps_the_first_ones_recording(
     assert second.headers["Upload-Offset"] == str(len(data))
     assert not part.exists()
 
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         rows = list(await s.scalars(select(Upload).where(Upload.user_id == pair.mentee.id)))
         records = list(
             await s.scalars(select(MediaFile).where(MediaFile.owner_id == pair.mentee.id))
         )
     assert [(r.id, r.state) for r in rows] == [(upload_id, "complete")]
     assert [r.id for r in records] == [rows[0].media_id]
-    assert await quota.used_bytes(app[keys.DB], pair.mentee.id) == len(data)
-    media_dir = app[keys.MEDIA_STORE].media_dir
+    assert await quota.used_bytes(app[DB], pair.mentee.id) == len(data)
+    media_dir = app[MEDIA_STORE].media_dir
     assert sorted(p.name for p in media_dir.iterdir()) == [Path(records[0].path).name]
 
     resp = await client.post(
@@ -112,7 +113,7 @@ async def test_a_late_finish_never_removes_a_completed_upload(
     app = client.app
     data = samples["audio.ogg"].read_bytes()
     upload_id = await upload_file(client, data)
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         done = await s.get(Upload, upload_id)
     assert done is not None and done.state == "complete"
     # A finisher that read the upload while it was open finds its bytes gone.
@@ -120,10 +121,8 @@ async def test_a_late_finish_never_removes_a_completed_upload(
         id=upload_id, user_id=person.id, length=len(data), received=len(data), state="open"
     )
     with pytest.raises(uploads.Conflict):
-        await uploads.finish(
-            db=app[keys.DB], store=app[keys.MEDIA_STORE], upload=stale, now=app[keys.CLOCK].now()
-        )
-    async with app[keys.DB].read() as s:
+        await uploads.finish(db=app[DB], store=app[MEDIA_STORE], upload=stale, now=app[CLOCK].now())
+    async with app[DB].read() as s:
         kept = await s.get(Upload, upload_id)
         record = await s.get(MediaFile, done.media_id)
     assert kept is not None and kept.state == "complete" and kept.media_id == done.media_id
@@ -142,7 +141,7 @@ async def test_parallel_uploads_cannot_share_the_same_room_in_the_quota(
     )
     person = await sign_up(client)
     app = client.app
-    store = app[keys.MEDIA_STORE]
+    store = app[MEDIA_STORE]
     first = await create_upload(client, None)
     second = await create_upload(client, None)
     first_part = store.part(first.rsplit("/", 1)[1])
@@ -182,8 +181,8 @@ async def test_parallel_uploads_cannot_share_the_same_room_in_the_quota(
     assert done.status == 204, await done.text()
     assert done.headers["Upload-Offset"] == "6000"
     assert first_part.stat().st_size == 6000
-    assert await quota.used_bytes(app[keys.DB], person.id) == 6000
-    async with app[keys.DB].read() as s:
+    assert await quota.used_bytes(app[DB], person.id) == 6000
+    async with app[DB].read() as s:
         reserved = list(await s.scalars(select(Upload.reserved)))
     assert reserved == [0, 0]  # every reservation ended with its request
 
@@ -209,9 +208,9 @@ async def test_refused_creation_leaves_no_file(
     resp = await client.post("/api/uploads/", headers={**TUS, "Upload-Length": "1000"})
     assert resp.status == 413
     assert (await resp.json(content_type=None))["title"] == "Quota exceeded"
-    uploads_dir = client.app[keys.MEDIA_STORE].uploads_dir
+    uploads_dir = client.app[MEDIA_STORE].uploads_dir
     assert len(list(uploads_dir.iterdir())) == 1
-    async with client.app[keys.DB].read() as s:
+    async with client.app[DB].read() as s:
         assert len(list(await s.scalars(select(Upload.id)))) == 1
 
 
@@ -227,18 +226,18 @@ async def test_simultaneous_reservations_never_exceed_the_quota(
     person = await sign_up(client)
     app = client.app
     locations = [await create_upload(client, None) for _ in range(5)]
-    async with app[keys.DB].read() as s:
+    async with app[DB].read() as s:
         rows = list(
             await s.scalars(
                 select(Upload).where(Upload.id.in_([loc.rsplit("/", 1)[1] for loc in locations]))
             )
         )
-    limits = quota.Limits.from_settings(app[keys.SETTINGS])
+    limits = quota.Limits.from_settings(app[SETTINGS])
     results = await asyncio.gather(
-        *(quota.reserve(db=app[keys.DB], upload=row, incoming=3000, limits=limits) for row in rows),
+        *(quota.reserve(db=app[DB], upload=row, incoming=3000, limits=limits) for row in rows),
         return_exceptions=True,
     )
     granted = [r for r in results if isinstance(r, tuple)]
     refused = [r for r in results if isinstance(r, quota.TooLarge)]
     assert (len(granted), len(refused)) == (3, 2), results
-    assert await quota.used_bytes(app[keys.DB], person.id) == 9000
+    assert await quota.used_bytes(app[DB], person.id) == 9000

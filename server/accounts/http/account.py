@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import keys
 from server.accounts import service, throttle
 from server.accounts.http.table import routes, user_envelope
 from server.accounts.schemas import AccountUpdate, PasswordChangeIn, TimezoneList, UserEnvelope
@@ -14,6 +13,7 @@ from server.config import known_timezones
 from server.core.api import json_response, read_json
 from server.core.auth import current_identity, forget_user, require_user
 from server.core.errors import Problem, Unauthorized
+from server.core.keys import DB, SETTINGS
 
 
 @routes.route("GET", "/api/me", summary="The signed-in account", responses={200: UserEnvelope})
@@ -31,7 +31,7 @@ async def me(request: web.Request) -> web.Response:
 async def update_me(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, AccountUpdate)
-    updated = await service.update_account(db=request.app[keys.DB], user_id=user.id, data=data)
+    updated = await service.update_account(db=request.app[DB], user_id=user.id, data=data)
     await forget_user(request.app, user.id)
     return json_response(user_envelope(updated))
 
@@ -52,11 +52,11 @@ async def change_password(request: web.Request) -> web.Response:
     data = await read_json(request, PasswordChangeIn)
     try:
         await service.change_password(
-            db=request.app[keys.DB],
+            db=request.app[DB],
             user=user,
             current=data.current_password,
             new=data.password,
-            min_score=request.app[keys.SETTINGS].password_min_score,
+            min_score=request.app[SETTINGS].password_min_score,
             keep_session=identity.credential_id if identity.via == "cookie" else None,
         )
     except Problem as problem:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import keys
 from server.accounts import mail, service, throttle
 from server.accounts.http.table import no_mail_unless_enabled, routes, user_envelope
+from server.accounts.keys import ACCOUNT_MAIL
 from server.accounts.schemas import (
     Accepted,
     PasswordResetConfirmIn,
@@ -20,6 +20,7 @@ from server.core.api import json_response, read_json
 from server.core.auth import SESSION_COOKIE, forget_user, require_user
 from server.core.errors import Conflict
 from server.core.ids import hash_token
+from server.core.keys import CLOCK, DB, SETTINGS
 from server.core.requests import client_ip, enforce_rate
 
 
@@ -32,13 +33,13 @@ from server.core.requests import client_ip, enforce_rate
     auth=False,
 )
 async def verify_email(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     await enforce_rate(
         request, f"link:ip:{client_ip(request)}", settings.auth_rate_limit_ip, "link"
     )
     data = await read_json(request, VerifyEmailIn)
     user = await service.verify_email(
-        db=request.app[keys.DB], now=request.app[keys.CLOCK].now(), secret=data.token
+        db=request.app[DB], now=request.app[CLOCK].now(), secret=data.token
     )
     await forget_user(request.app, user.id)
     return json_response(user_envelope(user))
@@ -58,10 +59,10 @@ async def resend_verification(request: web.Request) -> web.Response:
     await enforce_rate(
         request,
         f"verify:user:{user.id}",
-        request.app[keys.SETTINGS].email_rate_limit,
+        request.app[SETTINGS].email_rate_limit,
         "confirmation mail",
     )
-    request.app[keys.ACCOUNT_MAIL].spawn(mail.send_verification(request.app, user))
+    request.app[ACCOUNT_MAIL].spawn(mail.send_verification(request.app, user))
     return json_response(
         Accepted(detail=f"We sent a new link to {user.email}. It works for 48 hours."), 202
     )
@@ -76,7 +77,7 @@ async def resend_verification(request: web.Request) -> web.Response:
     auth=False,
 )
 async def request_password_reset(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     await enforce_rate(
         request, f"reset:ip:{client_ip(request)}", settings.auth_rate_limit_ip, "password reset"
     )
@@ -90,7 +91,7 @@ async def request_password_reset(request: web.Request) -> web.Response:
     )
     # The lookup and the mail happen off the request: the answer takes the same time
     # and says the same thing whether or not the address has an account.
-    request.app[keys.ACCOUNT_MAIL].spawn(mail.send_reset(request.app, data.email))
+    request.app[ACCOUNT_MAIL].spawn(mail.send_reset(request.app, data.email))
     return json_response(
         Accepted(
             detail=(
@@ -111,14 +112,14 @@ async def request_password_reset(request: web.Request) -> web.Response:
     auth=False,
 )
 async def confirm_password_reset(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     await enforce_rate(
         request, f"link:ip:{client_ip(request)}", settings.auth_rate_limit_ip, "link"
     )
     data = await read_json(request, PasswordResetConfirmIn)
     user = await service.reset_password(
-        db=request.app[keys.DB],
-        now=request.app[keys.CLOCK].now(),
+        db=request.app[DB],
+        now=request.app[CLOCK].now(),
         secret=data.token,
         password=data.password,
         min_score=settings.password_min_score,

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from server import keys
 from server.accounts import mail, service, throttle
 from server.accounts.http.table import routes, user_envelope
+from server.accounts.keys import ACCOUNT_MAIL
+from server.accounts.models import User
 from server.accounts.passwords import estimate_strength, refusal
 from server.accounts.schemas import (
     AuthOptions,
@@ -23,18 +24,18 @@ from server.accounts.schemas import (
 from server.core.api import json_response, read_json
 from server.core.auth import SESSION_COOKIE, current_identity, forget_credential
 from server.core.errors import Unauthorized
+from server.core.keys import CLOCK, DB, METRICS, SETTINGS
 from server.core.requests import client_ip, enforce_rate
-from server.db.models import User
 
 
 def _set_cookie(
     request: web.Request, response: web.Response, secret: str, expires: datetime
 ) -> None:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     response.set_cookie(
         SESSION_COOKIE,
         secret,
-        max_age=int((expires - request.app[keys.CLOCK].now()).total_seconds()),
+        max_age=int((expires - request.app[CLOCK].now()).total_seconds()),
         path="/",
         httponly=True,
         samesite="Lax",
@@ -45,10 +46,10 @@ def _set_cookie(
 async def _sign_in(request: web.Request, user: User, status: int) -> web.Response:
     app = request.app
     secret, expires = await service.start_session(
-        db=app[keys.DB],
-        now=app[keys.CLOCK].now(),
+        db=app[DB],
+        now=app[CLOCK].now(),
         user_id=user.id,
-        ttl=timedelta(days=app[keys.SETTINGS].session_ttl_days),
+        ttl=timedelta(days=app[SETTINGS].session_ttl_days),
         user_agent=request.headers.get("User-Agent", ""),
     )
     response = json_response(user_envelope(user), status=status)
@@ -64,7 +65,7 @@ async def _sign_in(request: web.Request, user: User, status: int) -> web.Respons
     auth=False,
 )
 async def options(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     return json_response(
         AuthOptions(
             email_enabled=settings.email_enabled,
@@ -83,19 +84,19 @@ async def options(request: web.Request) -> web.Response:
     auth=False,
 )
 async def signup(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     await enforce_rate(
         request, f"signup:ip:{client_ip(request)}", settings.auth_rate_limit_ip, "sign-up"
     )
     data = await read_json(request, SignupIn)
     user = await service.signup(
-        db=request.app[keys.DB],
-        now=request.app[keys.CLOCK].now(),
+        db=request.app[DB],
+        now=request.app[CLOCK].now(),
         data=data,
         min_score=settings.password_min_score,
     )
-    request.app[keys.METRICS].signups.inc()
-    request.app[keys.ACCOUNT_MAIL].spawn(mail.send_verification(request.app, user))
+    request.app[METRICS].signups.inc()
+    request.app[ACCOUNT_MAIL].spawn(mail.send_verification(request.app, user))
     return await _sign_in(request, user, 201)
 
 
@@ -108,7 +109,7 @@ async def signup(request: web.Request) -> web.Response:
     auth=False,
 )
 async def password_strength(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     await enforce_rate(
         request,
         f"strength:ip:{client_ip(request)}",
@@ -150,7 +151,7 @@ async def password_strength(request: web.Request) -> web.Response:
     auth=False,
 )
 async def login(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     await enforce_rate(
         request, f"login:ip:{client_ip(request)}", settings.auth_rate_limit_ip, "sign-in"
     )
@@ -158,7 +159,7 @@ async def login(request: web.Request) -> web.Response:
     await throttle.refuse_while_slowed(request, data.email)
     try:
         user = await service.authenticate(
-            db=request.app[keys.DB], email=data.email, password=data.password
+            db=request.app[DB], email=data.email, password=data.password
         )
     except Unauthorized:
         await throttle.record_failure(request, data.email)
@@ -173,7 +174,7 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     identity = await current_identity(request)
     if identity is not None and identity.via == "cookie":
-        await service.end_session(db=request.app[keys.DB], session_id=identity.credential_id)
+        await service.end_session(db=request.app[DB], session_id=identity.credential_id)
         await forget_credential(request.app, identity.credential_id)
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/")

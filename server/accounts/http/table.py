@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import keys
+from server.accounts.models import User
 from server.accounts.schemas import UserEnvelope, UserOut
 from server.core.api import Routes
 from server.core.errors import Problem
-from server.db.models import User
+from server.core.keys import SETTINGS
 
 routes = Routes("accounts")
 
@@ -27,5 +27,5 @@ def user_envelope(user: User) -> UserEnvelope:
 
 def no_mail_unless_enabled(request: web.Request) -> None:
     """Refuse (503) what would mail a link, on a server that cannot send one."""
-    if not request.app[keys.SETTINGS].email_enabled:
+    if not request.app[SETTINGS].email_enabled:
         raise Problem(503, NO_MAIL, title="Mail is not configured")

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from server import keys
 from server.accounts import service
 from server.accounts.http.table import routes
+from server.accounts.models import ApiToken
 from server.accounts.schemas import TokenCreated, TokenIn, TokenList, TokenOut
 from server.core.api import json_response, read_json
 from server.core.auth import forget_credential, require_user
-from server.db.models import ApiToken
+from server.core.keys import CLOCK, DB, SETTINGS
 
 
 def _token_out(token: ApiToken, now: datetime) -> TokenOut:
@@ -39,11 +39,11 @@ async def create_token(request: web.Request) -> web.Response:
     user = await require_user(request)
     data = await read_json(request, TokenIn)
     token, secret = await service.create_token(
-        db=request.app[keys.DB],
-        now=request.app[keys.CLOCK].now(),
+        db=request.app[DB],
+        now=request.app[CLOCK].now(),
         user_id=user.id,
         name=data.name,
-        ttl=timedelta(days=request.app[keys.SETTINGS].token_ttl_days),
+        ttl=timedelta(days=request.app[SETTINGS].token_ttl_days),
     )
     created = TokenCreated(
         id=token.id,
@@ -57,15 +57,15 @@ async def create_token(request: web.Request) -> web.Response:
 
 async def _list_tokens(request: web.Request) -> web.Response:
     user = await require_user(request)
-    tokens = await service.list_tokens(db=request.app[keys.DB], user_id=user.id)
-    now = request.app[keys.CLOCK].now()
+    tokens = await service.list_tokens(db=request.app[DB], user_id=user.id)
+    now = request.app[CLOCK].now()
     return json_response(TokenList(items=[_token_out(t, now) for t in tokens]))
 
 
 async def _revoke_token(request: web.Request) -> web.Response:
     user = await require_user(request)
     digest = await service.revoke_token(
-        db=request.app[keys.DB], user_id=user.id, token_id=request.match_info["token_id"]
+        db=request.app[DB], user_id=user.id, token_id=request.match_info["token_id"]
     )
     await forget_credential(request.app, digest)
     return web.Response(status=204)

@@ -1,4 +1,8 @@
-"""Alembic environment: runs migrations on the async engine for SQLite and PostgreSQL."""
+"""Alembic environment: runs migrations on the async engine for SQLite and PostgreSQL.
+
+It compares against every feature's tables (``server.db.tables`` imports each
+feature's ``models.py``), so autogenerate sees the whole schema.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-import server.notifications.models  # noqa: F401  (the outbox table, for autogenerate)
-from server.db.models import Base
+from server.db.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 MIGRATION_LOCK = 7_302_446  # an arbitrary advisory-lock key for schema changes

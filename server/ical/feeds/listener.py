@@ -19,11 +19,12 @@ from datetime import datetime
 
 from aiohttp import web
 
-from server import keys
 from server.core.auth import ACCOUNTS_CHANNEL
 from server.core.bus import Event as BusEvent
 from server.core.bus import EventBus, Subscription
+from server.core.keys import BUS, CLOCK, DB, SETTINGS
 from server.ical.feeds.service import FEEDS_CHANNEL, Feeds, channel
+from server.ical.keys import FEEDS
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,10 @@ async def listen(app: web.Application, ready: asyncio.Event) -> None:
     published meanwhile is never lost. Revoked feeds' files are removed here too, after
     any rewrite that was under way.
     """
-    feeds = app[keys.FEEDS]
-    clock = app[keys.CLOCK]
+    feeds = app[FEEDS]
+    clock = app[CLOCK]
     async with contextlib.AsyncExitStack() as stack:
-        inbox = _Inbox(app[keys.BUS], stack)
+        inbox = _Inbox(app[BUS], stack)
         try:
             await inbox.add(
                 [FEEDS_CHANNEL, ACCOUNTS_CHANNEL, *(channel(u) for u in await feeds.owners())]
@@ -138,7 +139,7 @@ async def _rewrite(feeds: Feeds, users: Iterable[str], now: datetime) -> None:
 
 async def feed_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the process's feeds, and the listener that keeps their files current."""
-    app[keys.FEEDS] = Feeds(app[keys.DB], app[keys.BUS], app[keys.SETTINGS])
+    app[FEEDS] = Feeds(app[DB], app[BUS], app[SETTINGS])
     ready = asyncio.Event()
     task = asyncio.create_task(_listen_forever(app, ready), name="calendar-feed-listener")
     with contextlib.suppress(TimeoutError):

@@ -18,16 +18,18 @@ from urllib.parse import urlsplit
 from sqlalchemy import String, Text, cast, delete, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.config import Settings
 from server.core.bus import EventBus
 from server.core.db import Database
 from server.core.errors import NotFound
 from server.core.ids import hash_token, new_id, new_token
-from server.db.models import Booking, BookingSeries, CalendarFeed, User
 from server.ical.feeds.builder import FeedBuilder, Plan
 from server.ical.feeds.files import FeedFiles
 from server.ical.invites import booking_row, series_row
+from server.ical.models import CalendarFeed
 from server.ical.sessions import BookingRow, Links, SeriesRow, Who
+from server.scheduling.models import Booking, BookingSeries
 
 FEEDS_CHANNEL = "calendar:feeds"
 """Feeds were created, rotated or revoked: listeners resubscribe and drop stale files."""

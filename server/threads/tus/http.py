@@ -14,13 +14,15 @@ import functools
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from server import keys
+from server.accounts.models import User
 from server.core.api import HeaderParam, Routes
 from server.core.auth import require_user
 from server.core.edge import text_refused, why_not_text
 from server.core.errors import Problem
-from server.db.models import Upload, User
+from server.core.keys import CLOCK, DB, METRICS, SETTINGS
 from server.threads import uploads
+from server.threads.keys import MEDIA_STORE
+from server.threads.models import Upload
 from server.threads.quota import Limits
 from server.threads.tus import protocol
 from server.threads.tus import service as tus
@@ -112,26 +114,26 @@ def _body(request: web.Request, checksum: bytes | None) -> tus.Body | None:
 
 
 def _limits(request: web.Request) -> Limits:
-    return Limits.from_settings(request.app[keys.SETTINGS])
+    return Limits.from_settings(request.app[SETTINGS])
 
 
 def _intake(request: web.Request) -> tus.Intake:
     app = request.app
     return tus.Intake(
-        db=app[keys.DB],
-        store=app[keys.MEDIA_STORE],
+        db=app[DB],
+        store=app[MEDIA_STORE],
         limits=_limits(request),
-        clock=app[keys.CLOCK],
-        counted=app[keys.METRICS].upload_bytes.inc,
+        clock=app[CLOCK],
+        counted=app[METRICS].upload_bytes.inc,
     )
 
 
 async def _load(request: web.Request, user_id: str) -> Upload:
     return await uploads.load(
-        db=request.app[keys.DB],
+        db=request.app[DB],
         upload_id=request.match_info["upload_id"],
         user_id=user_id,
-        now=request.app[keys.CLOCK].now(),
+        now=request.app[CLOCK].now(),
     )
 
 
@@ -154,7 +156,7 @@ def _offset_headers(upload: Upload) -> dict[str, str]:
     auth=False,
 )
 async def discover(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+    settings = request.app[SETTINGS]
     return web.Response(
         status=204,
         headers={
@@ -280,9 +282,9 @@ async def terminate(request: web.Request) -> web.Response:
     user = await _uploader(request)
     upload = await _load(request, user.id)
     await uploads.terminate(
-        db=request.app[keys.DB],
-        store=request.app[keys.MEDIA_STORE],
+        db=request.app[DB],
+        store=request.app[MEDIA_STORE],
         upload=upload,
-        now=request.app[keys.CLOCK].now(),
+        now=request.app[CLOCK].now(),
     )
     return web.Response(status=204, headers={"Tus-Resumable": TUS_VERSION})

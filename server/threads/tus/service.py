@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from server.core.clock import Clock
 from server.core.db import Database
 from server.core.errors import Problem
-from server.db.models import Upload
 from server.threads import quota, uploads
+from server.threads.models import Upload
 from server.threads.quota import Limits
 from server.threads.storage import Locked, MediaStore, PartFile
 from server.threads.tus import protocol, receiver

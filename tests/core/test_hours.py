@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.mentorship import hours as hrs
-from server.mentorship.hours import WeeklyInterval, overlap_hours, parse_clock
+from server.core import hours as hrs
+from server.core.hours import WeeklyInterval, overlap_hours, parse_clock
 
 ZONES = [
     "Europe/Berlin",
