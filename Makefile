@@ -42,6 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check server tests bench
 	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy --strict server
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format server tests bench

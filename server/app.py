@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
 
+from server.accounts.auth import identity_cache
 from server.accounts.http import routes as account_routes
 from server.accounts.mail import account_mail
 from server.config import Settings
 from server.core import edge, health, middlewares, static
-from server.core.auth import identity_cache
 from server.core.bus import EventBus, MemoryBus, RedisBus
 from server.core.clock import Clock, SystemClock
 from server.core.db import Database
@@ -25,7 +25,7 @@ from server.live import service as live
 from server.live.http import routes as live_routes
 from server.live.keys import ROOMS
 from server.mentorship.http import routes as mentorship_routes
-from server.mentorship.keys import MENTOR_FACTS
+from server.mentorship.keys import MENTOR_FACTS, ON_STOP
 from server.mentorship.profiles import FactsCache
 from server.mentorship.sweeper import expiry_sweeper
 from server.notifications.http import routes as notification_routes
@@ -33,6 +33,7 @@ from server.notifications.keys import NOTIFICATION_STREAMS
 from server.notifications.outbox import delivery_job
 from server.notifications.stream import Streams, close_streams
 from server.scheduling.cache import SlotCache, slot_cache
+from server.scheduling.changes import when_mentorship_stops
 from server.scheduling.events import BookingsChanged
 from server.scheduling.http import routes as scheduling_routes
 from server.scheduling.keys import BOOKINGS_CHANGED, BUSY_SOURCES, SLOT_CACHE
@@ -74,6 +75,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[PERIODIC] = {}
     app.cleanup_ctx.extend([database, event_bus, rate_limiter, identity_cache, account_mail])
     app[MENTOR_FACTS] = FactsCache()
+    # A mentorship that ends or completes takes its upcoming sessions with it.
+    app[ON_STOP] = (when_mentorship_stops,)
     app[NOTIFICATION_STREAMS] = Streams()
     app.on_shutdown.append(close_streams)
     app.cleanup_ctx.append(expiry_sweeper)

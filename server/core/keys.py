@@ -9,7 +9,6 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from server.config import Settings
-    from server.core.auth import IdentityCache
     from server.core.bus import EventBus
     from server.core.clock import Clock
     from server.core.db import Database
@@ -24,6 +23,5 @@ BUS: Final[web.AppKey[EventBus]] = web.AppKey("bus")
 RATE_LIMITER: Final[web.AppKey[RateLimiter]] = web.AppKey("rate_limiter")
 METRICS: Final[web.AppKey[Metrics]] = web.AppKey("metrics")
 PERIODIC: Final[web.AppKey[dict[str, Periodic]]] = web.AppKey("periodic_jobs")
-IDENTITY_CACHE: Final[web.AppKey[IdentityCache]] = web.AppKey("identity_cache")
 # Every open WebSocket, whatever its feature, so shutdown closes them all with GOING_AWAY.
 WEBSOCKETS: Final[web.AppKey[weakref.WeakSet[web.WebSocketResponse]]] = web.AppKey("websockets")

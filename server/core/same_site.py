@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.core.auth import SESSION_COOKIE, bearer_token
+from server.core.credentials import SESSION_COOKIE, bearer_token
 from server.core.errors import Forbidden
 from server.core.keys import SETTINGS
 

@@ -6,9 +6,9 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
+from server.accounts.auth import require_user
 from server.config import RateLimit
 from server.core.api import Routes, json_response, read_json, read_query
-from server.core.auth import require_user
 from server.core.edge import text_refused, why_not_text
 from server.core.errors import NotFound, Problem, field_error
 from server.core.ids import hash_token

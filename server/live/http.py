@@ -9,9 +9,9 @@ from datetime import timedelta
 from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import select
 
+from server.accounts.auth import current_identity, require_user
 from server.accounts.models import User
 from server.core.api import Routes, json_response, read_json
-from server.core.auth import current_identity, require_user
 from server.core.errors import Forbidden, NotFound, Problem, Unauthorized, field_error
 from server.core.keys import CLOCK, DB, METRICS, SETTINGS, WEBSOCKETS
 from server.core.same_site import refuse_foreign_origin

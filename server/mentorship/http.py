@@ -8,11 +8,11 @@ from typing import Final, get_args
 
 from aiohttp import web
 
+from server.accounts.auth import forget_user, require_user
 from server.core.api import Handler, Routes, json_response, read_json, read_query
-from server.core.auth import forget_user, require_user
 from server.core.keys import BUS, CLOCK, DB
 from server.mentorship import agreements, goals, profiles, requests, transitions
-from server.mentorship.keys import MENTOR_FACTS
+from server.mentorship.keys import MENTOR_FACTS, ON_STOP
 from server.mentorship.lifecycle import Action
 from server.mentorship.schemas import (
     ActionItemIn,
@@ -162,6 +162,7 @@ def _lifecycle_handler(action: Action) -> Handler:
         user = await require_user(request)
         data = await read_json(request, ReasonIn) if request.body_exists else ReasonIn()
         app = request.app
+        on_stop = app[ON_STOP]
         moved = await transitions.act(
             db=app[DB],
             bus=app[BUS],
@@ -170,6 +171,7 @@ def _lifecycle_handler(action: Action) -> Handler:
             mentorship_id=request.match_info["mentorship_id"],
             action=action,
             reason=data.reason,
+            on_stop=on_stop,
         )
         return json_response(moved)
 

@@ -1,10 +1,12 @@
 """Lifecycle moves of a mentorship (accept, decline, withdraw, pause, resume, complete,
 end): the pure state machine in lifecycle.py judges, this stores the move, frees or
-takes the mentor's place and cancels upcoming sessions when the mentorship stops.
+takes the mentor's place and, when the mentorship stops, runs the other features' hooks
+(``stopping.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,8 +22,8 @@ from server.mentorship.models import Profile
 from server.mentorship.profiles import occupied_places
 from server.mentorship.records import WORKING, detail, other_party, participant_mentorship, role_in
 from server.mentorship.schemas import MentorshipOut
+from server.mentorship.stopping import AfterCommit, StopHook, Stopping
 from server.notifications import service as notifications
-from server.scheduling import changes as scheduling
 
 _ANSWERS: dict[Action, str] = {
     "accept": "{actor} accepted your request",
@@ -43,8 +45,13 @@ async def act(
     mentorship_id: str,
     action: Action,
     reason: str,
+    on_stop: Sequence[StopHook] = (),
 ) -> MentorshipOut:
-    """Move the mentorship through its lifecycle; 409 names the state when it cannot."""
+    """Move the mentorship through its lifecycle; 409 names the state when it cannot.
+
+    When it stops working (ended or completed), each of ``on_stop`` runs in the same
+    transaction (scheduling's cancels the upcoming sessions; a pause keeps them).
+    """
     async with db.read() as s:
         await participant_mentorship(s, mentorship_id, user.id)
     await settle(db, bus, now, mentorship_id)
@@ -73,16 +80,10 @@ async def act(
         m.state_changed_at = now
         m.state_changed_by = user.id
         m.state_reason = reason
-        cancelled = scheduling.Cancelled([], [], [])
+        after: list[AfterCommit] = []
         if state in WORKING and move.after not in WORKING:
-            # Ended or completed: its upcoming sessions go with it (a pause keeps them).
-            cancelled = await scheduling.cancel_upcoming(
-                s,
-                mentorship_id=m.id,
-                now=now,
-                actor=user,
-                reason=_session_reason(move.after, reason),
-            )
+            stopping = Stopping(s, m.id, now, user, _session_reason(move.after, reason))
+            after = [await hook(stopping) for hook in on_stop]
         note = notifications.stage(
             s,
             now=now,
@@ -96,7 +97,8 @@ async def act(
         await s.flush()
         out = await detail(s, m, user.id, now)
     await notifications.announce(bus, [note])
-    await scheduling.announce_cancelled(bus, cancelled)
+    for announce in after:
+        await announce(bus)
     return out
 
 

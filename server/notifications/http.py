@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.accounts.auth import require_user
 from server.core.api import Routes, json_response, read_json, read_query
-from server.core.auth import require_user
 from server.core.keys import BUS, CLOCK, DB
 from server.notifications import service, stream
 from server.notifications.keys import NOTIFICATION_STREAMS

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import User
 from server.core.bus import EventBus
 from server.core.errors import Conflict
+from server.mentorship.stopping import AfterCommit, Stopping
 from server.notifications import service as notifications
 from server.notifications.models import Notification
 from server.scheduling import reminders
@@ -160,3 +161,19 @@ async def announce_cancelled(bus: EventBus, cancelled: Cancelled) -> None:
     if not cancelled.booking_ids:
         return
     await announce_on_bus(bus, cancelled.notes, cancelled.people, cancelled.booking_ids)
+
+
+async def when_mentorship_stops(stop: Stopping) -> AfterCommit:
+    """A mentorship ended or completed: cancel its upcoming sessions in the same transaction."""
+    cancelled = await cancel_upcoming(
+        stop.session,
+        mentorship_id=stop.mentorship_id,
+        now=stop.now,
+        actor=stop.actor,
+        reason=stop.reason,
+    )
+
+    async def announce(bus: EventBus) -> None:
+        await announce_cancelled(bus, cancelled)
+
+    return announce

@@ -8,8 +8,8 @@ import logging
 
 from aiohttp import WSMsgType, web
 
+from server.accounts.auth import require_user
 from server.core.api import Routes, json_response, read_json, read_query
-from server.core.auth import require_user
 from server.core.bus import BusClosed
 from server.core.keys import BUS, CLOCK, DB, METRICS, SETTINGS, WEBSOCKETS
 from server.core.same_site import refuse_cross_site

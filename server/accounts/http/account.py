@@ -7,11 +7,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.accounts import service, throttle
+from server.accounts.auth import current_identity, forget_user, require_user
 from server.accounts.http.table import routes, user_envelope
 from server.accounts.schemas import AccountUpdate, PasswordChangeIn, TimezoneList, UserEnvelope
 from server.config import known_timezones
 from server.core.api import json_response, read_json
-from server.core.auth import current_identity, forget_user, require_user
 from server.core.errors import Problem, Unauthorized
 from server.core.keys import DB, SETTINGS
 

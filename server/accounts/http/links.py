@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.accounts import mail, service, throttle
+from server.accounts.auth import forget_user, require_user
 from server.accounts.http.table import no_mail_unless_enabled, routes, user_envelope
 from server.accounts.keys import ACCOUNT_MAIL
 from server.accounts.schemas import (
@@ -17,7 +18,7 @@ from server.accounts.schemas import (
     VerifyEmailIn,
 )
 from server.core.api import json_response, read_json
-from server.core.auth import SESSION_COOKIE, forget_user, require_user
+from server.core.credentials import SESSION_COOKIE
 from server.core.errors import Conflict
 from server.core.ids import hash_token
 from server.core.keys import CLOCK, DB, SETTINGS

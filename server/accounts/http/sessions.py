@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from server.accounts import mail, service, throttle
+from server.accounts.auth import current_identity, forget_credential
 from server.accounts.http.table import routes, user_envelope
 from server.accounts.keys import ACCOUNT_MAIL
 from server.accounts.models import User
@@ -22,7 +23,7 @@ from server.accounts.schemas import (
     UserEnvelope,
 )
 from server.core.api import json_response, read_json
-from server.core.auth import SESSION_COOKIE, current_identity, forget_credential
+from server.core.credentials import SESSION_COOKIE
 from server.core.errors import Unauthorized
 from server.core.keys import CLOCK, DB, METRICS, SETTINGS
 from server.core.requests import client_ip, enforce_rate

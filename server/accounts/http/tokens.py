@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from server.accounts import service
+from server.accounts.auth import forget_credential, require_user
 from server.accounts.http.table import routes
 from server.accounts.models import ApiToken
 from server.accounts.schemas import TokenCreated, TokenIn, TokenList, TokenOut
 from server.core.api import json_response, read_json
-from server.core.auth import forget_credential, require_user
 from server.core.keys import CLOCK, DB, SETTINGS
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from server.core.auth import ACCOUNTS_CHANNEL
+from server.accounts.auth import ACCOUNTS_CHANNEL
 from server.core.bus import Event as BusEvent
 from server.core.bus import EventBus, Subscription
 from server.core.keys import BUS, CLOCK, DB, SETTINGS

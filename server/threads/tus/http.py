@@ -14,9 +14,9 @@ import functools
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from server.accounts.auth import require_user
 from server.accounts.models import User
 from server.core.api import HeaderParam, Routes
-from server.core.auth import require_user
 from server.core.edge import text_refused, why_not_text
 from server.core.errors import Problem
 from server.core.keys import CLOCK, DB, METRICS, SETTINGS

@@ -26,14 +26,15 @@ from typing import Literal
 from aiohttp import web
 from sqlalchemy import select, update
 
+from server.accounts.keys import IDENTITY_CACHE
 from server.accounts.models import ApiToken, User, UserSession
 from server.core.bus import BusUnavailable, Message
+from server.core.credentials import SESSION_COOKIE, bearer_token
 from server.core.errors import Unauthorized
 from server.core.ids import hash_token
-from server.core.keys import BUS, CLOCK, DB, IDENTITY_CACHE
+from server.core.keys import BUS, CLOCK, DB
 
 log = logging.getLogger(__name__)
-SESSION_COOKIE = "meridian_session"
 IDENTITY_SECONDS = 30
 # A token's last use is recorded to the minute: one write a minute, not one per request.
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -150,14 +151,6 @@ async def identity_cache(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def bearer_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
 
 
 async def current_identity(request: web.Request) -> Identity | None:
