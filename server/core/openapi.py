@@ -133,9 +133,11 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
                 # Every error leaves as a problem (core.middlewares.problems); the text says when.
                 op["responses"][str(status)] = {"description": response, "content": PROBLEM}
             elif isinstance(response, str):
+                # A media type, or several separated by commas (a file served as it is).
+                types = [t.strip() for t in response.split(",")] if "/" in response else []
                 op["responses"][str(status)] = {
                     "description": response,
-                    "content": {response: {}} if "/" in response else {},
+                    "content": {t: {} for t in types},
                 }
             else:
                 op["responses"][str(status)] = {"description": "OK"}

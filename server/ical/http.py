@@ -158,7 +158,11 @@ async def revoke_feed(request: web.Request) -> web.Response:
     "GET",
     "/calendars/{token:" + TOKEN_PATTERN + "}.ics",
     summary="A calendar feed, for calendar apps (no cookie needed)",
-    responses={200: CALENDAR, 304: None, 404: None},
+    responses={
+        200: CALENDAR,
+        304: None,
+        404: "No calendar at this address: never made, or revoked",
+    },
     auth=False,
 )
 async def serve_feed(request: web.Request) -> web.StreamResponse:

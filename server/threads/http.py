@@ -15,6 +15,7 @@ from server.core.keys import BUS, CLOCK, DB, METRICS, SETTINGS, WEBSOCKETS
 from server.core.same_site import refuse_cross_site
 from server.threads import service
 from server.threads.keys import MEDIA_STORE
+from server.threads.media import SERVED_TYPES
 from server.threads.schemas import (
     MessageIn,
     MessageOut,
@@ -124,11 +125,14 @@ async def unread(request: web.Request) -> web.Response:
     return json_response(UnreadList(items=items, total=sum(i.unread_count for i in items)))
 
 
+PLAYED = ", ".join(SERVED_TYPES)
+
+
 @routes.route(
     "GET",
     "/api/media/{media_id}",
     summary="Play a recording (supports Range: 206 Partial Content, 416)",
-    responses={200: "application/octet-stream", 206: "application/octet-stream"},
+    responses={200: PLAYED, 206: PLAYED},
 )
 async def play(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)

@@ -14,8 +14,14 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 
 from server.core.clock import FrozenClock
+from tests.waiting import DEADLINE_SECONDS
+
+# A page waits for what it needs as long as any test does: on a loaded machine a calendar
+# fetch or a first paint can take longer than Playwright's 5 s default, and that is not a bug.
+expect.set_options(timeout=DEADLINE_SECONDS * 1000)
 
 # Reports Content-Security-Policy violations as console errors, so they fail a test
 # even when the browser itself would only note them quietly.
@@ -105,7 +111,7 @@ async def open_page(browser: Any, live_server: str, clock: FrozenClock) -> Async
         contexts.append(context)
         await context.clock.set_fixed_time(clock.now())
         await context.add_init_script(REPORT_CSP)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(DEADLINE_SECONDS * 1000)
         page = await context.new_page()
         return _watch(page, live_server, clock)
 
