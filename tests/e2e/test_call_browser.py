@@ -24,6 +24,7 @@ from tests.e2e.shots import shoot
 from tests.factories import PASSWORD, unique_email
 from tests.live.conftest import add_room
 from tests.live.test_recording import media_flows_into_the_files
+from tests.waiting import DEADLINE_SECONDS
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +50,7 @@ async def person(browser: Any, clock: FrozenClock) -> AsyncIterator[Callable[...
         contexts.append(context)
         await context.clock.set_fixed_time(clock.now())
         await context.add_init_script(REPORT_CSP)
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(DEADLINE_SECONDS * 1000)
         page = await context.new_page()
         watched = Watched(page=page, base_url=base_url, clock=clock)
         page.on(
@@ -91,7 +92,7 @@ async def meet(mentor: Watched, mentee: Watched, booking_id: str) -> None:
         await expect(page.get_by_role("button", name="Leave")).to_be_visible()
     for watched in (mentor, mentee):
         # getStats shows video frames from the other side, decoded here.
-        await watched.page.wait_for_function(FRAMES.format(n=10), timeout=20_000)
+        await watched.page.wait_for_function(FRAMES.format(n=10))
 
 
 async def talk(mentor: Watched, mentee: Watched) -> None:
@@ -133,9 +134,9 @@ async def survive_reload(mentor: Watched, mentee: Watched) -> None:
     await mentee.page.reload()
     # The mentor's page replaces the link (a fresh tile) for the same peer id: a resume.
     fresh = mentor.page.locator(f".call-tile[data-peer='{peer_id}']:not([data-before])")
-    await expect(fresh).to_have_count(1, timeout=30_000)
-    await mentee.page.wait_for_function(FRAMES.format(n=5), timeout=30_000)
-    await mentor.page.wait_for_function(FRAMES.format(n=5), timeout=30_000)
+    await expect(fresh).to_have_count(1)
+    await mentee.page.wait_for_function(FRAMES.format(n=5))
+    await mentor.page.wait_for_function(FRAMES.format(n=5))
     await expect(mentor.page.locator(".call-tile")).to_have_count(1)
     await expect(mentee.page.locator(".call-tile")).to_have_count(1)
     await expect(mentee.page.get_by_role("button", name="Leave")).to_be_visible()
@@ -194,11 +195,11 @@ async def test_both_allow_recording_see_the_indicator_and_withdraw(
     await expect(mentor.page.locator(indicator)).to_be_hidden()  # one consent is not enough
     await mentee.page.get_by_role("button", name="Allow recording").click()
     for watched in (mentor, mentee):
-        await expect(watched.page.locator(indicator)).to_be_visible(timeout=20_000)
+        await expect(watched.page.locator(indicator)).to_be_visible()
     await media_flows_into_the_files(app, room)  # both pictures and sounds are being written
     await mentee.page.get_by_role("button", name="Withdraw recording consent").click()
     for watched in (mentor, mentee):
-        await expect(watched.page.locator(indicator)).to_be_hidden(timeout=15_000)
+        await expect(watched.page.locator(indicator)).to_be_hidden()
     # The call itself goes on, and the take is listed on the booking: one file each.
     await expect(mentor.page.locator(".call-tile")).to_have_count(1)
     await app[RECORDINGS].idle()  # both files checked and posted
