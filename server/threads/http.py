@@ -15,8 +15,8 @@ from server.core.keys import BUS, CLOCK, DB, METRICS, SETTINGS, WEBSOCKETS
 from server.core.same_site import refuse_cross_site
 from server.threads import service
 from server.threads.keys import MEDIA_STORE
-from server.threads.media import SERVED_TYPES
 from server.threads.schemas import (
+    SERVED_TYPES,
     MessageIn,
     MessageOut,
     MessagePage,

@@ -153,14 +153,6 @@ def _check_ogg_end(path: Path) -> None:
         raise Refused("The file is truncated: it ends before the recording does.")
 
 
-# Every media type ``_content_type`` can give a file, for the API's description of playback.
-SERVED_TYPES = tuple(
-    f"{kind}/{subtype}"
-    for kind in ("audio", "video")
-    for subtype in ("webm", "x-matroska", "ogg", "mp4")
-)
-
-
 def _content_type(family: str, kind: Kind, codecs: tuple[str, ...]) -> str:
     if family == "matroska":
         if set(codecs) <= WEBM_CODECS:

@@ -98,3 +98,12 @@ class ThreadUnread(BaseModel):
 class UnreadList(BaseModel):
     items: list[ThreadUnread]
     total: int
+
+
+# Every media type a recording can be served as (``media._content_type`` names them), for
+# the API's description of playback; kept here so describing it does not load PyAV.
+SERVED_TYPES = tuple(
+    f"{kind}/{subtype}"
+    for kind in ("audio", "video")
+    for subtype in ("webm", "x-matroska", "ogg", "mp4")
+)

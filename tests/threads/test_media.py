@@ -134,3 +134,16 @@ async def test_zero_length_creation_is_refused_at_once(client: Client) -> None:
     assert list(store.uploads_dir.iterdir()) == []
     async with client.app[DB].read() as s:
         assert await s.scalar(select(func.count()).select_from(Upload)) == 0
+
+
+def test_every_type_a_recording_is_served_as_is_in_the_api_document() -> None:
+    from server.threads import media
+    from server.threads.schemas import SERVED_TYPES
+
+    given = {
+        media._content_type(family, kind, codecs)
+        for family in ("matroska", "ogg", "mp4")
+        for kind in ("audio", "video")
+        for codecs in ((), ("vp8", "opus"), ("h264", "aac"))
+    }
+    assert given == set(SERVED_TYPES)
