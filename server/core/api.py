@@ -7,7 +7,6 @@ drift from what is served.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -147,6 +146,8 @@ def _message(err: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def json_response(model: BaseModel | Mapping[str, Any], status: int = 200) -> web.Response:
-    body = model.model_dump_json() if isinstance(model, BaseModel) else json.dumps(model)
-    return web.Response(status=status, text=body, content_type="application/json")
+def json_response(model: BaseModel, status: int = 200) -> web.Response:
+    """Serve a wire model: every JSON answer is one, so the OpenAPI document describes it."""
+    return web.Response(
+        status=status, text=model.model_dump_json(), content_type="application/json"
+    )

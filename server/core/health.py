@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from aiohttp import web
@@ -79,4 +80,6 @@ async def metrics(request: web.Request) -> web.Response:
     auth=False,
 )
 async def openapi(request: web.Request) -> web.Response:
-    return json_response(build_document(request.app, title="Meridian API", version="1"))
+    # The document describes the wire models; it is not one itself.
+    document = build_document(request.app, title="Meridian API", version="1")
+    return web.Response(text=json.dumps(document), content_type="application/json")
