@@ -97,7 +97,7 @@ class Seat:
 
 async def make_rooms(database_url: str, count: int) -> list[tuple[Seat, Seat]]:
     from server.core.db import Database
-    from tests.factories import rows
+    from tests.factories import rows, unique_email
 
     now = datetime.now(UTC)
     db = Database(database_url)
@@ -106,8 +106,9 @@ async def make_rooms(database_url: str, count: int) -> list[tuple[Seat, Seat]]:
     mentorships: list[Any] = []
     bookings: list[Any] = []
     for i in range(count):
-        mentor = rows.user(now=now, name=f"Mentor {i}", email=f"mentor{i}@bench.example")
-        mentee = rows.user(now=now, name=f"Mentee {i}", email=f"mentee{i}@bench.example")
+        # Rooms are made more than once per database (busy ones, then idle ones).
+        mentor = rows.user(now=now, name=f"Mentor {i}", email=unique_email("mentor"))
+        mentee = rows.user(now=now, name=f"Mentee {i}", email=unique_email("mentee"))
         users += [mentor, mentee]
         mentorship = rows.mentorship(mentor_id=mentor.id, mentee_id=mentee.id, now=now)
         mentorships.append(mentorship)
