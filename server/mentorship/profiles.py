@@ -151,6 +151,10 @@ async def weekly_hours(s: AsyncSession, user_id: str) -> tuple[str, tuple[hrs.We
     return user.timezone, intervals_of(profile)
 
 
+# The places a person has on becoming a mentor, until she says otherwise.
+DEFAULT_CAPACITY = 3
+
+
 async def get_profile(*, db: Database, now: datetime, user_id: str) -> ProfileOut:
     async with db.read() as s:
         row = (
@@ -191,6 +195,9 @@ async def put_profile(*, db: Database, now: datetime, user_id: str, data: Profil
             )
             s.add(profile)
         if data.roles is not None:
+            if "mentor" in data.roles and not profile.is_mentor and profile.capacity == 0:
+                # A new mentor with no places would be hidden from every mentee.
+                profile.capacity = DEFAULT_CAPACITY
             profile.is_mentor = "mentor" in data.roles
             profile.is_mentee = "mentee" in data.roles
         for name in ("headline", "bio", "style", "cadence", "capacity"):

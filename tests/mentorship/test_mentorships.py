@@ -51,6 +51,19 @@ async def test_profile_round_trips_and_sets_the_time_zone(client: Client) -> Non
     assert kept["headline"] == "Compiler engineer" and kept["bio"] == "Hello"
 
 
+async def test_a_new_mentor_gets_places_unless_she_says_how_many(client: Client) -> None:
+    """Becoming a mentor with no capacity given opens three places, so she can be found;
+    a number given, even 0, is kept, and so is a capacity she set before."""
+    ada = await sign_up(client)
+    assert (await profile(ada, roles=["mentee"]))["capacity"] == 0
+    assert (await profile(ada, roles=["mentee", "mentor"]))["capacity"] == 3
+    assert (await profile(ada, capacity=0))["capacity"] == 0
+    assert (await profile(ada, roles=["mentee"]))["capacity"] == 0
+    assert (await profile(ada, roles=["mentor"], capacity=0))["capacity"] == 0
+    assert (await profile(ada, roles=["mentee"], capacity=5))["capacity"] == 5
+    assert (await profile(ada, roles=["mentor"]))["capacity"] == 5
+
+
 async def test_public_profile_hides_the_email(
     client: Client, another_client: Any, now: datetime
 ) -> None:

@@ -11,6 +11,8 @@ import { html, render } from "../../lib/html.js";
 import { gathered, linkStats, micLevel, stopStream } from "../../lib/rtc.js";
 import { useStylesheet } from "../../lib/styles.js";
 
+export const DEVICE_CHECKED = "meridian.device-checked";
+
 class DeviceCheckPage extends HTMLElement {
   #abort = null;
   #pc = null;
@@ -96,7 +98,11 @@ class DeviceCheckPage extends HTMLElement {
       echo.play().catch(() => {});
     };
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "connected") this.#set("status", "Connected: this is what the other person will get.");
+      if (pc.connectionState === "connected") {
+        this.#set("status", "Connected: this is what the other person will get.");
+        // Home's first steps tick "try your camera and microphone" from this.
+        localStorage.setItem(DEVICE_CHECKED, new Date().toISOString());
+      }
       if (pc.connectionState === "failed") this.#set("alert", "The connection failed. A firewall may block calls from this network.");
     };
     try {

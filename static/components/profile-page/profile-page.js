@@ -3,6 +3,7 @@
  * weekly working hours in your own time zone, and how many mentees you can take.
  */
 import { api } from "../../lib/api.js";
+import { findableBanner } from "../../lib/findable.js";
 import { busy, clearErrors, showErrors } from "../../lib/forms.js";
 import { html, render } from "../../lib/html.js";
 import { WEEKDAYS, splitList, stylesheet } from "../../lib/mentoring.js";
@@ -69,6 +70,7 @@ class ProfilePage extends HTMLElement {
       section,
       html`<h1 id="profile-title">Your profile</h1>
         <p><a href="/people/${p.user_id}">See your public profile</a></p>
+        <div data-findable>${findableBanner(p)}</div>
         <form class="card stack" novalidate>
           <fieldset>
             <legend>I am here as</legend>
@@ -128,7 +130,7 @@ class ProfilePage extends HTMLElement {
             </div>
             <div class="field">
               <label for="profile-capacity">Mentees I can take at once</label>
-              <input id="profile-capacity" name="capacity" type="number" min="0" max="50" value="${p.capacity}" />
+              <input id="profile-capacity" name="capacity" type="number" min="0" max="50" value="${p.roles.includes("mentor") ? p.capacity : p.capacity || 3}" />
               <p class="field-error" data-error-for="capacity"></p>
             </div>
           </div>
@@ -200,8 +202,9 @@ class ProfilePage extends HTMLElement {
     };
     const done = busy(form, "Saving…");
     try {
-      await api.put("/api/me/profile", body);
+      const saved = await api.put("/api/me/profile", body);
       done();
+      render(form.parentElement.querySelector("[data-findable]"), findableBanner(saved));
       await session.load({ force: true }).catch(() => {});
       status.textContent = "Your profile is saved.";
     } catch (error) {
