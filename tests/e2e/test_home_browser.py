@@ -3,13 +3,19 @@ to do first, and the warning goes once her profile says enough."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from aiohttp import web
 from playwright.async_api import expect
 
+from server.core.clock import FrozenClock
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage
 from tests.e2e.shots import shoot
 from tests.e2e.test_mentorship_browser import sign_up
+from tests.e2e.test_thread_browser import sign_up_in
+from tests.factories import make_mentorship, rows
 
 pytestmark = pytest.mark.browser
 
@@ -69,3 +75,44 @@ async def test_a_new_mentor_learns_why_she_is_hidden_and_fixes_it(open_page: Ope
     await shoot(page, "findable-mentor")
     await assert_accessible(page)
     watched.assert_no_errors()
+
+
+async def test_a_mentee_sees_her_next_session_to_join_prepare_and_new_messages(
+    open_page: OpenPage, app: web.Application, clock: FrozenClock
+) -> None:
+    mentor_view = await open_page(timezone_id="Europe/Berlin")
+    mentee_view = await open_page(timezone_id="America/Sao_Paulo")
+    mentor = await sign_up_in(mentor_view, name="Greta Berlin", timezone="Europe/Berlin")
+    mentee = await sign_up_in(mentee_view, name="Paulo Santos", timezone="America/Sao_Paulo")
+    mentorship_id = await make_mentorship(app, mentor, mentee)
+    later = await rows.store_booking(app, mentor.id, mentee.id, clock.now() + timedelta(hours=30))
+    for body in ("Welcome!", "Bring one question."):
+        response = await mentor_view.page.context.request.post(
+            f"{mentor_view.base_url}/api/mentorships/{mentorship_id}/messages",
+            headers={"Origin": mentor_view.base_url},
+            data={"kind": "text", "body": body},
+        )
+        assert response.status == 201, await response.text()
+
+    page = mentee_view.page
+    await mentee_view.goto("/")
+    next_session = page.locator(".next-session")
+    await expect(next_session).to_contain_text("With Greta Berlin")
+    await expect(next_session).to_contain_text("tomorrow")
+    # A day away, the room is not open yet: no Join button.
+    await expect(next_session.get_by_role("link", name="Join the session")).to_have_count(0)
+    prepare = page.get_by_role("link", name="Write what you want to talk about with Greta Berlin")
+    await expect(prepare).to_have_attribute("href", f"/sessions/{later.id}")
+    messages = page.get_by_role("link", name="2 new messages from Greta Berlin")
+    await expect(messages).to_have_attribute("href", f"/mentorships/{mentorship_id}/thread")
+    await shoot(page, "mentee-week")
+    await assert_accessible(page)
+
+    # Five minutes before the next one, Home offers to join it.
+    soon = await rows.store_booking(app, mentor.id, mentee.id, clock.now() + timedelta(minutes=5))
+    await mentee_view.goto("/")
+    join = next_session.get_by_role("link", name="Join the session")
+    await expect(join).to_have_attribute("href", f"/sessions/{soon.id}/call")
+    await expect(next_session).not_to_contain_text("Live now")
+    mentor_view.assert_no_errors()
+    mentee_view.assert_no_errors()
