@@ -1,7 +1,6 @@
 /**
  * The start page: what Meridian is for visitors; when signed in, the person's week: the
- * next session (Join once its room opens), requests to answer, sessions to prepare, new
- * messages, agreements due for review, and first steps until each is done.
+ * next session (Join once its room opens), requests to answer, new messages, agreements due for review, and first steps until each is done.
  */
 import { html, render } from "../../lib/html.js";
 import { api } from "../../lib/api.js";
@@ -105,9 +104,6 @@ class HomePage extends HTMLElement {
     const reviews = mentorships.items.filter(
       (m) => m.state === "active" && m.agreement?.in_force && m.agreement.review_date && m.agreement.review_date <= todayIn(zone),
     );
-    const toPrepare = upcoming
-      .filter((b) => b.mentee.id === user.id && !b.agenda.length && new Date(b.start) - at < 8 * 24 * HOUR)
-      .slice(0, 3);
     const unreadItems = unread.items.filter((u) => u.unread_count > 0 && byId.has(u.mentorship_id));
     const isMentor = profile.roles.includes("mentor");
     const steps = [
@@ -156,18 +152,6 @@ class HomePage extends HTMLElement {
           <h2 id="waiting-title">Waiting for an answer</h2>
           <ul class="plain-list">
             ${waiting.map((m) => html`<li><a href="/mentorships/${m.id}">Your request to ${m.mentor.name}</a></li>`)}
-          </ul>
-        </article>`}
-        ${toPrepare.length > 0 &&
-        html`<article class="card stack" aria-labelledby="prepare-title">
-          <h2 id="prepare-title">Prepare your next sessions</h2>
-          <ul class="plain-list">
-            ${toPrepare.map(
-              (b) => html`<li>
-                <a href="/sessions/${b.id}">Write what you want to talk about with ${b.mentor.name}</a>
-                <span class="muted">· ${formatDayTime(b.start, zone)}</span>
-              </li>`,
-            )}
           </ul>
         </article>`}
         ${unreadItems.length > 0 &&

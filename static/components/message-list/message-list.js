@@ -8,6 +8,7 @@
  *   list.show(messages, (message) => cardData);   // message-card's data; sorted here
  *   list.addEventListener("messages-visible", (e) => e.detail.ids);
  *   list.visibleIds(); list.scrollToEnd();
+ *   list.markNew(id); list.scrollToNew();  // a "New messages" divider above message `id`
  */
 import { html, render } from "../../lib/html.js";
 import { useStylesheet } from "../../lib/styles.js";
@@ -26,6 +27,7 @@ function classes({ message: m, mine }) {
 class MessageList extends HTMLElement {
   empty = "No messages yet.";
   #observer = null;
+  #newFrom = null;
 
   connectedCallback() {
     useStylesheet("/components/message-list/message-list.css");
@@ -73,6 +75,37 @@ class MessageList extends HTMLElement {
       this.#watch(li, false);
       li.remove();
     }
+    this.#placeDivider();
+  }
+
+  /** Put the "New messages" divider above message `id` (null: no divider). */
+  markNew(id) {
+    this.#newFrom = id;
+    this.#placeDivider();
+  }
+
+  #placeDivider() {
+    const list = this.#list;
+    let divider = list?.querySelector(".thread-new");
+    const target = this.#newFrom && list?.querySelector(`li[data-message="${CSS.escape(this.#newFrom)}"]`);
+    if (!target) {
+      divider?.remove();
+      return null;
+    }
+    if (!divider) {
+      divider = document.createElement("li");
+      divider.className = "thread-new";
+      divider.textContent = "New messages";
+    }
+    if (target.previousElementSibling !== divider) target.before(divider);
+    return divider;
+  }
+
+  /** Scroll to the divider, or to the end when there is none. */
+  scrollToNew() {
+    const divider = this.#placeDivider();
+    if (divider) divider.scrollIntoView({ block: "start" });
+    else this.scrollToEnd();
   }
 
   /** Watch whether `li` is on screen (the other person's messages, not removed). */

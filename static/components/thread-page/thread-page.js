@@ -102,7 +102,15 @@ class ThreadPage extends HTMLElement {
       composer.send = (fields) => this.#post(fields);
     }
     this.#renderMessages();
-    this.#scrollToEnd();
+    // Open where the reader left off: at the first message from the other person she has
+    // not seen, below a "New messages" divider; at the end when she has seen everything.
+    const me = session.user?.id;
+    const firstUnread = [...this.#messages.values()]
+      .filter((m) => m.author_id !== me && !m.removed && !m.seen_by.some((s) => s.user_id === me))
+      .sort((a, b) => (a.created_at !== b.created_at ? (a.created_at < b.created_at ? -1 : 1) : a.id < b.id ? -1 : 1))[0];
+    const list = this.querySelector("[data-messages]");
+    list.markNew(firstUnread?.id ?? null);
+    list.scrollToNew();
   }
 
   /** Keep the freshest view of a message: answers and live events can cross on the wire. */
