@@ -155,7 +155,7 @@ async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
     second = page.locator("[data-upcoming] [data-booking]").nth(1)
     await second.get_by_text("Move or cancel").click()
     await second.get_by_role("button", name="Cancel session").click()
-    await expect(page.locator("[data-status]")).to_have_text("Cancelled 1 session(s).")
+    await expect(page.locator("[data-status]")).to_have_text("Cancelled 1 session.")
     await expect(page.locator("[data-upcoming] [data-booking]")).to_have_count(3)
 
     # ...and moves the third and the following ones to Tuesdays at 10:00 New York time.
@@ -167,7 +167,7 @@ async def test_mentee_books_series_mentor_sees_it_mentee_cancels_and_moves(
     await third.get_by_label("New time (your time)").fill("10:00")
     await third.get_by_label("Which sessions").first.select_option("following")
     await third.get_by_role("button", name="Move").click()
-    await expect(page.locator("[data-status]")).to_have_text("Moved 2 session(s).")
+    await expect(page.locator("[data-status]")).to_have_text("Moved 2 sessions.")
     mentee_view = await sessions_text(mentee)
     kept = [series[0], *moved]
     assert [t.split(" at ")[0] for t in mentee_view] == [day_title(s, NEW_YORK) for s in kept]

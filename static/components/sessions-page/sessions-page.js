@@ -159,13 +159,13 @@ class SessionsPage extends HTMLElement {
       if (form.dataset.action === "cancel") {
         const reason = form.elements.namedItem("reason").value;
         const result = await api.post(`/api/bookings/${id}/cancel`, { reason, scope });
-        this.#message = `Cancelled ${result.items.length} session(s).`;
+        this.#message = `Cancelled ${sessions(result.items.length)}.`;
       } else {
         const date = form.elements.namedItem("date").value;
         const time = form.elements.namedItem("time").value;
         const start = zonedToInstant(date, time, this.#me.timezone).toISOString();
         const result = await api.post(`/api/bookings/${id}/reschedule`, { start, scope });
-        this.#message = `Moved ${result.items.length} session(s).`;
+        this.#message = `Moved ${sessions(result.items.length)}.`;
       }
     } catch (error) {
       done();
@@ -179,4 +179,9 @@ class SessionsPage extends HTMLElement {
 
 export function registerSessionsPage() {
   if (!customElements.get("sessions-page")) customElements.define("sessions-page", SessionsPage);
+}
+
+/** "1 session", "2 sessions". */
+function sessions(count) {
+  return `${count} ${count === 1 ? "session" : "sessions"}`;
 }
