@@ -113,6 +113,11 @@ async def talk(mentor: Watched, mentee: Watched) -> None:
     text_box = await mentee.page.get_by_label("Message").bounding_box()
     send_box = await mentee.page.get_by_role("button", name="Send").bounding_box()
     assert text_box and send_box and text_box["width"] > 2 * send_box["width"]
+    # The chat is a usable panel: beside the video on a desktop, below it on a phone.
+    for size in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
+        await mentee.page.set_viewport_size(size)
+        box = await mentee.page.get_by_label("Message").bounding_box()
+        assert box and box["width"] >= 200, f"the chat input is {box} at {size['width']} px"
     await mentee.page.get_by_label("Message").fill("Olá! Can you hear me?")
     await mentee.page.get_by_role("button", name="Send").click()
     await expect(mentor.page.locator(".chat-log")).to_contain_text("Olá! Can you hear me?")

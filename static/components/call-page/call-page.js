@@ -120,6 +120,8 @@ class CallPage extends HTMLElement {
       html`<h1 id="call-title">Live session</h1>
         <p class="call-status" role="status" data-role="status">Connecting…</p>
         <p class="recording-indicator" data-role="recording" hidden>● Recording</p>
+        <div class="call-layout">
+        <div class="call-main">
         <div class="call-stage">
           <div class="call-remote" data-role="remote">
             <p class="muted call-waiting" data-role="waiting">Waiting for the other person to join…</p>
@@ -130,7 +132,9 @@ class CallPage extends HTMLElement {
         <p class="call-quality" data-role="quality" data-quality="unknown" aria-live="polite">Connection: measuring…</p>
         ${recording &&
         html`<p class="hint" data-role="consent-note">Recording starts only when both of you allow it, and stops the moment either of you withdraws.</p>`}
-        <chat-panel></chat-panel>`,
+        </div>
+        <chat-panel class="call-side"></chat-panel>
+        </div>`,
     );
     this.querySelector('[data-role="self"]').srcObject = this.#local;
     const actions = {
@@ -251,7 +255,8 @@ class CallPage extends HTMLElement {
     render(
       this.#section,
       html`<h1 id="call-title">You left the session</h1>
-        <p>Thank you. <a href="/sessions/${this.params.id}/call">Rejoin</a> or <a href="/">go to the start page</a>.</p>`,
+        <p>Thank you. <a href="/sessions/${this.params.id}/call">Rejoin</a> or <a href="/">go to the start page</a>.</p>
+        <p><a href="/sessions/${this.params.id}">Open the session notes</a></p>`,
     );
   }
 
