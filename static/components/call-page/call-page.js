@@ -255,8 +255,7 @@ class CallPage extends HTMLElement {
     render(
       this.#section,
       html`<h1 id="call-title">You left the session</h1>
-        <p>Thank you. <a href="/sessions/${this.params.id}/call">Rejoin</a> or <a href="/">go to the start page</a>.</p>
-        <p><a href="/sessions/${this.params.id}">Open the session notes</a></p>`,
+        <p>Thank you. <a href="/sessions/${this.params.id}/call">Rejoin</a>, see <a href="/sessions">your sessions</a> or <a href="/">go to the start page</a>.</p>`,
     );
   }
 
