@@ -14,8 +14,8 @@ from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage
 from tests.e2e.shots import shoot
 from tests.e2e.test_mentorship_browser import sign_up
-from tests.e2e.test_thread_browser import sign_up_in
-from tests.factories import make_mentorship, rows
+from tests.e2e.test_thread_browser import two_people
+from tests.factories import rows
 
 pytestmark = pytest.mark.browser
 
@@ -80,11 +80,7 @@ async def test_a_new_mentor_learns_why_she_is_hidden_and_fixes_it(open_page: Ope
 async def test_a_mentee_sees_her_next_session_to_join_and_new_messages(
     open_page: OpenPage, app: web.Application, clock: FrozenClock
 ) -> None:
-    mentor_view = await open_page(timezone_id="Europe/Berlin")
-    mentee_view = await open_page(timezone_id="America/Sao_Paulo")
-    mentor = await sign_up_in(mentor_view, name="Greta Berlin", timezone="Europe/Berlin")
-    mentee = await sign_up_in(mentee_view, name="Paulo Santos", timezone="America/Sao_Paulo")
-    mentorship_id = await make_mentorship(app, mentor, mentee)
+    mentor_view, mentee_view, mentor, mentee, mentorship_id = await two_people(open_page, app)
     await rows.store_booking(app, mentor.id, mentee.id, clock.now() + timedelta(hours=30))
     for body in ("Welcome!", "Bring one question."):
         response = await mentor_view.page.context.request.post(

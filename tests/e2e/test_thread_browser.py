@@ -31,14 +31,24 @@ async def sign_up_in(watched: Watched, *, name: str, timezone: str) -> Person:
     return Person(client=None, user=user, email=email)  # type: ignore[arg-type]
 
 
+async def two_people(
+    open_page: OpenPage,
+    app: web.Application,
+    mentee: tuple[str, str] = ("Paulo Santos", "America/Sao_Paulo"),
+) -> tuple[Watched, Watched, Person, Person, str]:
+    """A mentor in Berlin and a mentee (name, zone) in their own browsers, with an active
+    mentorship: (mentor's view, mentee's view, mentor, mentee, mentorship id)."""
+    mentor_view = await open_page(timezone_id="Europe/Berlin")
+    mentee_view = await open_page(timezone_id=mentee[1])
+    mentor = await sign_up_in(mentor_view, name="Greta Berlin", timezone="Europe/Berlin")
+    person = await sign_up_in(mentee_view, name=mentee[0], timezone=mentee[1])
+    return mentor_view, mentee_view, mentor, person, await make_mentorship(app, mentor, person)
+
+
 async def test_mentee_records_video_mentor_watches_it_live_and_it_is_seen(
     open_page: OpenPage, app: web.Application
 ) -> None:
-    mentor_view = await open_page(timezone_id="Europe/Berlin")
-    mentee_view = await open_page(timezone_id="America/Sao_Paulo")
-    mentor = await sign_up_in(mentor_view, name="Greta Berlin", timezone="Europe/Berlin")
-    mentee = await sign_up_in(mentee_view, name="Paulo Santos", timezone="America/Sao_Paulo")
-    mentorship_id = await make_mentorship(app, mentor, mentee)
+    mentor_view, mentee_view, _, _, mentorship_id = await two_people(open_page, app)
     thread = f"/mentorships/{mentorship_id}/thread"
 
     # The mentor has the thread open and waits.

@@ -14,8 +14,7 @@ from server.core.clock import FrozenClock
 from tests.e2e.axe import assert_accessible
 from tests.e2e.conftest import OpenPage, Watched
 from tests.e2e.shots import shoot
-from tests.e2e.test_thread_browser import sign_up_in
-from tests.factories import make_mentorship
+from tests.e2e.test_thread_browser import two_people
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
@@ -40,11 +39,9 @@ async def call(watched: Watched, method: str, path: str, **data: Any) -> Any:
 async def test_the_thread_opens_at_the_first_unread_message(
     open_page: OpenPage, app: web.Application, clock: FrozenClock
 ) -> None:
-    mentor_view = await open_page(timezone_id="Europe/Berlin")
-    mentee_view = await open_page(timezone_id="Asia/Tokyo")
-    mentor = await sign_up_in(mentor_view, name="Greta Berlin", timezone="Europe/Berlin")
-    mentee = await sign_up_in(mentee_view, name="Yuki Tanaka", timezone="Asia/Tokyo")
-    mentorship_id = await make_mentorship(app, mentor, mentee)
+    mentor_view, mentee_view, _, _, mentorship_id = await two_people(
+        open_page, app, mentee=("Yuki Tanaka", "Asia/Tokyo")
+    )
     messages = f"/api/mentorships/{mentorship_id}/messages"
 
     async def post(view: Watched, body: str) -> Any:
